@@ -1,0 +1,1 @@
+"""Arshif's Scrapy project: spiders, settings, middlewares, commands and the CLI."""

@@ -1,0 +1,195 @@
+"""The `arshif` command: demo, crawl, extract, serve.
+
+Each subcommand is a thin adapter: crawling is Scrapy's (`scrapy crawl news`),
+extraction is `pipelines.records.make_record`, publishing is datasette.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DATASETTE_DIR = PROJECT_DIR / "datasette"
+DEFAULT_DB = "data/archive.db"
+
+
+def _settings(db: str, log_level: str, overrides: list[str] | None = None, polite: bool = True):
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    from scrapy.utils.project import get_project_settings
+
+    settings = get_project_settings()
+    settings.set("ARSHIF_DB", db, priority="cmdline")
+    settings.set("LOG_LEVEL", log_level, priority="cmdline")
+    if not polite:  # a local site: no throttling
+        settings.set("AUTOTHROTTLE_ENABLED", False, priority="cmdline")
+        settings.set("DOWNLOAD_DELAY", 0, priority="cmdline")
+        settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", 16, priority="cmdline")
+    for override in overrides or []:
+        key, _, value = override.partition("=")
+        settings.set(key.strip(), value, priority="cmdline")
+    return settings
+
+
+def run_crawl(source: str, db: str, base_url: str | None = None, log_level: str = "INFO",
+              overrides: list[str] | None = None, polite: bool = True) -> dict:
+    """Run the `news` spider in this process; return its crawls row as a dict."""
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.sources import load_source
+    from pipelines.archive import open_archive
+
+    load_source(source)  # fail here, with the file and key, before Scrapy starts
+    started = time.monotonic()
+    process = CrawlerProcess(_settings(db, log_level, overrides, polite))
+    crawler = process.create_crawler("news")
+    kwargs = {"source": source}
+    if base_url:
+        kwargs["base_url"] = base_url
+    process.crawl(crawler, **kwargs)
+    process.start()
+    crawl_id = crawler.stats.get_value("arshif/crawl_id")
+    if crawl_id is None:
+        raise SystemExit(f"arshif: the crawl of {source!r} did not start (see the log above)")
+    db_handle = open_archive(db)
+    row = dict(db_handle["crawls"].get(crawl_id))
+    db_handle.close()
+    row["seconds"] = round(time.monotonic() - started, 1)
+    return row
+
+
+def summary_line(row: dict) -> str:
+    return (
+        f"{row['source']}: {row['pages_fetched']} pages fetched, {row['stored']} articles stored; "
+        f"dropped: {row['duplicate']} duplicate, {row['already_archived']} already archived, "
+        f"{row['not_arabic']} not Arabic, {row['not_article']} not an article, "
+        f"{row['extraction_failed']} extraction failed; {row['http_error']} HTTP errors "
+        f"(crawl {row['id']}, {row['status']}, {row['seconds']} s)"
+    )
+
+
+def cmd_crawl(args) -> int:
+    row = run_crawl(args.source, args.db, args.base_url, args.log_level, args.set, polite=not args.local)
+    print(summary_line(row))
+    if row["status"] != "finished":
+        return 1
+    if row["stored"] + row["duplicate"] + row["already_archived"] == 0:
+        print(f"arshif: warning: source {row['source']} yielded no article at all", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from crawler.demo_server import SiteServer
+
+    with SiteServer(port=args.port) as site:
+        print(f"Serving the bundled demo site on {site.origin}/", flush=True)
+        row = run_crawl("demo", args.db, site.origin, args.log_level, polite=False)
+    print(summary_line(row))
+    print(f"Archive: {args.db}  (browse it: arshif serve {args.db})")
+    return 0 if row["status"] == "finished" else 1
+
+
+def cmd_extract(args) -> int:
+    from pipelines.extraction import ExtractionError
+    from pipelines.records import make_record
+
+    path = Path(args.file)
+    try:
+        body = path.read_bytes()
+    except OSError as exc:
+        print(f"arshif extract: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return 2
+    url = args.url or path.resolve().as_uri()
+    try:
+        record = make_record(body, url, args.content_type, source=args.source)
+    except ExtractionError as exc:
+        print(f"arshif extract: {path}: {exc}", file=sys.stderr)
+        return 1
+    json.dump(record, sys.stdout, ensure_ascii=False, indent=None if args.compact else 2)
+    print()
+    return 0
+
+
+def cmd_serve(args) -> int:
+    db = Path(args.db)
+    if not db.is_file():
+        print(f"arshif serve: no archive at {db}; run `arshif demo` or `arshif crawl SOURCE` first", file=sys.stderr)
+        return 2
+    command = datasette_command(str(db), args.host, args.port)
+    print("$ " + " ".join(command), flush=True)
+    os.execvp(command[0], command)
+    return 0
+
+
+def datasette_command(db: str, host: str = "127.0.0.1", port: int = 8001) -> list[str]:
+    return [
+        sys.executable, "-m", "datasette", "serve", db,
+        "--metadata", str(DATASETTE_DIR / "metadata.yaml"),
+        "--plugins-dir", str(DATASETTE_DIR / "plugins"),
+        "--template-dir", str(DATASETTE_DIR / "templates"),
+        "--static", f"arshif-static:{DATASETTE_DIR / 'static'}",
+        "--setting", "sql_time_limit_ms", "3000",
+        "--host", host, "--port", str(port),
+    ]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="arshif", description="Archive Arabic news sites into SQLite.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="serve the bundled demo site on 127.0.0.1 and crawl it",
+                          description="Example: arshif demo")
+    demo.add_argument("--db", default=DEFAULT_DB)
+    demo.add_argument("--port", type=int, default=0, help="port for the demo site (default: a free one)")
+    demo.add_argument("--log-level", default="WARNING")
+    demo.set_defaults(func=cmd_demo)
+
+    crawl = sub.add_parser("crawl", help="crawl one source from seeds/",
+                           description="Example: arshif crawl aljazeera --db data/archive.db")
+    crawl.add_argument("source", help="a name from seeds/ or a path to a source .toml file")
+    crawl.add_argument("--db", default=DEFAULT_DB)
+    crawl.add_argument("--base-url", help="point the source at another origin (a local copy of the site)")
+    crawl.add_argument("--local", action="store_true", help="no AutoThrottle or delay (for local test sites)")
+    crawl.add_argument("--log-level", default="INFO")
+    crawl.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
+                       help="override a Scrapy/Arshif setting")
+    crawl.set_defaults(func=cmd_crawl)
+
+    extract = sub.add_parser("extract", help="print the record Arshif would store for a saved page",
+                             description="Example: arshif extract page.html --url https://example.com/news/1")
+    extract.add_argument("file")
+    extract.add_argument("--url", help="the page's URL (default: the file's file:// URL)")
+    extract.add_argument("--source", help="source name to record")
+    extract.add_argument("--content-type", help="the Content-Type header the page was served with")
+    extract.add_argument("--compact", action="store_true", help="one line of JSON")
+    extract.set_defaults(func=cmd_extract)
+
+    serve = sub.add_parser("serve", help="publish the archive with datasette on 127.0.0.1",
+                           description="Example: arshif serve data/archive.db --port 8001")
+    serve.add_argument("db", nargs="?", default=DEFAULT_DB)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8001)
+    serve.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except Exception as exc:
+        from crawler.sources import SourceError
+
+        if isinstance(exc, SourceError):
+            print(f"arshif: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Serve the bundled demo site (or any folder of saved pages) on 127.0.0.1.
+
+Static files, with `__BASE_URL__` in .html/.xml/.txt/.rss replaced by the
+server's own origin, and Content-Type chosen by extension with no charset, so
+pages must declare their encoding themselves, as many Arabic sites do.
+"""
+
+from __future__ import annotations
+
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+DEMO_SITE = Path(__file__).resolve().parent / "demo_site"
+
+_TYPES = {
+    ".html": "text/html",
+    ".xml": "application/xml",
+    ".rss": "application/rss+xml",
+    ".txt": "text/plain",
+    ".json": "application/json",
+}
+_TEMPLATED = {".html", ".xml", ".rss", ".txt"}
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    root: Path = DEMO_SITE
+    extra_routes: dict = {}
+
+    def log_message(self, format, *args):  # keep test output quiet
+        pass
+
+    def do_HEAD(self):
+        self.do_GET(head=True)
+
+    def do_GET(self, head: bool = False):
+        path = unquote(urlsplit(self.path).path)
+        route = self.extra_routes.get(path)
+        if route is not None:
+            status, headers, body = route(self) if callable(route) else route
+            return self._send(status, headers, body, head)
+        if path.endswith("/"):
+            path += "index.html"
+        file = (self.root / path.lstrip("/")).resolve()
+        if self.root not in file.parents or not file.is_file():
+            return self._send(404, {"Content-Type": "text/html"}, b"<html><body>404</body></html>", head)
+        body = file.read_bytes()
+        if file.suffix in _TEMPLATED:
+            body = body.replace(b"__BASE_URL__", self.server.origin.encode("ascii"))
+        content_type = _TYPES.get(file.suffix, "application/octet-stream")
+        return self._send(200, {"Content-Type": content_type}, body, head)
+
+    def _send(self, status: int, headers: dict, body: bytes, head: bool):
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+
+class SiteServer:
+    """A real HTTP server in a thread: `with SiteServer() as site: site.origin`."""
+
+    def __init__(self, root: Path = DEMO_SITE, port: int = 0, extra_routes: dict | None = None):
+        handler = type("Handler", (_Handler,), {"root": Path(root).resolve(), "extra_routes": extra_routes or {}})
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.httpd.daemon_threads = True
+        self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.httpd.origin = self.origin
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> "SiteServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def main() -> None:
+    """`python -m crawler.demo_server [PORT]`: serve the demo site until Ctrl-C."""
+    import sys
+
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 8642
+    with SiteServer(port=port) as site:
+        print(f"Serving the demo site on {site.origin}/ (Ctrl-C to stop)", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""Scrapy settings for Arshif. Every Arshif setting starts with ARSHIF_ (see README)."""
+
+BOT_NAME = "arshif"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+COMMANDS_MODULE = "crawler.commands"
+
+USER_AGENT = "Arshif/0.1 (Arabic news archive; +https://github.com/arshif/arshif)"
+ROBOTSTXT_OBEY = True
+
+# Politeness for real sources; the demo and tests turn AutoThrottle off.
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0.25
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+
+DOWNLOAD_TIMEOUT = 30
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
+REDIRECT_MAX_TIMES = 10
+DEPTH_LIMIT = 6
+HTTPERROR_ALLOW_ALL = False
+
+ITEM_PIPELINES = {
+    "pipelines.extract.ExtractionPipeline": 100,
+    "pipelines.language_filter.LanguagePipeline": 200,
+    "pipelines.dedup.DedupPipeline": 300,
+    "pipelines.storage.StoragePipeline": 400,
+}
+
+# Drops are normal outcomes (duplicates, other languages): log them quietly.
+DEFAULT_DROPITEM_LOG_LEVEL = "INFO"
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"
+
+# --- Arshif ---
+ARSHIF_DB = "data/archive.db"  # the SQLite archive
+ARSHIF_KEEP_LANGUAGES = ["ar"]  # languages stored; others are dropped as "not_arabic"
+ARSHIF_MIN_WORDS = 40  # fewer words in the body: not an article
+ARSHIF_BATCH_SIZE = 50  # articles per SQLite transaction

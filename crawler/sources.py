@@ -1,0 +1,180 @@
+"""Load and validate source definitions from `seeds/*.toml`.
+
+A source file is data, never code: it is parsed with tomllib and checked key by
+key, so a typo fails loudly with the file and the key instead of silently
+crawling the wrong thing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
+
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+class SourceError(ValueError):
+    """A source file is missing, unreadable or invalid."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_pages: int = 0  # 0: no limit
+    max_depth: int = 3
+    newer_than: str | None = None  # ISO date; older articles are not stored
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    site_url: str
+    language: str = "ar"
+    title: str = ""
+    start_urls: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()
+    feeds: tuple[str, ...] = ()
+    allowed_domains: tuple[str, ...] = ()
+    article_allow: tuple[str, ...] = ()
+    article_deny: tuple[str, ...] = ()
+    follow_allow: tuple[str, ...] = ()
+    prune_selectors: tuple[str, ...] = ()
+    allow_private_addresses: bool = False
+    checked_live: bool = False
+    notes: str = ""
+    limits: Limits = field(default_factory=Limits)
+    path: str = ""
+
+    def is_article_url(self, url: str) -> bool:
+        """An article candidate: matches an allow pattern (or there are none) and no deny."""
+        if any(re.search(p, url) for p in self.article_deny):
+            return False
+        if not self.article_allow:
+            return True
+        return any(re.search(p, url) for p in self.article_allow)
+
+    def is_followable(self, url: str) -> bool:
+        """A listing page worth following for links (pagination, sections)."""
+        if any(re.search(p, url) for p in self.article_deny):
+            return False
+        if not self.follow_allow:
+            return True
+        return any(re.search(p, url) for p in self.follow_allow)
+
+
+_LIST_KEYS = {
+    "start_urls",
+    "sitemaps",
+    "feeds",
+    "allowed_domains",
+    "article_allow",
+    "article_deny",
+    "follow_allow",
+    "prune_selectors",
+}
+_STR_KEYS = {"name", "site_url", "language", "title", "notes"}
+_BOOL_KEYS = {"allow_private_addresses", "checked_live"}
+_REGEX_KEYS = {"article_allow", "article_deny", "follow_allow"}
+_LIMIT_KEYS = {"max_pages": int, "max_depth": int, "newer_than": str}
+
+
+def _fail(path: str, key: str, message: str) -> SourceError:
+    return SourceError(f"{path}: {key}: {message}")
+
+
+def parse_source(data: dict, path: str = "<source>") -> Source:
+    """Validate a parsed TOML table and build a Source."""
+    known = _LIST_KEYS | _STR_KEYS | _BOOL_KEYS | {"limits"}
+    for key in data:
+        if key not in known:
+            raise _fail(path, key, f"unknown key (known: {', '.join(sorted(known))})")
+    for key in ("name", "site_url"):
+        if key not in data:
+            raise _fail(path, key, "missing required key")
+    values: dict = {}
+    for key in _STR_KEYS & data.keys():
+        if not isinstance(data[key], str):
+            raise _fail(path, key, "must be a string")
+        values[key] = data[key]
+    if not _NAME_RE.match(values["name"]):
+        raise _fail(path, "name", "use lower-case letters, digits, '-' and '_'")
+    for key in _BOOL_KEYS & data.keys():
+        if not isinstance(data[key], bool):
+            raise _fail(path, key, "must be true or false")
+        values[key] = data[key]
+    for key in _LIST_KEYS & data.keys():
+        items = data[key]
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise _fail(path, key, "must be a list of strings")
+        if key in _REGEX_KEYS:
+            for pattern in items:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise _fail(path, key, f"bad regex {pattern!r}: {exc}") from None
+        values[key] = tuple(items)
+    limits = data.get("limits", {})
+    if not isinstance(limits, dict):
+        raise _fail(path, "limits", "must be a table")
+    for key, value in limits.items():
+        expected = _LIMIT_KEYS.get(key)
+        if expected is None:
+            raise _fail(path, f"limits.{key}", "unknown key")
+        if not isinstance(value, expected) or isinstance(value, bool):
+            raise _fail(path, f"limits.{key}", f"must be {expected.__name__}")
+    values["limits"] = Limits(**limits)
+    if not (values.get("start_urls") or values.get("sitemaps") or values.get("feeds")):
+        raise _fail(path, "start_urls", "missing start point: give start_urls, sitemaps or feeds")
+    for key in ("start_urls", "sitemaps", "feeds"):
+        for url in values.get(key, ()):
+            if not url.startswith(("http://", "https://")):
+                raise _fail(path, key, f"not an http(s) URL: {url!r}")
+    return Source(path=path, **values)
+
+
+def load_source(name_or_path: str, seeds_dir: Path | None = None) -> Source:
+    """Load a source by name (`seeds/<name>.toml`) or by path to a TOML file."""
+    candidate = Path(name_or_path)
+    if candidate.suffix != ".toml":
+        candidate = (seeds_dir or SEEDS_DIR) / f"{name_or_path}.toml"
+    if not candidate.is_file():
+        known = ", ".join(s.stem for s in sorted((seeds_dir or SEEDS_DIR).glob("*.toml")))
+        raise SourceError(f"{name_or_path}: no such source (known: {known})")
+    try:
+        data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SourceError(f"{candidate}: not valid TOML: {exc}") from None
+    return parse_source(data, str(candidate))
+
+
+def rebase(source: Source, origin: str) -> Source:
+    """Point a source at another origin (the demo site on whatever port it got)."""
+    from dataclasses import replace
+
+    old = source.site_url.rstrip("/")
+    new = origin.rstrip("/")
+
+    def sub(items: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(new + i[len(old):] if i.startswith(old) else i for i in items)
+
+    host = urlsplit(new).hostname or ""
+    return replace(
+        source,
+        site_url=new + "/",
+        start_urls=sub(source.start_urls),
+        sitemaps=sub(source.sitemaps),
+        feeds=sub(source.feeds),
+        allowed_domains=tuple({*source.allowed_domains, host}),
+    )
+
+
+def all_sources(seeds_dir: Path | None = None) -> list[Source]:
+    return [load_source(str(p)) for p in sorted((seeds_dir or SEEDS_DIR).glob("*.toml"))]

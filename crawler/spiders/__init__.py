@@ -1,0 +1,1 @@
+"""Arshif spiders: `news` crawls any source from `seeds/`."""

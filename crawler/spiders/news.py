@@ -1,0 +1,179 @@
+"""The `news` spider: crawl one source from `seeds/` (start pages, sitemaps, feeds).
+
+    scrapy crawl news -a source=demo
+    scrapy crawl news -a source=seeds/aljazeera.toml
+
+Listing pages are followed for links; pages whose URL matches the source's
+article patterns are handed to the pipelines as raw bytes, which decide whether
+they hold an article.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+import scrapy
+from lxml import etree
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+from twisted.python.failure import Failure
+
+from crawler.items import PageItem
+from crawler.sources import Source, load_source, rebase
+from pipelines.outcomes import count
+from pipelines.urls import canonical_url
+
+logger = logging.getLogger(__name__)
+
+_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
+_NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
+
+
+class NewsSpider(scrapy.Spider):
+    name = "news"
+
+    def __init__(self, source: str | None = None, base_url: str | None = None, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not source:
+            raise ValueError("give a source: scrapy crawl news -a source=NAME_OR_PATH")
+        loaded: Source = load_source(source)
+        if base_url:
+            loaded = rebase(loaded, base_url)
+        self.source = loaded
+        self.source_name = loaded.name
+        self.allowed_domains = list(loaded.allowed_domains)
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        limits = spider.source.limits
+        if limits.max_pages:
+            crawler.settings.set("CLOSESPIDER_PAGECOUNT", limits.max_pages, priority="spider")
+        return spider
+
+    async def start(self):
+        for url in self.source.start_urls:
+            yield self._request(url, self.parse_listing, "start", dont_filter=True)
+        for url in self.source.sitemaps:
+            yield self._request(url, self.parse_sitemap, "sitemap", dont_filter=True)
+        for url in self.source.feeds:
+            yield self._request(url, self.parse_feed, "feed", dont_filter=True)
+
+    # -- requests -----------------------------------------------------------------
+
+    def _request(self, url: str, callback, via: str, hints: dict | None = None, **kwargs) -> scrapy.Request:
+        return scrapy.Request(
+            canonical_url(url),
+            callback=callback,
+            errback=self.on_error,
+            cb_kwargs={"via": via, "hints": hints or {}},
+            **kwargs,
+        )
+
+    def _follow(self, url: str, via: str, hints: dict | None = None):
+        """A request for a discovered URL: article candidate, listing, or nothing."""
+        if not url.startswith(("http://", "https://")):
+            return None
+        if self.source.is_article_url(url):
+            return self._request(url, self.parse_article, via, hints)
+        if self.source.is_followable(url):
+            return self._request(url, self.parse_listing, via)
+        return None
+
+    def on_error(self, failure: Failure):
+        request = failure.request
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            return  # robots.txt, offsite and the like: counted by Scrapy itself
+        count(self.crawler, "http_error")
+        response = getattr(failure.value, "response", None)
+        if response is not None:
+            logger.warning("HTTP %s for %s", response.status, request.url)
+        else:
+            logger.warning("Request failed for %s: %s", request.url, failure.getErrorMessage())
+
+    # -- callbacks ----------------------------------------------------------------
+
+    def parse_listing(self, response: Response, via: str, hints: dict):
+        if not hasattr(response, "xpath"):
+            return
+        if via != "start" and self.source.is_article_url(response.url):
+            yield self._item(response, via, hints)
+        for feed in response.xpath("//link[@rel='alternate']"):
+            if (feed.attrib.get("type") or "").lower() in _FEED_TYPES and feed.attrib.get("href"):
+                yield self._request(response.urljoin(feed.attrib["href"]), self.parse_feed, "feed")
+        yield from self._links(response, "listing")
+
+    def parse_article(self, response: Response, via: str, hints: dict):
+        yield self._item(response, via, hints)
+        if hasattr(response, "xpath"):
+            yield from self._links(response, "article")
+
+    def parse_sitemap(self, response: Response, via: str, hints: dict):
+        if response.url.endswith("/robots.txt"):
+            for url in sitemap_urls_from_robots(response.text, base_url=response.url):
+                yield self._request(url, self.parse_sitemap, "sitemap")
+            return
+        try:
+            sitemap = Sitemap(response.body)
+        except (etree.XMLSyntaxError, ValueError) as exc:
+            logger.warning("Not a sitemap: %s (%s)", response.url, exc)
+            return
+        if sitemap.type == "sitemapindex":
+            for entry in sitemap:
+                yield self._request(entry["loc"], self.parse_sitemap, "sitemap")
+            return
+        for entry in sitemap:
+            news = entry.get("news") or {}
+            hints = {
+                "published": news.get("publication_date") or entry.get("lastmod"),
+                "title": news.get("title"),
+            }
+            request = self._follow(entry["loc"], "sitemap", {k: v for k, v in hints.items() if v})
+            if request is not None:
+                yield request
+
+    def parse_feed(self, response: Response, via: str, hints: dict):
+        try:
+            root = etree.fromstring(response.body, parser=etree.XMLParser(recover=True, resolve_entities=False))
+        except etree.XMLSyntaxError as exc:
+            logger.warning("Not a feed: %s (%s)", response.url, exc)
+            return
+        if root is None:
+            return
+        for entry in root.iter("{*}item", "{*}entry"):
+            link = entry.findtext("{*}link") or ""
+            if not link.strip():
+                href = entry.find("{*}link[@href]")
+                link = href.get("href") if href is not None else ""
+            hints = {
+                "title": (entry.findtext("{*}title") or "").strip() or None,
+                "published": entry.findtext("{*}pubDate") or entry.findtext("{*}published") or entry.findtext("{*}updated"),
+            }
+            request = self._follow(response.urljoin(link.strip()), "feed", {k: v for k, v in hints.items() if v})
+            if request is not None:
+                yield request
+
+    # -- helpers ------------------------------------------------------------------
+
+    def _links(self, response: Response, via: str):
+        for href in response.xpath("//a/@href").getall():
+            request = self._follow(response.urljoin(href.strip()), via)
+            if request is not None:
+                yield request
+
+    def _item(self, response: Response, via: str, hints: dict) -> PageItem:
+        content_type = response.headers.get("Content-Type")
+        return PageItem(
+            url=response.url,
+            source=self.source.name,
+            body=response.body,
+            content_type=content_type.decode("latin-1") if content_type else None,
+            status=response.status,
+            fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            discovered_via=via,
+            hints=hints,
+            prune_selectors=self.source.prune_selectors,
+        )

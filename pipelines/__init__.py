@@ -1,0 +1,1 @@
+"""Arshif pipelines: one Scrapy item pipeline per file, plus the plain text logic they call."""

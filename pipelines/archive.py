@@ -1,0 +1,188 @@
+"""The SQLite archive: schema migrations and the few writes the crawl makes.
+
+Plain sqlite-utils, no Scrapy: the pipelines, the CLI and the tests share it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+ARTICLE_COLUMNS = (
+    "url",
+    "canonical_url",
+    "source",
+    "title",
+    "author",
+    "published",
+    "description",
+    "site_name",
+    "fetched_at",
+    "language",
+    "language_prob",
+    "text",
+    "word_count",
+    "content_hash",
+    "encoding",
+    "crawl_id",
+)
+OUTCOMES = (
+    "stored",
+    "duplicate",
+    "already_archived",
+    "not_article",
+    "not_arabic",
+    "extraction_failed",
+    "http_error",
+)
+
+migrations = Migrations("arshif")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db["crawls"].create(
+        {
+            "id": int,
+            "source": str,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,  # running, finished, killed, failed
+            "pages_fetched": int,
+            **{outcome: int for outcome in OUTCOMES},
+            "stats": str,  # Scrapy stats as JSON
+        },
+        pk="id",
+    )
+    db["articles"].create(
+        {
+            "id": int,
+            "url": str,
+            "canonical_url": str,
+            "source": str,
+            "title": str,
+            "author": str,
+            "published": str,
+            "description": str,
+            "site_name": str,
+            "fetched_at": str,
+            "language": str,
+            "language_prob": float,
+            "text": str,
+            "word_count": int,
+            "content_hash": str,
+            "encoding": str,
+            "crawl_id": int,
+        },
+        pk="id",
+        foreign_keys=[("crawl_id", "crawls", "id")],
+    )
+    db["articles"].create_index(["url"], unique=True)
+    db["articles"].create_index(["canonical_url"])
+    db["articles"].create_index(["content_hash"])
+    db["articles"].create_index(["source", "published"])
+    db["articles"].create_index(["published"])
+    db["articles"].create_index(["language"])
+    db["duplicates"].create(
+        {
+            "id": int,
+            "url": str,
+            "canonical_url": str,
+            "source": str,
+            "title": str,
+            "fetched_at": str,
+            "duplicate_of": int,
+            "similarity": float,
+            "kind": str,  # url, exact, near
+            "crawl_id": int,
+        },
+        pk="id",
+        foreign_keys=[("duplicate_of", "articles", "id"), ("crawl_id", "crawls", "id")],
+    )
+    db["duplicates"].create_index(["url"], unique=True)
+    db["duplicates"].create_index(["duplicate_of"])
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def open_archive(path: str | Path) -> Database:
+    """Open (creating if needed) the archive with WAL and all migrations applied."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = Database(path)
+    db.execute("PRAGMA busy_timeout = 30000")
+    db.enable_wal()
+    migrations.apply(db)
+    return db
+
+
+def start_crawl(db: Database, source: str) -> int:
+    """Insert the run's `crawls` row; earlier rows left `running` were killed."""
+    with db.atomic():
+        db.execute("UPDATE crawls SET status = 'killed' WHERE status = 'running' AND source = ?", [source])
+        table = db["crawls"].insert({"source": source, "started_at": utc_now(), "status": "running"})
+    return table.last_pk
+
+
+def finish_crawl(db: Database, crawl_id: int, status: str, counts: dict, stats: dict) -> None:
+    values = {outcome: int(counts.get(outcome, 0)) for outcome in OUTCOMES}
+    values.update(
+        finished_at=utc_now(),
+        status=status,
+        pages_fetched=int(counts.get("pages_fetched", 0)),
+        stats=json.dumps(stats, default=str, ensure_ascii=False, sort_keys=True),
+    )
+    with db.atomic():
+        db["crawls"].update(crawl_id, values)
+
+
+def known_keys(db: Database) -> tuple[dict[str, int], dict[str, int]]:
+    """What dedup needs from the archive: canonical URLs and content hashes → article id.
+
+    Duplicate rows' URLs map to the article they duplicate, so a re-run does
+    not record the same copy twice.
+    """
+    urls: dict[str, int] = {}
+    hashes: dict[str, int] = {}
+    for row in db.execute("SELECT id, url, canonical_url, content_hash FROM articles"):
+        article_id, url, canonical, digest = row
+        urls[url] = article_id
+        if canonical:
+            urls[canonical] = article_id
+        if digest:
+            hashes.setdefault(digest, article_id)
+    for url, canonical, article_id in db.execute("SELECT url, canonical_url, duplicate_of FROM duplicates"):
+        urls[url] = article_id
+        if canonical:
+            urls.setdefault(canonical, article_id)
+    return urls, hashes
+
+
+def _article_row(row: dict) -> dict:
+    return {k: row.get(k) for k in ("id", *ARTICLE_COLUMNS)}
+
+
+def insert_rows(db: Database, articles: list[dict], duplicates: list[dict], replacements: list[dict] = ()) -> None:
+    """Write one batch in one transaction; a URL already present is left alone.
+
+    `replacements` overwrite the article with the same id (an earlier original
+    found later in the same run).
+    """
+    with db.atomic():
+        if articles:
+            db["articles"].insert_all((_article_row(row) for row in articles), ignore=True)
+        if replacements:
+            db["articles"].upsert_all((_article_row(row) for row in replacements), pk="id")
+        if duplicates:
+            db["duplicates"].insert_all(duplicates, ignore=True)
+
+
+def next_article_id(db: Database) -> int:
+    row = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM articles").fetchone()
+    return row[0]

@@ -1,0 +1,279 @@
+"""One extraction path for the crawl, `arshif extract` and `arshif reextract`.
+
+Plain function over (html bytes, url, headers): decode, read structured
+metadata, prune boilerplate, let trafilatura find the body, then pick the
+article's own date and a clean headline. Nothing here knows about Scrapy, so it
+runs in a worker process as well as on the command line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urljoin
+
+import lxml.html
+import trafilatura
+from lxml import etree
+
+from pipelines.boilerplate import is_boilerplate_line, prune_boilerplate
+from pipelines.dates import parse_date_text, parse_iso_date
+from pipelines.encoding import decode_html
+from pipelines.metadata import PageMetadata, clean_space, read_metadata
+from pipelines.normalize import normalize_arabic
+from pipelines.titles import clean_title
+from pipelines.urls import canonical_url, same_site
+
+MIN_WORDS = 40
+_WORD_RE = re.compile(r"\w+")
+_URL_DATE_RE = re.compile(r"/((?:19|20)\d{2})[/-](\d{1,2})[/-](\d{1,2})(?:/|$|[^\d])")
+_BYLINE_RE = re.compile(r"^\s*(?:بقلم|كتب|كتبت|الكاتب|المحرر|تحرير|إعداد|اعداد|By)\s*[:：\-–]?\s*(.{2,60}?)\s*$")
+_SOURCE_RE = re.compile(r"^\s*(?:المصدر|مصدر|وكالة)\s*[:：\-–]\s*(.{2,60}?)\s*$")
+_DIGIT_RE = re.compile(r"[0-9\u0660-\u0669\u06f0-\u06f9]")
+_DATELINE_MAX_CHARS = 200
+
+
+class ExtractionError(ValueError):
+    """The page could not be parsed or held no text at all."""
+
+
+@dataclass
+class ExtractOptions:
+    prune_selectors: tuple[str, ...] = ()
+    min_words: int = MIN_WORDS
+    fetched_at: str | None = None  # ISO time, for relative datelines ("منذ ساعتين")
+    hints: dict = field(default_factory=dict)  # from sitemaps and feeds: title, published
+
+
+def parse_html(body: bytes, content_type: str | None = None):
+    """Decode and parse; raise ExtractionError on an empty or unparsable page."""
+    if not body or not body.strip():
+        raise ExtractionError("empty page")
+    text, encoding = decode_html(body, content_type)
+    text = text.replace("\x00", "")
+    if not text.strip():
+        raise ExtractionError("empty page")
+    try:
+        tree = lxml.html.document_fromstring(text)
+    except (etree.ParserError, ValueError) as exc:
+        raise ExtractionError(f"unparsable HTML: {exc}") from None
+    return tree, encoding
+
+
+def _words(text: str) -> int:
+    return len(_WORD_RE.findall(text))
+
+
+def _clean_body(text: str, title: str | None) -> str:
+    """Drop leftover heading lines, the repeated headline and repeated lines."""
+    seen: set[str] = set()
+    title_key = normalize_arabic(title or "")
+    lines = []
+    for line in text.splitlines():
+        line = clean_space(line)
+        if not line or is_boilerplate_line(line):
+            continue
+        key = normalize_arabic(line)
+        if key in seen or (title_key and key == title_key):
+            continue
+        seen.add(key)
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _find_title_element(tree, title: str | None):
+    heads = tree.xpath("//h1 | //h2 | //h3")
+    if title:
+        key = normalize_arabic(title)
+        for head in heads:
+            text = normalize_arabic(head.text_content())
+            if text and (text == key or key in text or text in key):
+                return head
+    return heads[0] if heads else None
+
+
+def _dateline(tree, title_element, now: str | None):
+    """The first short text after the headline that parses as a date, and its element."""
+    started = title_element is None
+    for element in tree.iter():
+        if element is title_element:
+            started = True
+            continue
+        if not started or not isinstance(element.tag, str) or element.tag in {"script", "style", "a"}:
+            continue
+        own = " ".join(t for t in [element.text] if t)
+        full = clean_space(element.text_content()) or ""
+        for candidate in (own, full):
+            if candidate and 6 <= len(candidate) <= _DATELINE_MAX_CHARS:
+                found = parse_date_text(candidate, now=_parse_now(now))
+                if found:
+                    return found, _innermost_dated(element, now)
+    return None, None
+
+
+def _innermost_dated(element, now: str | None):
+    """The deepest descendant that still holds the date (the date's own span)."""
+    for descendant in element.iterdescendants():
+        if not isinstance(descendant.tag, str):
+            continue
+        text = clean_space(descendant.text_content()) or ""
+        if 6 <= len(text) <= _DATELINE_MAX_CHARS and parse_date_text(text, now=_parse_now(now)):
+            return _innermost_dated(descendant, now)
+    return element
+
+
+def _parse_now(value: str | None):
+    if not value:
+        return None
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _byline_name(text: str | None) -> str | None:
+    """A person or agency name from a byline text, or None."""
+    text = clean_space(text)
+    if not text or len(text) > 70:
+        return None
+    match = _BYLINE_RE.match(text) or _SOURCE_RE.match(text)
+    if match:
+        return clean_space(match.group(1))
+    words = text.split()
+    if 1 <= len(words) <= 5 and not _DIGIT_RE.search(text):
+        return text
+    return None
+
+
+def _author(meta: PageMetadata, tree, dateline_element) -> str | None:
+    if meta.author:
+        return meta.author
+    for element in tree.xpath("//*[@rel='author' or contains(@class,'author') or contains(@class,'byline') or contains(@class,'writer')]"):
+        name = _byline_name(element.text_content())
+        if name:
+            return name
+    if dateline_element is not None:
+        # a byline block: the name stands beside the date, with no label
+        block = dateline_element.getparent()
+        for sibling in block if block is not None else ():
+            if sibling is dateline_element or not isinstance(sibling.tag, str):
+                continue
+            name = _byline_name(sibling.text_content())
+            if name:
+                return name
+    for element in tree.xpath("//p | //span | //div[not(*)]"):
+        text = clean_space(element.text_content())
+        if text and len(text) <= 70:
+            match = _BYLINE_RE.match(text)
+            if match:
+                return clean_space(match.group(1))
+    return None
+
+
+def _title(meta: PageMetadata, hints: dict) -> str | None:
+    site = meta.site_name
+    for candidate in (meta.headline, meta.og_title, meta.h1, hints.get("title"), meta.title):
+        if candidate:
+            cleaned = clean_title(candidate, site)
+            if cleaned:
+                return cleaned
+    return None
+
+
+def _published(meta: PageMetadata, tree, title_element, options: ExtractOptions, url: str) -> str | None:
+    if meta.published:
+        value = parse_iso_date(meta.published)
+        if value:
+            return value
+    value, _ = _dateline(tree, title_element, options.fetched_at)
+    if value:
+        return value
+    if options.hints.get("published"):
+        value = parse_iso_date(options.hints["published"])
+        if value:
+            return value
+    match = _URL_DATE_RE.search(url)
+    if match:
+        year, month, day = (int(g) for g in match.groups())
+        if 1 <= month <= 12 and 1 <= day <= 31:
+            return f"{year:04d}-{month:02d}-{day:02d}"
+    return None
+
+
+def extract_article(body: bytes, url: str, content_type: str | None = None, options: ExtractOptions | None = None) -> dict:
+    """Return the article record for one page (see README: the `articles` columns)."""
+    options = options or ExtractOptions()
+    tree, encoding = parse_html(body, content_type)
+    meta = read_metadata(tree)
+    prune_boilerplate(tree, options.prune_selectors)
+    if not meta.published:
+        meta.published = _time_in_article(tree)
+    title = _title(meta, options.hints)
+    title_element = _find_title_element(tree, title)
+    published = _published(meta, tree, title_element, options, url)
+    _, dateline_element = _dateline(tree, title_element, options.fetched_at)
+    author = _author(meta, tree, dateline_element)
+
+    extracted = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        with_metadata=False,
+        include_comments=False,
+        include_tables=False,
+        include_images=False,
+        include_links=False,
+        deduplicate=False,
+        fast=True,
+    )
+    raw_text = (extracted.text if extracted is not None else "") or ""
+    text = _clean_body(raw_text, title)
+    words = _words(text)
+
+    canonical = url
+    for declared in (meta.canonical, meta.og_url):
+        if declared:
+            absolute = urljoin(url, declared)
+            if same_site(absolute, url):
+                canonical = absolute
+                break
+    is_article, reason = _article_verdict(meta, text, words, options.min_words)
+    return {
+        "url": url,
+        "canonical_url": canonical_url(canonical),
+        "title": title,
+        "text": text,
+        "author": author,
+        "published": published,
+        "description": meta.description,
+        "site_name": meta.site_name,
+        "declared_language": meta.lang,
+        "encoding": encoding,
+        "word_count": words,
+        "is_article": is_article,
+        "verdict": reason,
+    }
+
+
+def _time_in_article(tree) -> str | None:
+    for value in tree.xpath(
+        "//article//time[@datetime]/@datetime | //time[@pubdate]/@datetime"
+        " | //*[@itemprop='datePublished']/@datetime | //*[@itemprop='datePublished']/@content"
+    ):
+        value = clean_space(value)
+        if value:
+            return value
+    return None
+
+
+def _article_verdict(meta: PageMetadata, text: str, words: int, min_words: int) -> tuple[bool, str]:
+    if not text:
+        return False, "no body text"
+    if words < min_words:
+        return False, f"{words} words (< {min_words})"
+    paragraphs = [p for p in text.split("\n") if p.strip()]
+    long_paragraphs = sum(1 for p in paragraphs if _words(p) >= 25)
+    if not meta.says_article and long_paragraphs == 0:
+        return False, "no paragraph of 25 words: a listing"
+    return True, "article"

@@ -1,0 +1,153 @@
+"""Structured metadata first: JSON-LD, OpenGraph, article meta tags, <time>.
+
+Reading these is cheap and reliable; the expensive heuristic date search only
+runs where they are missing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+_WS_RE = re.compile(r"\s+")
+_ARTICLE_TYPES = {
+    "article",
+    "newsarticle",
+    "reportagenewsarticle",
+    "analysisnewsarticle",
+    "opinionnewsarticle",
+    "blogposting",
+    "backgroundnewsarticle",
+    "socialmediaposting",
+}
+
+
+@dataclass
+class PageMetadata:
+    title: str | None = None  # <title>
+    og_title: str | None = None
+    headline: str | None = None  # JSON-LD headline
+    h1: str | None = None
+    description: str | None = None
+    site_name: str | None = None
+    author: str | None = None
+    published: str | None = None  # raw machine-readable value
+    modified: str | None = None
+    canonical: str | None = None
+    og_url: str | None = None
+    lang: str | None = None
+    types: set[str] = field(default_factory=set)  # og:type and JSON-LD @type, lower-case
+
+    @property
+    def says_article(self) -> bool:
+        return bool(self.types & _ARTICLE_TYPES)
+
+
+def clean_space(text: str | None) -> str | None:
+    if text is None:
+        return None
+    text = _WS_RE.sub(" ", text).strip()
+    return text or None
+
+
+def _meta(tree, *names: str) -> str | None:
+    for name in names:
+        for attr in ("property", "name", "itemprop"):
+            values = tree.xpath(f'//meta[@{attr}="{name}"]/@content')
+            for value in values:
+                value = clean_space(value)
+                if value:
+                    return value
+    return None
+
+
+def _jsonld_objects(tree):
+    for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
+        try:
+            data = json.loads(script.strip().rstrip(";"), strict=False)
+        except ValueError:
+            continue
+        stack = [data]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, dict):
+                if "@graph" in item:
+                    stack.append(item["@graph"])
+                yield item
+
+
+def _name(value) -> str | None:
+    if isinstance(value, str):
+        return clean_space(value)
+    if isinstance(value, dict):
+        return _name(value.get("name"))
+    if isinstance(value, list):
+        names = [n for n in (_name(v) for v in value) if n]
+        return ", ".join(names) if names else None
+    return None
+
+
+def _types(item: dict) -> set[str]:
+    value = item.get("@type", [])
+    values = value if isinstance(value, list) else [value]
+    return {str(v).lower() for v in values}
+
+
+def read_metadata(tree) -> PageMetadata:
+    """Collect what the page declares about itself."""
+    meta = PageMetadata()
+    meta.title = clean_space(" ".join(tree.xpath("//head/title//text()"))) or clean_space(
+        " ".join(tree.xpath("//title//text()"))
+    )
+    h1 = tree.xpath("//h1")
+    if h1:
+        meta.h1 = clean_space(h1[0].text_content())
+    meta.og_title = _meta(tree, "og:title", "twitter:title")
+    meta.description = _meta(tree, "og:description", "description", "twitter:description")
+    meta.site_name = _meta(tree, "og:site_name", "application-name")
+    meta.author = _meta(tree, "author", "article:author", "dc.creator", "sailthru.author")
+    if meta.author and meta.author.startswith("http"):
+        meta.author = None
+    meta.published = _meta(
+        tree,
+        "article:published_time",
+        "datePublished",
+        "og:article:published_time",
+        "pubdate",
+        "publishdate",
+        "dc.date.issued",
+        "date",
+    )
+    meta.modified = _meta(tree, "article:modified_time", "dateModified", "og:updated_time")
+    meta.og_url = _meta(tree, "og:url")
+    canonical = tree.xpath('//link[@rel="canonical"]/@href')
+    meta.canonical = clean_space(canonical[0]) if canonical else None
+    og_type = _meta(tree, "og:type")
+    if og_type:
+        meta.types.add(og_type.lower())
+    lang = tree.xpath("/html/@lang")
+    meta.lang = lang[0].strip().lower() if lang else None
+
+    for item in _jsonld_objects(tree):
+        kinds = _types(item)
+        meta.types |= kinds
+        if not kinds & _ARTICLE_TYPES:
+            if "website" in kinds or "organization" in kinds or "newsmediaorganization" in kinds:
+                meta.site_name = meta.site_name or _name(item.get("name"))
+            continue
+        meta.headline = meta.headline or clean_space(item.get("headline") if isinstance(item.get("headline"), str) else None)
+        meta.published = _text(item.get("datePublished")) or meta.published
+        meta.modified = meta.modified or _text(item.get("dateModified"))
+        meta.author = _name(item.get("author")) or meta.author
+        meta.description = meta.description or _text(item.get("description"))
+        publisher = _name(item.get("publisher"))
+        meta.site_name = meta.site_name or publisher
+
+    return meta
+
+
+def _text(value) -> str | None:
+    return clean_space(value) if isinstance(value, str) else None

@@ -1,0 +1,110 @@
+"""StoragePipeline: batched writes to the SQLite archive and the run's `crawls` row.
+
+Rows are written in transactions of ARSHIF_BATCH_SIZE; a crash loses at most the
+open batch, and the next run fetches those pages again because they are not in
+the archive.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from itemadapter import ItemAdapter
+from scrapy import signals
+
+from pipelines.archive import OUTCOMES, finish_crawl, insert_rows, open_archive, start_crawl
+from pipelines.outcomes import STATS_PREFIX, count, drop
+
+logger = logging.getLogger(__name__)
+
+_STATUS_BY_REASON = {"finished": "finished", "shutdown": "killed", "cancelled": "killed"}
+
+
+class StoragePipeline:
+    def __init__(self, crawler, db_path: str, batch_size: int):
+        self.crawler = crawler
+        self.db_path = db_path
+        self.batch_size = max(1, batch_size)
+        self.db = None
+        self.crawl_id: int | None = None
+        self.articles: list[dict] = []
+        self.duplicates: list[dict] = []
+        self.replacements: list[dict] = []
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        pipeline = cls(crawler, crawler.settings.get("ARSHIF_DB"), crawler.settings.getint("ARSHIF_BATCH_SIZE", 50))
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
+
+    def open_spider(self, spider=None):
+        self.db = open_archive(self.db_path)
+        source = getattr(self.crawler.spider, "source_name", None) or self.crawler.spider.name
+        self.crawl_id = start_crawl(self.db, source)
+        self.crawler.stats.set_value(f"{STATS_PREFIX}crawl_id", self.crawl_id)
+
+    def process_item(self, item):
+        page = ItemAdapter(item)
+        record = page["record"]
+        duplicate = page["duplicate"]
+        if duplicate:
+            self.duplicates.append(
+                {
+                    "url": record["url"],
+                    "canonical_url": record["canonical_url"],
+                    "source": record["source"],
+                    "title": record["title"],
+                    "fetched_at": record["fetched_at"],
+                    "duplicate_of": duplicate["of"],
+                    "similarity": duplicate["similarity"],
+                    "kind": duplicate["kind"],
+                    "crawl_id": self.crawl_id,
+                }
+            )
+        else:
+            self._add_article({**record, "crawl_id": self.crawl_id}, page["replaces"])
+        if len(self.articles) + len(self.duplicates) >= self.batch_size:
+            self.flush()
+        if duplicate:
+            raise drop(self.crawler, "duplicate", f"{record['url']} duplicates article {duplicate['of']} ({duplicate['kind']})")
+        count(self.crawler, "duplicate" if page["replaces"] else "stored")
+        return item
+
+    def _add_article(self, row: dict, replaces: dict | None):
+        if not replaces:
+            self.articles.append(row)
+            return
+        # an earlier-published copy displaces the one kept earlier in this run
+        self.duplicates.append(
+            {**{k: replaces[k] for k in ("url", "canonical_url", "source", "title", "fetched_at")},
+             "duplicate_of": row["id"], "similarity": replaces["similarity"], "kind": replaces["kind"],
+             "crawl_id": self.crawl_id}
+        )
+        pending = [a for a in self.articles if a["id"] != row["id"]]
+        if len(pending) == len(self.articles):
+            self.replacements.append(row)
+        else:
+            self.articles = pending + [row]
+
+    def flush(self):
+        if self.articles or self.duplicates or self.replacements:
+            insert_rows(self.db, self.articles, self.duplicates, self.replacements)
+            self.articles, self.duplicates, self.replacements = [], [], []
+
+    def close_spider(self, spider=None):
+        self.flush()
+
+    def spider_closed(self, spider, reason):
+        """Close the run's `crawls` row, also when the run failed or was stopped."""
+        if self.db is None or self.crawl_id is None:
+            return
+        self.flush()
+        stats = self.crawler.stats.get_stats()
+        counts = {outcome: stats.get(f"{STATS_PREFIX}{outcome}", 0) for outcome in OUTCOMES}
+        counts["pages_fetched"] = stats.get("response_received_count", 0)
+        status = _STATUS_BY_REASON.get(reason, "failed")
+        if status == "finished" and stats.get("log_count/ERROR", 0) and not counts["stored"]:
+            status = "failed"
+        finish_crawl(self.db, self.crawl_id, status, counts, {**stats, "finish_reason": reason})
+        self.db.close()
+        self.db = None

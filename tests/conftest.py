@@ -1,0 +1,77 @@
+"""Shared fixtures: a real HTTP server for the demo site and a real crawl of it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlite_utils import Database
+
+from crawler.demo_server import DEMO_SITE, SiteServer
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+SHARED_DIR = PROJECT_DIR.parent / "shared"
+
+
+@dataclass
+class CrawlRun:
+    db_path: Path
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def db(self) -> Database:
+        return Database(self.db_path)
+
+    def last_crawl(self) -> dict:
+        row = next(self.db.query("SELECT * FROM crawls ORDER BY id DESC LIMIT 1"))
+        row["stats"] = json.loads(row["stats"] or "{}")
+        return row
+
+
+def run_arshif(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Run the real `arshif` command line in a subprocess (a fresh Twisted reactor)."""
+    return subprocess.run(
+        [sys.executable, "-m", "crawler.cli", *args],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def crawl(source: str, db_path: Path, origin: str, *extra: str) -> CrawlRun:
+    result = run_arshif("crawl", source, "--db", str(db_path), "--base-url", origin, "--local", *extra)
+    return CrawlRun(db_path, result.returncode, result.stdout, result.stderr)
+
+
+@pytest.fixture(scope="session")
+def demo_site():
+    with SiteServer(DEMO_SITE) as site:
+        yield site
+
+
+@pytest.fixture(scope="session")
+def manifest() -> dict:
+    return json.loads((DEMO_SITE / "manifest.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def demo_crawl(demo_site, tmp_path_factory) -> CrawlRun:
+    """One crawl of the demo site into a fresh archive, shared by the crawl tests."""
+    db_path = tmp_path_factory.mktemp("demo") / "archive.db"
+    run = crawl("demo", db_path, demo_site.origin)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    if not SHARED_DIR.is_dir():
+        pytest.skip(f"{SHARED_DIR} is absent: the shared seed pages and quality-gate pages are not here")
+    return SHARED_DIR
