@@ -7,6 +7,8 @@ extraction is `pipelines.records.make_record`, publishing is datasette.
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import os
 import sys
@@ -16,6 +18,8 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DATASETTE_DIR = PROJECT_DIR / "datasette"
 DEFAULT_DB = "data/archive.db"
+# Modules that add a subcommand: each has `register(subparsers)`, in its own file.
+COMMAND_MODULES = ("crawler.cmd_reextract", "crawler.cmd_export", "crawler.cmd_merge")
 
 
 def _settings(db: str, log_level: str, overrides: list[str] | None = None, polite: bool = True):
@@ -175,6 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8001)
     serve.set_defaults(func=cmd_serve)
+
+    for name in COMMAND_MODULES:
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name).register(sub)
     return parser
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from pipelines.search_text import register_functions
+
 ARTICLE_COLUMNS = (
     "url",
     "canonical_url",
@@ -107,6 +109,34 @@ def m001_initial(db: Database) -> None:
     db["duplicates"].create_index(["duplicate_of"])
 
 
+@migrations()
+def m002_search_index(db: Database) -> None:
+    """FTS5 over the normalized, stemmed title and body, kept current by triggers.
+
+    The triggers call arshif_search_text(), which open_archive() registers on
+    every connection that writes the archive.
+    """
+    db.executescript(
+        """
+        CREATE VIRTUAL TABLE articles_fts USING fts5(title, text, tokenize = 'unicode61 remove_diacritics 0');
+        CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
+            INSERT INTO articles_fts (rowid, title, text)
+            VALUES (new.id, arshif_search_text(new.title), arshif_search_text(new.text));
+        END;
+        CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
+            DELETE FROM articles_fts WHERE rowid = old.id;
+        END;
+        CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, text ON articles BEGIN
+            DELETE FROM articles_fts WHERE rowid = old.id;
+            INSERT INTO articles_fts (rowid, title, text)
+            VALUES (new.id, arshif_search_text(new.title), arshif_search_text(new.text));
+        END;
+        INSERT INTO articles_fts (rowid, title, text)
+            SELECT id, arshif_search_text(title), arshif_search_text(text) FROM articles;
+        """
+    )
+
+
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -116,6 +146,7 @@ def open_archive(path: str | Path) -> Database:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     db = Database(path)
+    register_functions(db.conn)
     db.execute("PRAGMA busy_timeout = 30000")
     db.enable_wal()
     migrations.apply(db)

@@ -69,6 +69,7 @@ for _calendar, _table in ((GREGORIAN, _GREGORIAN_MONTHS), (HIJRI, _HIJRI_MONTHS)
     for _number, _names in _table.items():
         for _name in _names:
             MONTHS[normalize_arabic(_name)] = (_calendar, _number)
+del _calendar, _table, _number, _names, _name
 
 _NOT_LETTER_BEFORE = r"(?<![^\W\d_])"
 _NOT_LETTER_AFTER = r"(?![^\W\d_])"
@@ -85,12 +86,10 @@ NAMED_DMY_RE = re.compile(
 )
 NAMED_MDY_RE = re.compile(rf"{_MONTH_PAIR}[\s.\-]*{_DAY}[\s,،]*{_YEAR}{_ERA}")
 NUMERIC_YMD_RE = re.compile(
-    r"(?<![\d:/.\-])(?P<year>\d{4})\s*(?P<sep>[-/.])\s*(?P<month>\d{1,2})\s*(?P=sep)\s*(?P<day>\d{1,2})(?![\d:])"
-    + _ERA
+    r"(?<![\d:/.\-])(?P<year>\d{4})\s*(?P<sep>[-/.])\s*(?P<month>\d{1,2})\s*(?P=sep)\s*(?P<day>\d{1,2})(?![\d:])" + _ERA
 )
 NUMERIC_DMY_RE = re.compile(
-    r"(?<![\d:/.\-])(?P<day>\d{1,2})\s*(?P<sep>[-/.])\s*(?P<month>\d{1,2})\s*(?P=sep)\s*(?P<year>\d{4})(?![\d:])"
-    + _ERA
+    r"(?<![\d:/.\-])(?P<day>\d{1,2})\s*(?P<sep>[-/.])\s*(?P<month>\d{1,2})\s*(?P=sep)\s*(?P<year>\d{4})(?![\d:])" + _ERA
 )
 
 _TZ = (
@@ -148,11 +147,27 @@ _SECOND, _MINUTE, _HOUR, _DAY_UNIT, _WEEK = 1, 60, 3600, 86400, 604800
 _AR_UNITS = {
     normalize_arabic(word): value
     for word, value in {
-    "ثانيه": (_SECOND, 1), "ثانيتين": (_SECOND, 2), "ثانيتان": (_SECOND, 2), "ثوان": (_SECOND, None), "ثواني": (_SECOND, None),
-    "دقيقه": (_MINUTE, 1), "دقيقتين": (_MINUTE, 2), "دقيقتان": (_MINUTE, 2), "دقائق": (_MINUTE, None), "دقايق": (_MINUTE, None),
-    "ساعه": (_HOUR, 1), "ساعتين": (_HOUR, 2), "ساعتان": (_HOUR, 2), "ساعات": (_HOUR, None),
-    "يوم": (_DAY_UNIT, 1), "يومين": (_DAY_UNIT, 2), "يومان": (_DAY_UNIT, 2), "ايام": (_DAY_UNIT, None),
-    "اسبوع": (_WEEK, 1), "اسبوعين": (_WEEK, 2), "اسبوعان": (_WEEK, 2), "اسابيع": (_WEEK, None),
+        "ثانيه": (_SECOND, 1),
+        "ثانيتين": (_SECOND, 2),
+        "ثانيتان": (_SECOND, 2),
+        "ثوان": (_SECOND, None),
+        "ثواني": (_SECOND, None),
+        "دقيقه": (_MINUTE, 1),
+        "دقيقتين": (_MINUTE, 2),
+        "دقيقتان": (_MINUTE, 2),
+        "دقائق": (_MINUTE, None),
+        "ساعه": (_HOUR, 1),
+        "ساعتين": (_HOUR, 2),
+        "ساعتان": (_HOUR, 2),
+        "ساعات": (_HOUR, None),
+        "يوم": (_DAY_UNIT, 1),
+        "يومين": (_DAY_UNIT, 2),
+        "يومان": (_DAY_UNIT, 2),
+        "ايام": (_DAY_UNIT, None),
+        "اسبوع": (_WEEK, 1),
+        "اسبوعين": (_WEEK, 2),
+        "اسبوعان": (_WEEK, 2),
+        "اسابيع": (_WEEK, None),
     }.items()
 }
 _AR_NUMBER_ALT = "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
@@ -160,9 +175,7 @@ _AR_UNIT_ALT = "|".join(sorted(_AR_UNITS, key=len, reverse=True))
 AR_RELATIVE_RE = re.compile(
     rf"{_NOT_LETTER_BEFORE}(?:منذ|قبل)\s+(?:(?P<count>\d{{1,3}}|{_AR_NUMBER_ALT})\s+)?(?P<unit>{_AR_UNIT_ALT}){_NOT_LETTER_AFTER}"
 )
-EN_RELATIVE_RE = re.compile(
-    r"\b(?P<count>\d{1,3}|an?|one)\s+(?P<unit>second|minute|min|hour|day|week)s?\s+ago\b"
-)
+EN_RELATIVE_RE = re.compile(r"\b(?P<count>\d{1,3}|an?|one)\s+(?P<unit>second|minute|min|hour|day|week)s?\s+ago\b")
 FA_RELATIVE_RE = re.compile(
     rf"{_NOT_LETTER_BEFORE}(?P<count>\d{{1,3}})\s+(?P<unit>ثانيه|دقيقه|ساعت|روز|هفته)\s+(?:پيش|قبل){_NOT_LETTER_AFTER}"
 )
@@ -182,7 +195,28 @@ _PERSIAN_WORD_RE = re.compile(rf"{_NOT_LETTER_BEFORE}(?:{'|'.join(_PERSIAN_WORDS
 _HIJRI_WORD_RE = re.compile(rf"{_NOT_LETTER_BEFORE}(?:هجري|هجريه){_NOT_LETTER_AFTER}")
 
 # Solar Hijri year breaks of the Borkowski/jalaali algorithm (exact for 1178..3177 AP).
-_JALALI_BREAKS = (-61, 9, 38, 199, 426, 686, 756, 818, 1111, 1181, 1210, 1635, 2060, 2097, 2192, 2262, 2324, 2394, 2456, 3178)
+_JALALI_BREAKS = (
+    -61,
+    9,
+    38,
+    199,
+    426,
+    686,
+    756,
+    818,
+    1111,
+    1181,
+    1210,
+    1635,
+    2060,
+    2097,
+    2192,
+    2262,
+    2324,
+    2394,
+    2456,
+    3178,
+)
 
 
 def _nowruz(jalali_year: int) -> date:

@@ -8,6 +8,8 @@ import unicodedata
 from langdetect import DetectorFactory, detect_langs
 from langdetect.lang_detect_exception import LangDetectException
 
+from .normalize import strip_tashkeel
+
 __all__ = ["ARABIC_SCRIPT_RE", "arabic_script_ratio", "detect_language"]
 
 DetectorFactory.seed = 0  # langdetect is random without a seed
@@ -138,8 +140,8 @@ def detect_language(text: str) -> tuple[str, float]:
     3. otherwise langdetect; a mostly Arabic-script text is kept to ar/fa/ur.
     Empty or letterless text → ("und", 0.0).
     """
-    # NFKC turns Arabic presentation forms (ﺍﻟﺴﻼﻡ) into ordinary letters.
-    sample = unicodedata.normalize("NFKC", (text or "")[:SAMPLE_CHARS])
+    # NFKC turns presentation forms (ﺍﻟﺴﻼﻡ) into letters; marks and tatweel only split words.
+    sample = strip_tashkeel(unicodedata.normalize("NFKC", (text or "")[:SAMPLE_CHARS]))
     letters, arabic = _letter_counts(sample)
     if not letters:
         return _UNDETERMINED

@@ -155,12 +155,12 @@ def light_stem(token: str) -> str:
         return "الله"
     for prefix in _ARTICLE_PREFIXES:
         if word.startswith(prefix) and len(word) - len(prefix) >= _MIN_STEM_AFTER_ARTICLE:
-            word = word[len(prefix):]
+            word = word[len(prefix) :]
             break
     else:
         for prefix in _CONJUNCTION_PREFIXES:
             if word.startswith(prefix) and len(word) - len(prefix) >= _MIN_STEM_AFTER_CONJUNCTION:
-                word = word[len(prefix):]
+                word = word[len(prefix) :]
                 break
     for suffix, keep in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= keep:

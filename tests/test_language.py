@@ -63,7 +63,10 @@ ENGLISH = [
 ]
 
 LABELLED = (
-    [(t, "ar") for t in ARABIC] + [(t, "fa") for t in PERSIAN] + [(t, "ur") for t in URDU] + [(t, "en") for t in ENGLISH]
+    [(t, "ar") for t in ARABIC]
+    + [(t, "fa") for t in PERSIAN]
+    + [(t, "ur") for t in URDU]
+    + [(t, "en") for t in ENGLISH]
 )
 
 
