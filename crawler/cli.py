@@ -71,17 +71,32 @@ def summary_line(row: dict) -> str:
         f"{row['source']}: {row['pages_fetched']} pages fetched, {row['stored']} articles stored; "
         f"dropped: {row['duplicate']} duplicate, {row['already_archived']} already archived, "
         f"{row['not_arabic']} not Arabic, {row['not_article']} not an article, "
-        f"{row['extraction_failed']} extraction failed; {row['http_error']} HTTP errors "
+        f"{row['extraction_failed']} extraction failed; {row['http_error']} HTTP errors; "
+        f"not downloaded again: {row['skipped_archived'] or 0} archived articles, {row['not_modified'] or 0} unchanged pages "
         f"(crawl {row['id']}, {row['status']}, {row['seconds']} s)"
     )
 
 
+def _refuse_if_locked(db: str) -> None:
+    """Exit at once, with a clear message, when another run writes this archive."""
+    from crawler.lock import ArchiveLock, ArchiveLocked
+
+    try:
+        ArchiveLock(db).acquire().release()
+    except ArchiveLocked as exc:
+        print(f"arshif: {exc}", file=sys.stderr)
+        raise SystemExit(3) from None
+
+
 def cmd_crawl(args) -> int:
-    row = run_crawl(args.source, args.db, args.base_url, args.log_level, args.set, polite=not args.local)
+    _refuse_if_locked(args.db)
+    overrides = [*args.set, *(["ARSHIF_REFRESH=True"] if args.refresh else [])]
+    row = run_crawl(args.source, args.db, args.base_url, args.log_level, overrides, polite=not args.local)
     print(summary_line(row))
     if row["status"] != "finished":
         return 1
-    if row["stored"] + row["duplicate"] + row["already_archived"] == 0:
+    found = row["stored"] + row["duplicate"] + row["already_archived"] + (row["skipped_archived"] or 0)
+    if found == 0 and not row["not_modified"]:
         print(f"arshif: warning: source {row['source']} yielded no article at all", file=sys.stderr)
         return 2
     return 0
@@ -90,6 +105,7 @@ def cmd_crawl(args) -> int:
 def cmd_demo(args) -> int:
     from crawler.demo_server import SiteServer
 
+    _refuse_if_locked(args.db)
     with SiteServer(port=args.port) as site:
         print(f"Serving the bundled demo site on {site.origin}/", flush=True)
         row = run_crawl("demo", args.db, site.origin, args.log_level, polite=False)
@@ -159,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("--db", default=DEFAULT_DB)
     crawl.add_argument("--base-url", help="point the source at another origin (a local copy of the site)")
     crawl.add_argument("--local", action="store_true", help="no AutoThrottle or delay (for local test sites)")
+    crawl.add_argument("--refresh", action="store_true", help="download archived article pages again")
     crawl.add_argument("--log-level", default="INFO")
     crawl.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                        help="override a Scrapy/Arshif setting")

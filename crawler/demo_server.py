@@ -2,12 +2,16 @@
 
 Static files, with `__BASE_URL__` in .html/.xml/.txt/.rss replaced by the
 server's own origin, and Content-Type chosen by extension with no charset, so
-pages must declare their encoding themselves, as many Arabic sites do.
+pages must declare their encoding themselves, as many Arabic sites do. ETag and
+Last-Modified are sent and If-None-Match answered with 304, as real sites do.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
+import time
+from email.utils import formatdate
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -27,6 +31,7 @@ _TEMPLATED = {".html", ".xml", ".rss", ".txt"}
 class _Handler(SimpleHTTPRequestHandler):
     root: Path = DEMO_SITE
     extra_routes: dict = {}
+    delay: float = 0.0  # seconds per request: a slow site, for kill-and-resume tests
 
     def log_message(self, format, *args):  # keep test output quiet
         pass
@@ -35,6 +40,8 @@ class _Handler(SimpleHTTPRequestHandler):
         self.do_GET(head=True)
 
     def do_GET(self, head: bool = False):
+        if self.delay:
+            time.sleep(self.delay)
         path = unquote(urlsplit(self.path).path)
         route = self.extra_routes.get(path)
         if route is not None:
@@ -49,13 +56,22 @@ class _Handler(SimpleHTTPRequestHandler):
         if file.suffix in _TEMPLATED:
             body = body.replace(b"__BASE_URL__", self.server.origin.encode("ascii"))
         content_type = _TYPES.get(file.suffix, "application/octet-stream")
-        return self._send(200, {"Content-Type": content_type}, body, head)
+        etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+        headers = {
+            "Content-Type": content_type,
+            "ETag": etag,
+            "Last-Modified": formatdate(file.stat().st_mtime, usegmt=True),
+        }
+        if self.headers.get("If-None-Match") == etag:
+            return self._send(304, {"ETag": etag}, b"", head=True)
+        return self._send(200, headers, body, head)
 
     def _send(self, status: int, headers: dict, body: bytes, head: bool):
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
+        if status != 304:
+            self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if not head:
             self.wfile.write(body)
@@ -64,8 +80,9 @@ class _Handler(SimpleHTTPRequestHandler):
 class SiteServer:
     """A real HTTP server in a thread: `with SiteServer() as site: site.origin`."""
 
-    def __init__(self, root: Path = DEMO_SITE, port: int = 0, extra_routes: dict | None = None):
-        handler = type("Handler", (_Handler,), {"root": Path(root).resolve(), "extra_routes": extra_routes or {}})
+    def __init__(self, root: Path = DEMO_SITE, port: int = 0, extra_routes: dict | None = None, delay: float = 0.0):
+        attributes = {"root": Path(root).resolve(), "extra_routes": extra_routes or {}, "delay": delay}
+        handler = type("Handler", (_Handler,), attributes)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.httpd.daemon_threads = True
         self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"

@@ -18,6 +18,7 @@ class PageItem:
     discovered_via: str = ""  # start, listing, sitemap, feed, article
     hints: dict = field(default_factory=dict)  # sitemap/feed title and date
     prune_selectors: tuple[str, ...] = ()
+    warc: dict | None = None  # warc_file, warc_offset, warc_length of the response
     record: dict | None = None  # the article record, set by ExtractionPipeline
     duplicate: dict | None = None  # set by DedupPipeline: {"of": id, "kind": ..., "similarity": ...}
     replaces: dict | None = None  # set by DedupPipeline: a later copy this earlier original displaces

@@ -26,6 +26,11 @@ REDIRECT_MAX_TIMES = 10
 DEPTH_LIMIT = 6
 HTTPERROR_ALLOW_ALL = False
 
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.IncrementalMiddleware": 540,  # before DownloaderStats: skipped requests are not counted
+    "crawler.middlewares.WarcMiddleware": 950,
+}
+
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractionPipeline": 100,
     "pipelines.language_filter.LanguagePipeline": 200,
@@ -43,3 +48,6 @@ ARSHIF_DB = "data/archive.db"  # the SQLite archive
 ARSHIF_KEEP_LANGUAGES = ["ar"]  # languages stored; others are dropped as "not_arabic"
 ARSHIF_MIN_WORDS = 40  # fewer words in the body: not an article
 ARSHIF_BATCH_SIZE = 50  # articles per SQLite transaction
+ARSHIF_WARC_DIR = None  # WARC folder; None: `warc/` beside ARSHIF_DB; "": no WARC
+ARSHIF_WARC_MAX_SIZE = 100 * 1024 * 1024  # rotate WARC files at this size (bytes)
+ARSHIF_REFRESH = False  # True: download archived article pages again

@@ -48,6 +48,7 @@ class Source:
     follow_allow: tuple[str, ...] = ()
     prune_selectors: tuple[str, ...] = ()
     allow_private_addresses: bool = False
+    discover_sitemaps: bool = True  # read `Sitemap:` lines in robots.txt when no sitemaps are given
     checked_live: bool = False
     notes: str = ""
     limits: Limits = field(default_factory=Limits)
@@ -81,7 +82,7 @@ _LIST_KEYS = {
     "prune_selectors",
 }
 _STR_KEYS = {"name", "site_url", "language", "title", "notes"}
-_BOOL_KEYS = {"allow_private_addresses", "checked_live"}
+_BOOL_KEYS = {"allow_private_addresses", "checked_live", "discover_sitemaps"}
 _REGEX_KEYS = {"article_allow", "article_deny", "follow_allow"}
 _LIMIT_KEYS = {"max_pages": int, "max_depth": int, "newer_than": str}
 

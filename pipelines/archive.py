@@ -31,6 +31,9 @@ ARTICLE_COLUMNS = (
     "content_hash",
     "encoding",
     "crawl_id",
+    "warc_file",
+    "warc_offset",
+    "warc_length",
 )
 OUTCOMES = (
     "stored",
@@ -41,6 +44,7 @@ OUTCOMES = (
     "extraction_failed",
     "http_error",
 )
+RUN_COUNTS = ("skipped_archived", "not_modified")
 
 migrations = Migrations("arshif")
 
@@ -137,6 +141,47 @@ def m002_search_index(db: Database) -> None:
     )
 
 
+@migrations()
+def m003_raw_pages(db: Database) -> None:
+    """WARC references on every row, and `pages`: one row per fetched URL.
+
+    `pages.outcome` is written in the same transaction as the article or
+    duplicate row, so a URL with an outcome is safely archived and an
+    incremental crawl can skip it.
+    """
+    for table in ("articles", "duplicates"):
+        db[table].add_column("warc_file", str)
+        db[table].add_column("warc_offset", int)
+        db[table].add_column("warc_length", int)
+    db["pages"].create(
+        {
+            "url": str,
+            "source": str,
+            "role": str,  # article, listing, sitemap, feed, robots
+            "status": int,
+            "etag": str,
+            "last_modified": str,
+            "digest": str,  # WARC payload digest of the last full response
+            "warc_date": str,
+            "fetched_at": str,
+            "outcome": str,  # stored, duplicate, not_arabic, ... (articles only)
+            "warc_file": str,
+            "warc_offset": int,
+            "warc_length": int,
+            "crawl_id": int,
+        },
+        pk="url",
+    )
+    db["pages"].create_index(["source", "role"])
+
+
+@migrations()
+def m004_incremental_counts(db: Database) -> None:
+    """Incremental runs: article pages not downloaded again, listings answered 304."""
+    db["crawls"].add_column("skipped_archived", int)
+    db["crawls"].add_column("not_modified", int)
+
+
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -162,7 +207,7 @@ def start_crawl(db: Database, source: str) -> int:
 
 
 def finish_crawl(db: Database, crawl_id: int, status: str, counts: dict, stats: dict) -> None:
-    values = {outcome: int(counts.get(outcome, 0)) for outcome in OUTCOMES}
+    values = {outcome: int(counts.get(outcome, 0)) for outcome in (*OUTCOMES, *RUN_COUNTS)}
     values.update(
         finished_at=utc_now(),
         status=status,
@@ -199,7 +244,13 @@ def _article_row(row: dict) -> dict:
     return {k: row.get(k) for k in ("id", *ARTICLE_COLUMNS)}
 
 
-def insert_rows(db: Database, articles: list[dict], duplicates: list[dict], replacements: list[dict] = ()) -> None:
+def insert_rows(
+    db: Database,
+    articles: list[dict],
+    duplicates: list[dict],
+    replacements: list[dict] = (),
+    pages: list[dict] = (),
+) -> None:
     """Write one batch in one transaction; a URL already present is left alone.
 
     `replacements` overwrite the article with the same id (an earlier original
@@ -212,6 +263,26 @@ def insert_rows(db: Database, articles: list[dict], duplicates: list[dict], repl
             db["articles"].upsert_all((_article_row(row) for row in replacements), pk="id")
         if duplicates:
             db["duplicates"].insert_all(duplicates, ignore=True)
+        if pages:
+            db["pages"].upsert_all(pages, pk="url")
+
+
+def known_pages(db: Database, source: str | None = None) -> dict[str, dict]:
+    """Pages fetched before: what conditional requests and skipping need.
+
+    `complete` is true when the run that fetched the page finished: only then
+    were all the links on it followed, so only then may a 304 end there.
+    """
+    where, params = ("WHERE p.source = ?", [source]) if source else ("", [])
+    return {
+        row["url"]: row
+        for row in db.query(
+            "SELECT p.url, p.role, p.status, p.etag, p.last_modified, p.digest, p.warc_date, p.outcome,"
+            " c.status = 'finished' AS complete"
+            f" FROM pages p LEFT JOIN crawls c ON c.id = p.crawl_id {where}",
+            params,
+        )
+    }
 
 
 def next_article_id(db: Database) -> int:

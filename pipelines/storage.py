@@ -12,7 +12,8 @@ import logging
 from itemadapter import ItemAdapter
 from scrapy import signals
 
-from pipelines.archive import OUTCOMES, finish_crawl, insert_rows, open_archive, start_crawl
+from crawler.lock import ArchiveLock
+from pipelines.archive import OUTCOMES, RUN_COUNTS, finish_crawl, insert_rows, open_archive, start_crawl, utc_now
 from pipelines.outcomes import STATS_PREFIX, count, drop
 
 logger = logging.getLogger(__name__)
@@ -30,26 +31,62 @@ class StoragePipeline:
         self.articles: list[dict] = []
         self.duplicates: list[dict] = []
         self.replacements: list[dict] = []
+        self.pages: dict[str, dict] = {}
+        self.lock = ArchiveLock(db_path)
 
     @classmethod
     def from_crawler(cls, crawler):
         pipeline = cls(crawler, crawler.settings.get("ARSHIF_DB"), crawler.settings.getint("ARSHIF_BATCH_SIZE", 50))
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(pipeline.response_received, signal=signals.response_received)
+        crawler.signals.connect(pipeline.item_dropped, signal=signals.item_dropped)
         return pipeline
 
     def open_spider(self, spider=None):
+        self.lock.acquire()
         self.db = open_archive(self.db_path)
         source = getattr(self.crawler.spider, "source_name", None) or self.crawler.spider.name
         self.crawl_id = start_crawl(self.db, source)
         self.crawler.stats.set_value(f"{STATS_PREFIX}crawl_id", self.crawl_id)
 
+    def response_received(self, response, request, spider=None):
+        """Log every fetched URL (`pages`): conditional requests need its ETag next time."""
+        from crawler.middlewares import ROLE, WARC_REF
+
+        warc = request.meta.get(WARC_REF) or {}
+        if response.status == 304:
+            return
+        self.pages[response.url] = {
+            "url": response.url,
+            "source": getattr(self.crawler.spider, "source_name", None),
+            "role": request.meta.get(ROLE),
+            "status": response.status,
+            "etag": _header(response, b"ETag"),
+            "last_modified": _header(response, b"Last-Modified"),
+            "fetched_at": utc_now(),
+            "crawl_id": self.crawl_id,
+            **warc,
+        }
+
+    def item_dropped(self, item, response, exception, spider=None):
+        url = ItemAdapter(item).get("url")
+        outcome = str(exception).split(":", 1)[0]
+        if url and outcome in OUTCOMES and outcome != "duplicate":
+            self._page_outcome(url, outcome)
+
+    def _page_outcome(self, url: str, outcome: str) -> None:
+        self.pages.setdefault(url, {"url": url})["outcome"] = outcome
+
     def process_item(self, item):
         page = ItemAdapter(item)
         record = page["record"]
         duplicate = page["duplicate"]
+        warc = {key: (page["warc"] or {}).get(key) for key in ("warc_file", "warc_offset", "warc_length")}
+        self._page_outcome(record["url"], "duplicate" if duplicate or page["replaces"] else "stored")
         if duplicate:
             self.duplicates.append(
                 {
+                    **warc,
                     "url": record["url"],
                     "canonical_url": record["canonical_url"],
                     "source": record["source"],
@@ -62,7 +99,7 @@ class StoragePipeline:
                 }
             )
         else:
-            self._add_article({**record, "crawl_id": self.crawl_id}, page["replaces"])
+            self._add_article({**record, **warc, "crawl_id": self.crawl_id}, page["replaces"])
         if len(self.articles) + len(self.duplicates) >= self.batch_size:
             self.flush()
         if duplicate:
@@ -87,9 +124,9 @@ class StoragePipeline:
             self.articles = pending + [row]
 
     def flush(self):
-        if self.articles or self.duplicates or self.replacements:
-            insert_rows(self.db, self.articles, self.duplicates, self.replacements)
-            self.articles, self.duplicates, self.replacements = [], [], []
+        if self.articles or self.duplicates or self.replacements or self.pages:
+            insert_rows(self.db, self.articles, self.duplicates, self.replacements, list(self.pages.values()))
+            self.articles, self.duplicates, self.replacements, self.pages = [], [], [], {}
 
     def close_spider(self, spider=None):
         self.flush()
@@ -100,11 +137,17 @@ class StoragePipeline:
             return
         self.flush()
         stats = self.crawler.stats.get_stats()
-        counts = {outcome: stats.get(f"{STATS_PREFIX}{outcome}", 0) for outcome in OUTCOMES}
-        counts["pages_fetched"] = stats.get("response_received_count", 0)
+        counts = {outcome: stats.get(f"{STATS_PREFIX}{outcome}", 0) for outcome in (*OUTCOMES, *RUN_COUNTS)}
+        counts["pages_fetched"] = stats.get("downloader/response_count", 0)
         status = _STATUS_BY_REASON.get(reason, "failed")
         if status == "finished" and stats.get("log_count/ERROR", 0) and not counts["stored"]:
             status = "failed"
         finish_crawl(self.db, self.crawl_id, status, counts, {**stats, "finish_reason": reason})
         self.db.close()
         self.db = None
+        self.lock.release()
+
+
+def _header(response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
+from urllib.parse import urljoin
 
 import scrapy
 from lxml import etree
@@ -22,6 +23,7 @@ from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
 from crawler.items import PageItem
+from crawler.middlewares import ROLE, WARC_REF
 from crawler.sources import Source, load_source, rebase
 from pipelines.outcomes import count
 from pipelines.urls import canonical_url
@@ -29,13 +31,14 @@ from pipelines.urls import canonical_url
 logger = logging.getLogger(__name__)
 
 _FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
-_NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
+_ROLES = {"parse_article": "article", "parse_listing": "listing", "parse_sitemap": "sitemap", "parse_feed": "feed"}
 
 
 class NewsSpider(scrapy.Spider):
     name = "news"
 
     def __init__(self, source: str | None = None, base_url: str | None = None, *args, **kwargs):
+        """`-a source=NAME_OR_PATH` (required), `-a base_url=ORIGIN` to crawl a local copy."""
         super().__init__(*args, **kwargs)
         if not source:
             raise ValueError("give a source: scrapy crawl news -a source=NAME_OR_PATH")
@@ -59,6 +62,9 @@ class NewsSpider(scrapy.Spider):
             yield self._request(url, self.parse_listing, "start", dont_filter=True)
         for url in self.source.sitemaps:
             yield self._request(url, self.parse_sitemap, "sitemap", dont_filter=True)
+        if not self.source.sitemaps and self.source.discover_sitemaps:
+            robots = urljoin(self.source.site_url, "/robots.txt")
+            yield self._request(robots, self.parse_sitemap, "sitemap", dont_filter=True)
         for url in self.source.feeds:
             yield self._request(url, self.parse_feed, "feed", dont_filter=True)
 
@@ -70,6 +76,7 @@ class NewsSpider(scrapy.Spider):
             callback=callback,
             errback=self.on_error,
             cb_kwargs={"via": via, "hints": hints or {}},
+            meta={ROLE: _ROLES.get(callback.__name__, "other")},
             **kwargs,
         )
 
@@ -176,4 +183,5 @@ class NewsSpider(scrapy.Spider):
             discovered_via=via,
             hints=hints,
             prune_selectors=self.source.prune_selectors,
+            warc=response.meta.get(WARC_REF),
         )

@@ -1,0 +1,83 @@
+"""`arshif reextract`: rebuild articles and duplicates from the WARC files, offline."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+
+def register(sub) -> None:
+    parser = sub.add_parser(
+        "reextract",
+        help="rebuild articles and duplicates from the archived WARC files (no network)",
+        description="Example: arshif reextract --db data/archive.db",
+    )
+    parser.add_argument("--db", default="data/archive.db", help="the archive whose WARC files to replay")
+    parser.add_argument("--warc", help="WARC folder (default: warc/ beside the archive)")
+    parser.add_argument("--into", help="write a new archive here instead of replacing the tables in --db")
+    parser.add_argument("--log-level", default="WARNING")
+    parser.set_defaults(func=cmd_reextract)
+
+
+def cmd_reextract(args) -> int:
+    from crawler.cli import _settings
+    from crawler.lock import ArchiveLock, ArchiveLocked
+    from pipelines.archive import open_archive
+
+    db_path = Path(args.db)
+    warc_dir = Path(args.warc) if args.warc else db_path.parent / "warc"
+    if not any(warc_dir.glob("*.warc.gz")):
+        print(f"arshif reextract: no WARC files in {warc_dir}", file=sys.stderr)
+        return 2
+    target = Path(args.into) if args.into else db_path.with_name(db_path.stem + ".reextract.db")
+    for stale in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
+        stale.unlink(missing_ok=True)
+
+    from scrapy.crawler import CrawlerProcess
+
+    settings = _settings(str(target), args.log_level)
+    settings.set("ARSHIF_WARC_DIR", "", priority="cmdline")  # replaying, not archiving
+    settings.set("DOWNLOADER_MIDDLEWARES", {}, priority="cmdline")
+    started = time.monotonic()
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler("reextract")
+    process.crawl(crawler, warc_dir=str(warc_dir))
+    process.start()
+    seconds = time.monotonic() - started
+    replayed = crawler.stats.get_value("arshif/warc_responses_replayed", 0)
+    stored = crawler.stats.get_value("arshif/stored", 0)
+    print(f"reextract: {replayed} archived article pages, {stored} articles, "
+          f"{crawler.stats.get_value('arshif/duplicate', 0)} duplicates in {seconds:.1f} s "
+          f"({replayed / seconds if seconds else 0:.0f} docs/s)")
+    if args.into:
+        print(f"New archive: {target}")
+        return 0
+    try:
+        with ArchiveLock(db_path):
+            db = open_archive(db_path)
+            _replace_tables(db.conn, target)
+            db.close()
+    except ArchiveLocked as exc:
+        print(f"arshif reextract: {exc}", file=sys.stderr)
+        return 3
+    for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm"), Path(f"{target}.lock")):
+        leftover.unlink(missing_ok=True)
+    print(f"Replaced articles and duplicates in {db_path}")
+    return 0
+
+
+def _replace_tables(connection: sqlite3.Connection, source: Path) -> None:
+    """Swap in the rebuilt rows in one transaction; crawls and pages stay as they are."""
+    connection.execute("ATTACH DATABASE ? AS rebuilt", [str(source)])
+    try:
+        with connection:
+            for table in ("duplicates", "articles"):
+                connection.execute(f"DELETE FROM main.{table}")
+            for table in ("articles", "duplicates"):
+                columns = [row[1] for row in connection.execute(f"PRAGMA rebuilt.table_info({table})") if row[1] != "crawl_id"]
+                names = ", ".join(columns)
+                connection.execute(f"INSERT INTO main.{table} ({names}) SELECT {names} FROM rebuilt.{table}")
+    finally:
+        connection.execute("DETACH DATABASE rebuilt")

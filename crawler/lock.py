@@ -1,0 +1,53 @@
+"""One writer per archive: a second overlapping run exits at once, clearly.
+
+An advisory `flock` on `<archive>.lock`; the kernel drops it when the process
+dies, even by SIGKILL, so a killed crawl never leaves a stale lock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+
+class ArchiveLocked(RuntimeError):
+    """Another process is writing this archive."""
+
+
+class ArchiveLock:
+    def __init__(self, db_path: str | Path):
+        self.path = Path(f"{db_path}.lock")
+        self._file = None
+
+    def acquire(self) -> "ArchiveLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise ArchiveLocked(
+                f"another Arshif run (pid {holder}) is writing {self.path.with_suffix('')}; "
+                "this run exits without touching it"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._file = handle
+        return self
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> "ArchiveLock":
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()

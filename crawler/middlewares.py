@@ -1,0 +1,143 @@
+"""Downloader middlewares: raw responses to WARC, and incremental crawling.
+
+Order matters: both sit close to the downloader (high numbers), so they see
+responses as received, before decompression and redirects.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from scrapy import signals
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+
+from pipelines.archive import known_keys, known_pages, open_archive
+from pipelines.urls import canonical_url
+from pipelines.warc import DEFAULT_MAX_SIZE, ROLE_HEADER, SOURCE_HEADER, WarcWriter, payload_digest, warc_date, write_cdxj
+
+logger = logging.getLogger(__name__)
+
+ROLE = "arshif_role"  # request.meta: article, listing, sitemap, feed, robots
+WARC_REF = "arshif_warc"  # request.meta: where the response was archived
+PREVIOUS = "arshif_previous"  # request.meta: (url, WARC date, digest) of the last full fetch
+
+
+def _headers(scrapy_headers) -> list[tuple[str, str]]:
+    return [
+        (name.decode("latin-1"), value.decode("latin-1"))
+        for name, values in scrapy_headers.items()
+        for value in values
+    ]
+
+
+class WarcMiddleware:
+    """Write every response the crawl receives to gzipped WARC files (warcio)."""
+
+    def __init__(self, crawler, folder: str, max_size: int):
+        self.crawler = crawler
+        self.writer = WarcWriter(folder, prefix=f"arshif-{getattr(crawler.spider, 'name', 'crawl')}", max_size=max_size)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        folder = crawler.settings.get("ARSHIF_WARC_DIR")
+        if folder is None:
+            folder = str(Path(crawler.settings.get("ARSHIF_DB")).parent / "warc")
+        if not folder:
+            raise NotConfigured("ARSHIF_WARC_DIR is empty: WARC archiving is off")
+        middleware = cls(crawler, folder, crawler.settings.getint("ARSHIF_WARC_MAX_SIZE", DEFAULT_MAX_SIZE))
+        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        return middleware
+
+    def process_response(self, request, response, spider=None):
+        source = getattr(self.crawler.spider, "source_name", "")
+        extra = {ROLE_HEADER: request.meta.get(ROLE, "other"), SOURCE_HEADER: source}
+        revisit = request.meta.get(PREVIOUS) if response.status == 304 else None
+        status_line = f"{response.status} {_reason(response.status)}"
+        ref = self.writer.write_exchange(
+            response.url,
+            status_line,
+            _headers(response.headers),
+            response.body,
+            request_method=request.method,
+            request_headers=_headers(request.headers),
+            protocol=response.protocol or "HTTP/1.1",
+            extra=extra,
+            revisit_of=revisit if revisit and revisit[2] else None,
+        )
+        request.meta[WARC_REF] = {
+            "warc_file": ref.file,
+            "warc_offset": ref.offset,
+            "warc_length": ref.length,
+            "warc_date": warc_date(),
+            "digest": payload_digest(response.body) if response.status != 304 else None,
+        }
+        self.crawler.stats.inc_value("arshif/warc_records")
+        return response
+
+    def spider_closed(self, spider):
+        self.writer.close()
+        for path in self.writer.finished:
+            write_cdxj(path)
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+class IncrementalMiddleware:
+    """Do not download again what the archive already holds.
+
+    Article pages with a recorded outcome are skipped (ARSHIF_REFRESH forces
+    them); start pages, sitemaps and feeds are re-read with If-None-Match /
+    If-Modified-Since, and a 304 ends there.
+    """
+
+    def __init__(self, crawler, db_path: str, refresh: bool):
+        self.crawler = crawler
+        self.db_path = db_path
+        self.refresh = refresh
+        self.pages: dict[str, dict] = {}
+        self.archived: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        middleware = cls(crawler, crawler.settings.get("ARSHIF_DB"), crawler.settings.getbool("ARSHIF_REFRESH"))
+        crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
+        return middleware
+
+    def spider_opened(self, spider):
+        db = open_archive(self.db_path)
+        self.pages = known_pages(db)
+        urls, _ = known_keys(db)
+        db.close()
+        self.archived = set(urls) | {url for url, page in self.pages.items() if page["outcome"]}
+
+    def process_request(self, request, spider=None):
+        if self.refresh:
+            return None
+        url = request.url
+        if request.meta.get(ROLE) == "article":
+            if url in self.archived or canonical_url(url) in self.archived:
+                self.crawler.stats.inc_value("arshif/skipped_archived")
+                raise IgnoreRequest(f"already archived: {url}")
+            return None
+        page = self.pages.get(url)
+        if page and page["status"] == 200 and page["complete"]:
+            if page["etag"]:
+                request.headers.setdefault("If-None-Match", page["etag"])
+            if page["last_modified"]:
+                request.headers.setdefault("If-Modified-Since", page["last_modified"])
+            request.meta[PREVIOUS] = (url, page["warc_date"], page["digest"])
+        return None
+
+    def process_response(self, request, response, spider=None):
+        if response.status == 304:
+            self.crawler.stats.inc_value("arshif/not_modified")
+            raise IgnoreRequest(f"not modified: {request.url}")
+        return response

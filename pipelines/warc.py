@@ -1,0 +1,197 @@
+"""Raw pages in gzipped WARC files, so the archive can be re-extracted offline.
+
+Plain warcio, no Scrapy: the crawl writes through `WarcWriter`, `arshif
+reextract` reads back with `iter_responses`. Each record is its own gzip
+member, so (file, offset, length) addresses one record for replay tools.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+ROLE_HEADER = "WARC-Arshif-Role"  # article, listing, sitemap, feed, robots
+SOURCE_HEADER = "WARC-Arshif-Source"
+DEFAULT_MAX_SIZE = 100 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class WarcRef:
+    file: str  # path relative to the WARC folder
+    offset: int
+    length: int
+
+
+def warc_date(moment: datetime | None = None) -> str:
+    moment = moment or datetime.now(timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class WarcWriter:
+    """Append request/response pairs to rotating `.warc.gz` files in one folder."""
+
+    def __init__(self, folder: str | Path, prefix: str = "arshif", max_size: int = DEFAULT_MAX_SIZE, software: str = "Arshif"):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.prefix = prefix
+        self.max_size = max_size
+        self.software = software
+        self._file = None
+        self._name: str | None = None
+        self._writer: WARCWriter | None = None
+        self.finished: list[Path] = []
+
+    def _open(self) -> None:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")
+        self._name = f"{self.prefix}-{stamp}-{os.getpid()}.warc.gz"
+        self._file = open(self.folder / self._name, "ab")
+        self._writer = WARCWriter(self._file, gzip=True)
+        info = self._writer.create_warcinfo_record(
+            self._name, {"software": self.software, "format": "WARC File Format 1.1", "robots": "obey"}
+        )
+        self._writer.write_record(info)
+        self._file.flush()
+
+    def _rotate_if_needed(self) -> None:
+        if self._file is None:
+            self._open()
+        elif self._file.tell() >= self.max_size:
+            self.close()
+            self._open()
+
+    def write_exchange(
+        self,
+        url: str,
+        status_line: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        request_method: str = "GET",
+        request_headers: list[tuple[str, str]] | None = None,
+        protocol: str = "HTTP/1.1",
+        extra: dict[str, str] | None = None,
+        revisit_of: tuple[str, str, str] | None = None,
+    ) -> WarcRef:
+        """Write the response (or a revisit of an earlier one), then its request.
+
+        `revisit_of` is (original URL, original WARC-Date, original payload digest).
+        """
+        self._rotate_if_needed()
+        date = warc_date()
+        warc_headers = {"WARC-Date": date, **(extra or {})}
+        path = url.split("/", 3)[3] if url.count("/") >= 3 else ""
+        request = self._writer.create_warc_record(
+            url,
+            "request",
+            payload=io.BytesIO(b""),
+            http_headers=StatusAndHeaders(f"{request_method} /{path} {protocol}", request_headers or [], is_http_request=True),
+            warc_headers_dict={"WARC-Date": date},
+        )
+        http_headers = StatusAndHeaders(status_line, headers, protocol=protocol)
+        if revisit_of:
+            refers_to_uri, refers_to_date, digest = revisit_of
+            response = self._writer.create_revisit_record(
+                url, digest=digest, refers_to_uri=refers_to_uri, refers_to_date=refers_to_date, http_headers=http_headers
+            )
+            for key, value in warc_headers.items():
+                response.rec_headers.replace_header(key, value)
+        else:
+            response = self._writer.create_warc_record(
+                url, "response", payload=io.BytesIO(body), http_headers=http_headers, warc_headers_dict=warc_headers
+            )
+        offset = self._file.tell()
+        self._writer.write_record(response)
+        length = self._file.tell() - offset
+        self._writer.write_record(request)
+        self._file.flush()
+        return WarcRef(self._name, offset, length)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self.finished.append(self.folder / self._name)
+            self._file = self._writer = None
+
+
+def decoded_body(body: bytes, content_encoding: str | None) -> bytes:
+    """The body as the page's bytes: undo gzip/deflate/br as received on the wire."""
+    encoding = (content_encoding or "").lower().strip()
+    try:
+        if encoding in ("gzip", "x-gzip"):
+            return gzip.decompress(body)
+        if encoding == "deflate":
+            try:
+                return zlib.decompress(body)
+            except zlib.error:
+                return zlib.decompress(body, -zlib.MAX_WBITS)
+        if encoding == "br":
+            import brotli
+
+            return brotli.decompress(body)
+    except (OSError, zlib.error, EOFError):
+        return body
+    return body
+
+
+@dataclass
+class StoredResponse:
+    url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes  # content-decoded
+    date: str
+    role: str | None
+    source: str | None
+    ref: WarcRef
+
+
+def iter_responses(folder: str | Path):
+    """Every response record in the folder's WARC files, oldest file first."""
+    folder = Path(folder)
+    for path in sorted(folder.glob("*.warc.gz")):
+        with open(path, "rb") as stream:
+            iterator = ArchiveIterator(stream)
+            for record in iterator:
+                if record.rec_type != "response":
+                    continue
+                headers = {k.lower(): v for k, v in record.http_headers.headers} if record.http_headers else {}
+                raw = record.content_stream().read()
+                body = decoded_body(raw, headers.get("content-encoding"))
+                offset = iterator.get_record_offset()
+                iterator.read_to_end(record)
+                yield StoredResponse(
+                    url=record.rec_headers.get_header("WARC-Target-URI"),
+                    status=int(record.http_headers.get_statuscode() or 0),
+                    headers=headers,
+                    body=body,
+                    date=record.rec_headers.get_header("WARC-Date"),
+                    role=record.rec_headers.get_header(ROLE_HEADER),
+                    source=record.rec_headers.get_header(SOURCE_HEADER),
+                    ref=WarcRef(path.name, offset, iterator.get_record_length()),
+                )
+
+
+def write_cdxj(warc_path: str | Path) -> Path:
+    """A CDXJ index beside the WARC file, for pywb and other replay tools."""
+    from cdxj_indexer.main import write_cdx_index
+
+    warc_path = Path(warc_path)
+    output = warc_path.with_name(warc_path.name[: -len(".warc.gz")] + ".cdxj")
+    with open(output, "w", encoding="utf-8") as out:
+        write_cdx_index(out, [str(warc_path)], {"sort": True})
+    return output
+
+
+def payload_digest(body: bytes) -> str:
+    import base64
+
+    return "sha1:" + base64.b32encode(hashlib.sha1(body).digest()).decode("ascii")

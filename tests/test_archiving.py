@@ -1,0 +1,194 @@
+"""Keep every page: WARC files, offline re-extraction, incremental runs, resume, lock."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from sqlite_utils import Database
+from warcio.archiveiterator import ArchiveIterator
+
+from crawler.demo_server import DEMO_SITE, SiteServer
+from crawler.lock import ArchiveLock
+from pipelines.archive import open_archive
+from pipelines.warc import iter_responses
+from tests.conftest import PROJECT_DIR, crawl, run_arshif
+
+NEW_ARTICLE = """<!DOCTYPE html>
+<html lang="ar" dir="rtl"><head><meta charset="utf-8">
+<title>افتتاح جسر جديد يربط ضفتي النهر في المدينة - أخبار الرافدين</title></head>
+<body><div class="hdr"><a href="/">الرئيسية</a></div>
+<div class="ttl"><h2>افتتاح جسر جديد يربط ضفتي النهر في المدينة</h2></div>
+<div class="inf"><span class="au">هدى سلمان</span> <span class="pd">الخميس 5 حزيران / يونيو 2025</span></div>
+<div class="nw">
+<p>افتتحت أمانة المدينة صباح اليوم جسراً جديداً للمشاة والسيارات يربط ضفتي النهر، بعد أعمال استمرت ثلاث سنوات وشارك فيها مئات المهندسين والعمال من الشركات المحلية.</p>
+<p>وقال أمين المدينة في حفل الافتتاح إن الجسر سيخفف الزحام عن الجسور القديمة بنسبة كبيرة، وسيختصر زمن التنقل بين الأحياء الشرقية والغربية إلى دقائق معدودة في ساعات الذروة.</p>
+<p>وأضاف أن تصميم الجسر راعى الطابع العمراني للمدينة، إذ زُيّن بأقواس مستوحاة من العمارة التقليدية وأنارته مصابيح تعمل بالطاقة الشمسية، مع ممرات مخصصة للدراجات الهوائية.</p>
+<p>ورحب سكان المنطقة بالمشروع، وأعرب أصحاب المحال التجارية القريبة عن أملهم في أن ينعش الجسر الحركة الاقتصادية في الأسواق الواقعة على ضفتي النهر خلال الأشهر المقبلة.</p>
+</div></body></html>
+"""
+
+
+def _copy_site(tmp_path):
+    site = tmp_path / "site"
+    shutil.copytree(DEMO_SITE, site)
+    return site
+
+
+def _served(url: str) -> bytes:
+    with urllib.request.urlopen(url) as response:
+        return response.read()
+
+
+def test_warc_records_read_back_and_match_served_bytes(demo_crawl, demo_site):
+    warc_dir = demo_crawl.db_path.parent / "warc"
+    files = sorted(warc_dir.glob("*.warc.gz"))
+    assert files
+    responses = 0
+    for path in files:
+        with open(path, "rb") as stream:
+            types = [record.rec_type for record in ArchiveIterator(stream)]
+        assert types[0] == "warcinfo" and "request" in types
+        assert path.with_name(path.name.replace(".warc.gz", ".cdxj")).is_file()
+    for stored in iter_responses(warc_dir):
+        responses += 1
+        if stored.status == 200:
+            assert stored.body == _served(stored.url), stored.url
+    assert responses == demo_crawl.last_crawl()["pages_fetched"]
+
+
+def test_every_row_points_at_its_warc_record(demo_crawl):
+    warc_dir = demo_crawl.db_path.parent / "warc"
+    rows = [*demo_crawl.db.query("SELECT url, warc_file, warc_offset, warc_length FROM articles"),
+            *demo_crawl.db.query("SELECT url, warc_file, warc_offset, warc_length FROM duplicates")]
+    assert rows
+    for row in rows:
+        with open(warc_dir / row["warc_file"], "rb") as stream:
+            stream.seek(row["warc_offset"])
+            record = gzip.decompress(stream.read(row["warc_length"]))
+        assert f"WARC-Target-URI: {row['url']}".encode() in record
+        assert b"WARC-Type: response" in record
+
+
+def test_reextract_equals_the_crawl(demo_crawl, tmp_path):
+    rebuilt = tmp_path / "rebuilt.db"
+    result = run_arshif("reextract", "--db", str(demo_crawl.db_path), "--into", str(rebuilt))
+    assert result.returncode == 0, result.stderr
+    assert "docs/s" in result.stdout
+    columns = "url, canonical_url, title, text, author, published, language, content_hash"
+    query = f"SELECT {columns} FROM articles ORDER BY url"
+    assert list(Database(rebuilt).query(query)) == list(demo_crawl.db.query(query))
+    dup_query = "SELECT d.url, d.kind, a.url AS original FROM duplicates d JOIN articles a ON a.id = d.duplicate_of ORDER BY d.url"
+    assert list(Database(rebuilt).query(dup_query)) == list(demo_crawl.db.query(dup_query))
+
+
+def test_reextract_replaces_tables_in_place(demo_crawl, tmp_path):
+    db_path = tmp_path / "archive.db"
+    with sqlite3.connect(demo_crawl.db_path) as source, sqlite3.connect(db_path) as copy:
+        source.backup(copy)
+    shutil.copytree(demo_crawl.db_path.parent / "warc", tmp_path / "warc")
+    archive = open_archive(db_path)  # registers the search function the FTS triggers call
+    with archive.conn:
+        archive.execute("UPDATE articles SET text = 'stale' WHERE id = (SELECT MIN(id) FROM articles)")
+    archive.close()
+    result = run_arshif("reextract", "--db", str(db_path))
+    assert result.returncode == 0, result.stderr
+    db = Database(db_path)
+    assert db["articles"].count == demo_crawl.db["articles"].count
+    assert not list(db.query("SELECT id FROM articles WHERE text = 'stale'"))
+    assert db["crawls"].count == demo_crawl.db["crawls"].count  # run history kept
+
+
+def test_second_run_fetches_no_known_article_and_finds_new_ones(tmp_path):
+    site = _copy_site(tmp_path)
+    db_path = tmp_path / "archive.db"
+    with SiteServer(site) as server:
+        first = crawl("demo", db_path, server.origin)
+        assert first.returncode == 0, first.stderr[-2000:]
+        requests_first = first.last_crawl()["stats"]["downloader/request_count"]
+        # a new article appears, linked from the home page
+        (site / "articles" / "1017.html").write_text(NEW_ARTICLE, encoding="utf-8")
+        index = (site / "index.html").read_text(encoding="utf-8")
+        (site / "index.html").write_text(index.replace("</body>", '<a href="/articles/1017.html">جسر</a></body>'), encoding="utf-8")
+        second = crawl("demo", db_path, server.origin)
+    assert second.returncode == 0, second.stderr[-2000:]
+    row = second.last_crawl()
+    stats = row["stats"]
+    fetched = [r["url"] for r in second.db.query("SELECT url FROM pages WHERE crawl_id = ?", [row["id"]])]
+    article_fetches = [u for u in fetched if "/articles/" in u]
+    assert article_fetches == [f"{server.origin}/articles/1017.html"]
+    assert row["stored"] == 1
+    # only the changed home page and the new article were downloaded; the rest answered 304
+    assert len(fetched) <= 3, fetched
+    assert stats["downloader/response_count"] < requests_first / 2
+    assert stats["downloader/response_status_count/304"] >= 4
+    assert row["skipped_archived"] > 10 and row["not_modified"] >= 2
+    assert second.db["articles"].count == first.db["articles"].count
+
+
+def test_refresh_downloads_archived_articles_again(tmp_path, demo_site):
+    db_path = tmp_path / "archive.db"
+    assert crawl("demo", db_path, demo_site.origin).returncode == 0
+    again = crawl("demo", db_path, demo_site.origin, "--refresh")
+    assert again.returncode == 0
+    row = again.last_crawl()
+    assert row["skipped_archived"] == 0 and row["already_archived"] >= 13 and row["stored"] == 0
+
+
+def test_lock_refuses_a_second_run(tmp_path, demo_site):
+    db_path = tmp_path / "archive.db"
+    with ArchiveLock(db_path):
+        result = crawl("demo", db_path, demo_site.origin)
+    assert result.returncode == 3
+    assert "another Arshif run" in result.stderr and str(db_path) in result.stderr
+    assert not db_path.exists() or Database(db_path)["articles"].count == 0
+
+
+def _story_keys(db: Database) -> tuple[set, list]:
+    hashes = {r["content_hash"] for r in db.query("SELECT content_hash FROM articles")}
+    urls = [r["url"] for r in db.query("SELECT url FROM articles UNION ALL SELECT url FROM duplicates")]
+    return hashes, sorted(urls)
+
+
+def test_killed_crawl_resumes_to_the_same_archive(tmp_path):
+    site = _copy_site(tmp_path)
+    clean_db, killed_db = tmp_path / "clean.db", tmp_path / "killed.db"
+    with SiteServer(site) as server:
+        assert crawl("demo", clean_db, server.origin).returncode == 0
+        server.httpd.RequestHandlerClass.delay = 0.15  # slow enough to kill mid-way
+        process = subprocess.Popen(
+            [sys.executable, "-m", "crawler.cli", "crawl", "demo", "--db", str(killed_db), "--base-url",
+             server.origin, "--local", "-s", "ARSHIF_BATCH_SIZE=2", "-s", "CONCURRENT_REQUESTS=2"],
+            cwd=PROJECT_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            try:
+                with sqlite3.connect(killed_db) as connection:
+                    if connection.execute("SELECT COUNT(*) FROM articles").fetchone()[0] >= 3:
+                        break
+            except sqlite3.OperationalError:
+                continue
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        partial = Database(killed_db)["articles"].count
+        assert 3 <= partial < Database(clean_db)["articles"].count, "the kill came too late to test resuming"
+        assert Database(killed_db).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        server.httpd.RequestHandlerClass.delay = 0
+        resumed = crawl("demo", killed_db, server.origin)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    clean_hashes, clean_urls = _story_keys(Database(clean_db))
+    resumed_hashes, resumed_urls = _story_keys(Database(killed_db))
+    assert resumed_hashes == clean_hashes
+    assert resumed_urls == clean_urls  # every URL once, nothing lost
+    statuses = [r["status"] for r in Database(killed_db).query("SELECT status FROM crawls ORDER BY id")]
+    assert statuses == ["killed", "finished"]
