@@ -112,16 +112,23 @@ class StoragePipeline:
             self.articles.append(row)
             return
         # an earlier-published copy displaces the one kept earlier in this run
-        self.duplicates.append(
-            {**{k: replaces[k] for k in ("url", "canonical_url", "source", "title", "fetched_at")},
-             "duplicate_of": row["id"], "similarity": replaces["similarity"], "kind": replaces["kind"],
-             "crawl_id": self.crawl_id}
-        )
-        pending = [a for a in self.articles if a["id"] != row["id"]]
-        if len(pending) == len(self.articles):
+        displaced = next((a for a in self.articles if a["id"] == row["id"]), None)
+        if displaced is None:
+            self.flush()
+            displaced = self.db["articles"].get(row["id"])
             self.replacements.append(row)
         else:
-            self.articles = pending + [row]
+            self.articles = [a for a in self.articles if a["id"] != row["id"]] + [row]
+        self.duplicates.append(
+            {
+                **{k: replaces[k] for k in ("url", "canonical_url", "source", "title", "fetched_at")},
+                **{k: displaced.get(k) for k in ("warc_file", "warc_offset", "warc_length")},
+                "duplicate_of": row["id"],
+                "similarity": replaces["similarity"],
+                "kind": replaces["kind"],
+                "crawl_id": self.crawl_id,
+            }
+        )
 
     def flush(self):
         if self.articles or self.duplicates or self.replacements or self.pages:
