@@ -18,6 +18,7 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DATASETTE_DIR = PROJECT_DIR / "datasette"
 DEFAULT_DB = "data/archive.db"
+DEMO_PORT = 8642
 # Modules that add a subcommand: each has `register(subparsers)`, in its own file.
 COMMAND_MODULES = ("crawler.cmd_reextract", "crawler.cmd_export", "crawler.cmd_merge")
 
@@ -106,7 +107,12 @@ def cmd_demo(args) -> int:
     from crawler.demo_server import SiteServer
 
     _refuse_if_locked(args.db)
-    with SiteServer(port=args.port) as site:
+    try:
+        server = SiteServer(port=args.port)
+    except OSError:
+        print(f"Port {args.port} is busy; serving the demo on another port (its URLs will be new to the archive)")
+        server = SiteServer(port=0)
+    with server as site:
         print(f"Serving the bundled demo site on {site.origin}/", flush=True)
         row = run_crawl("demo", args.db, site.origin, args.log_level, polite=False)
     print(summary_line(row))
@@ -165,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="serve the bundled demo site on 127.0.0.1 and crawl it",
                           description="Example: arshif demo")
     demo.add_argument("--db", default=DEFAULT_DB)
-    demo.add_argument("--port", type=int, default=0, help="port for the demo site (default: a free one)")
+    demo.add_argument("--port", type=int, default=DEMO_PORT,
+                      help=f"port for the demo site (default {DEMO_PORT}, as in seeds/demo.toml, so re-runs see the same URLs)")
     demo.add_argument("--log-level", default="WARNING")
     demo.set_defaults(func=cmd_demo)
 
