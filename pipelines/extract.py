@@ -1,8 +1,19 @@
-"""ExtractionPipeline: raw page → article record (title, body, author, date, language)."""
+"""ExtractionPipeline: raw page → article record (title, body, author, date, language).
+
+The CPU work (parsing, extraction, language) runs in a process pool sized to the
+cores, so the reactor thread only downloads and schedules. At most
+ARSHIF_EXTRACT_IN_FLIGHT pages are in the pool at once; further items wait,
+which holds Scrapy's scraper back and keeps memory flat.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from itemadapter import ItemAdapter
 
@@ -13,35 +24,79 @@ from pipelines.records import make_record
 logger = logging.getLogger(__name__)
 
 
+def _extract(body, url, content_type, source, fetched_at, prune_selectors, hints, min_words):
+    """Worker entry point: returns (record, None) or (None, error message)."""
+    try:
+        return make_record(
+            body, url, content_type, source=source, fetched_at=fetched_at,
+            prune_selectors=prune_selectors, hints=hints, min_words=min_words,
+        ), None
+    except ExtractionError as exc:
+        return None, str(exc)
+
+
 class ExtractionPipeline:
-    def __init__(self, crawler, min_words: int):
+    def __init__(self, crawler, min_words: int, workers: int, in_flight: int):
         self.crawler = crawler
         self.min_words = min_words
+        self.workers = workers
+        self.in_flight = max(1, in_flight)
+        self.pool: ProcessPoolExecutor | None = None
+        self._slots: asyncio.Semaphore | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler, crawler.settings.getint("ARSHIF_MIN_WORDS", 40))
+        settings = crawler.settings
+        workers = settings.getint("ARSHIF_EXTRACT_WORKERS", -1)
+        if workers < 0:
+            workers = os.cpu_count() or 1
+        return cls(
+            crawler,
+            settings.getint("ARSHIF_MIN_WORDS", 40),
+            workers,
+            settings.getint("ARSHIF_EXTRACT_IN_FLIGHT", 0) or 2 * max(1, workers),
+        )
 
-    def process_item(self, item):
+    def open_spider(self, spider=None):
+        if self.workers:
+            context = multiprocessing.get_context("forkserver")
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+
+    def close_spider(self, spider=None):
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+    async def process_item(self, item):
         page = ItemAdapter(item)
+        args = (
+            page["body"], page["url"], page["content_type"], page["source"], page["fetched_at"],
+            tuple(page["prune_selectors"]), dict(page["hints"]), self.min_words,
+        )
         try:
-            record = make_record(
-                page["body"],
-                page["url"],
-                page["content_type"],
-                source=page["source"],
-                fetched_at=page["fetched_at"],
-                prune_selectors=page["prune_selectors"],
-                hints=page["hints"],
-                min_words=self.min_words,
-            )
-        except ExtractionError as exc:
-            logger.warning("Extraction failed for %s: %s", page["url"], exc)
-            raise drop(self.crawler, "extraction_failed", f"{page['url']}: {exc}") from None
+            record, error = await self._run(args)
         except Exception as exc:  # a bug in a parser must not stop the crawl
             logger.exception("Extraction crashed on %s", page["url"])
             raise drop(self.crawler, "extraction_failed", f"{page['url']}: {exc!r}") from None
+        if error is not None:
+            logger.warning("Extraction failed for %s: %s", page["url"], error)
+            raise drop(self.crawler, "extraction_failed", f"{page['url']}: {error}")
         if not record["is_article"]:
             raise drop(self.crawler, "not_article", f"{page['url']}: {record['verdict']}")
         page["record"] = record
         return item
+
+    async def _run(self, args):
+        if self.pool is None:
+            return _extract(*args)
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.in_flight)
+        async with self._slots:
+            try:
+                return await asyncio.wrap_future(self.pool.submit(_extract, *args))
+            except BrokenProcessPool:
+                # a worker died (out of memory, a crash in C code): restart the pool, retry once here
+                logger.error("Extraction worker died on %s; restarting the pool", args[1])
+                self.close_spider()
+                self.open_spider()
+                return _extract(*args)
