@@ -24,6 +24,22 @@ from pipelines.records import make_record
 logger = logging.getLogger(__name__)
 
 
+def _watch_parent(parent_pid: int) -> None:
+    """Worker initializer: exit when the crawl process is gone (killed with -9 too)."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="arshif-parent-watch").start()
+
+
 def _extract(body, url, content_type, source, fetched_at, prune_selectors, hints, min_words):
     """Worker entry point: returns (record, None) or (None, error message)."""
     try:
@@ -60,7 +76,9 @@ class ExtractionPipeline:
     def open_spider(self, spider=None):
         if self.workers:
             context = multiprocessing.get_context("forkserver")
-            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            self.pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=context, initializer=_watch_parent, initargs=(os.getpid(),)
+            )
 
     def close_spider(self, spider=None):
         if self.pool is not None:
