@@ -94,6 +94,8 @@ def cmd_crawl(args) -> int:
     overrides = [*args.set, *(["ARSHIF_REFRESH=True"] if args.refresh else [])]
     row = run_crawl(args.source, args.db, args.base_url, args.log_level, overrides, polite=not args.local)
     print(summary_line(row))
+    if row.get("warning"):
+        print(f"arshif: warning: {row['warning']}", file=sys.stderr)
     if row["status"] != "finished":
         return 1
     found = row["stored"] + row["duplicate"] + row["already_archived"] + (row["skipped_archived"] or 0)

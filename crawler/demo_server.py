@@ -45,7 +45,10 @@ class _Handler(SimpleHTTPRequestHandler):
         path = unquote(urlsplit(self.path).path)
         route = self.extra_routes.get(path)
         if route is not None:
-            status, headers, body = route(self) if callable(route) else route
+            result = route(self) if callable(route) else route
+            if result is None:  # the route answered (or dropped the connection) itself
+                return None
+            status, headers, body = result
             return self._send(status, headers, body, head)
         if path.endswith("/"):
             path += "index.html"
@@ -67,14 +70,17 @@ class _Handler(SimpleHTTPRequestHandler):
         return self._send(200, headers, body, head)
 
     def _send(self, status: int, headers: dict, body: bytes, head: bool):
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        if status != 304:
-            self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if not head:
-            self.wfile.write(body)
+        try:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            if status != 304 and "Content-Length" not in headers:
+                self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if not head:
+                self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (size limits, timeouts)
 
 
 class SiteServer:

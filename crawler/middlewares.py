@@ -18,6 +18,8 @@ from pipelines.warc import DEFAULT_MAX_SIZE, ROLE_HEADER, SOURCE_HEADER, WarcWri
 
 logger = logging.getLogger(__name__)
 
+_SAFE_SCHEMES = {"http", "https"}
+
 ROLE = "arshif_role"  # request.meta: article, listing, sitemap, feed, robots
 WARC_REF = "arshif_warc"  # request.meta: where the response was archived
 PREVIOUS = "arshif_previous"  # request.meta: (url, WARC date, digest) of the last full fetch
@@ -141,3 +143,107 @@ class IncrementalMiddleware:
             self.crawler.stats.inc_value("arshif/not_modified")
             raise IgnoreRequest(f"not modified: {request.url}")
         return response
+
+
+class SafeAddressMiddleware:
+    """Refuse non-HTTP schemes and non-public addresses before any connection.
+
+    Loopback is allowed only when the source says `allow_loopback = true` (the
+    demo and the tests); private ranges, link-local (169.254.169.254, the cloud
+    metadata address) and reserved ones only with `allow_private_addresses`.
+    Host names are resolved in a thread, once each, and every address checked.
+    """
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self._verdicts: dict[str, str | None] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    async def process_request(self, request, spider=None):
+        import asyncio
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(request.url)
+        if parts.scheme not in _SAFE_SCHEMES:
+            raise IgnoreRequest(f"unsafe address: scheme {parts.scheme!r} in {request.url}")
+        host = (parts.hostname or "").lower()
+        if host not in self._verdicts:
+            self._verdicts[host] = await asyncio.to_thread(_address_problem, host)
+        problem = self._verdicts[host]
+        if problem is None:
+            return None
+        source = getattr(self.crawler.spider, "source", None)
+        if problem == "loopback" and getattr(source, "allow_loopback", False):
+            return None
+        if problem != "loopback" and getattr(source, "allow_private_addresses", False):
+            return None
+        raise IgnoreRequest(f"unsafe address: {host} is {problem} ({request.url})")
+
+
+def _address_problem(host: str) -> str | None:
+    """None for a public address; else what kind of address the host is."""
+    import ipaddress
+    import socket
+
+    try:
+        addresses = {ipaddress.ip_address(host.strip("[]"))}
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, None)
+        except OSError:
+            return None  # unresolvable: the download fails with dns_error
+        addresses = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}
+    for address in addresses:
+        if address.is_loopback:
+            return "loopback"
+        if address.is_link_local:
+            return "link-local"
+        if address.is_private or address.is_reserved or address.is_multicast or address.is_unspecified:
+            return "private"
+    return None
+
+
+class RetryAfterMiddleware:
+    """Honour `Retry-After` on 429 and 503 before Scrapy's RetryMiddleware retries.
+
+    The wait is capped at ARSHIF_MAX_RETRY_AFTER seconds; it holds only that
+    download slot (the same site), not the crawl.
+    """
+
+    def __init__(self, crawler, cap: float):
+        self.crawler = crawler
+        self.cap = cap
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler, crawler.settings.getfloat("ARSHIF_MAX_RETRY_AFTER", 60))
+
+    async def process_response(self, request, response, spider=None):
+        import asyncio
+
+        if response.status in (429, 503):
+            value = response.headers.get(b"Retry-After")
+            delay = _retry_after_seconds(value.decode("latin-1") if value else None)
+            if delay:
+                self.crawler.stats.inc_value("arshif/retry_after_waits")
+                await asyncio.sleep(min(delay, self.cap))
+        return response
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    from datetime import datetime, timezone
+    from email.utils import parsedate_to_datetime
+
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())

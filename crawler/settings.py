@@ -27,6 +27,8 @@ DEPTH_LIMIT = 6
 HTTPERROR_ALLOW_ALL = False
 
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.SafeAddressMiddleware": 10,
+    "crawler.middlewares.RetryAfterMiddleware": 560,  # after RetryMiddleware (550) in response order
     "crawler.middlewares.IncrementalMiddleware": 540,  # before DownloaderStats: skipped requests are not counted
     "crawler.middlewares.WarcMiddleware": 950,
 }
@@ -53,3 +55,4 @@ ARSHIF_WARC_MAX_SIZE = 100 * 1024 * 1024  # rotate WARC files at this size (byte
 ARSHIF_REFRESH = False  # True: download archived article pages again
 ARSHIF_EXTRACT_WORKERS = -1  # extraction processes; -1: one per core, 0: on the reactor thread
 ARSHIF_EXTRACT_IN_FLIGHT = 0  # pages in the pool at once; 0: twice the workers
+ARSHIF_MAX_RETRY_AFTER = 60  # longest Retry-After wait honoured (seconds)

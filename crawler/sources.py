@@ -47,7 +47,8 @@ class Source:
     article_deny: tuple[str, ...] = ()
     follow_allow: tuple[str, ...] = ()
     prune_selectors: tuple[str, ...] = ()
-    allow_private_addresses: bool = False
+    allow_loopback: bool = False  # 127.0.0.0/8 and ::1: the demo and the tests
+    allow_private_addresses: bool = False  # private, link-local and reserved ranges
     discover_sitemaps: bool = True  # read `Sitemap:` lines in robots.txt when no sitemaps are given
     checked_live: bool = False
     notes: str = ""
@@ -82,7 +83,7 @@ _LIST_KEYS = {
     "prune_selectors",
 }
 _STR_KEYS = {"name", "site_url", "language", "title", "notes"}
-_BOOL_KEYS = {"allow_private_addresses", "checked_live", "discover_sitemaps"}
+_BOOL_KEYS = {"allow_loopback", "allow_private_addresses", "checked_live", "discover_sitemaps"}
 _REGEX_KEYS = {"article_allow", "article_deny", "follow_allow"}
 _LIMIT_KEYS = {"max_pages": int, "max_depth": int, "newer_than": str}
 

@@ -182,6 +182,13 @@ def m004_incremental_counts(db: Database) -> None:
     db["crawls"].add_column("not_modified", int)
 
 
+@migrations()
+def m005_faults_and_warnings(db: Database) -> None:
+    """Per-reason fault counts (JSON) and a warning for sources that look broken."""
+    db["crawls"].add_column("faults", str)
+    db["crawls"].add_column("warning", str)
+
+
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -206,9 +213,13 @@ def start_crawl(db: Database, source: str) -> int:
     return table.last_pk
 
 
-def finish_crawl(db: Database, crawl_id: int, status: str, counts: dict, stats: dict) -> None:
+def finish_crawl(
+    db: Database, crawl_id: int, status: str, counts: dict, stats: dict, faults: dict | None = None, warning: str | None = None
+) -> None:
     values = {outcome: int(counts.get(outcome, 0)) for outcome in (*OUTCOMES, *RUN_COUNTS)}
     values.update(
+        faults=json.dumps(faults or {}, sort_keys=True),
+        warning=warning,
         finished_at=utc_now(),
         status=status,
         pages_fetched=int(counts.get("pages_fetched", 0)),

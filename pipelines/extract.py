@@ -40,8 +40,19 @@ def _watch_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, daemon=True, name="arshif-parent-watch").start()
 
 
+_CONTROL_BYTES = bytes(range(0, 9)) + bytes(range(14, 32))
+
+
+def _looks_binary(body: bytes) -> bool:
+    """Binary data labelled text/html: many control bytes in the first 4 KB."""
+    head = body[:4096]
+    return bool(head) and sum(head.count(b) for b in _CONTROL_BYTES) > len(head) * 0.03
+
+
 def _extract(body, url, content_type, source, fetched_at, prune_selectors, hints, min_words):
     """Worker entry point: returns (record, None) or (None, error message)."""
+    if _looks_binary(body):
+        return None, "binary data, not HTML"
     try:
         return make_record(
             body, url, content_type, source=source, fetched_at=fetched_at,

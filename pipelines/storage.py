@@ -12,6 +12,7 @@ import logging
 from itemadapter import ItemAdapter
 from scrapy import signals
 
+from crawler.faults import FAULT_PREFIX
 from crawler.lock import ArchiveLock
 from pipelines.archive import OUTCOMES, RUN_COUNTS, finish_crawl, insert_rows, open_archive, start_crawl, utc_now
 from pipelines.outcomes import STATS_PREFIX, count, drop
@@ -147,9 +148,11 @@ class StoragePipeline:
         counts = {outcome: stats.get(f"{STATS_PREFIX}{outcome}", 0) for outcome in (*OUTCOMES, *RUN_COUNTS)}
         counts["pages_fetched"] = stats.get("downloader/response_count", 0)
         status = _STATUS_BY_REASON.get(reason, "failed")
-        if status == "finished" and stats.get("log_count/ERROR", 0) and not counts["stored"]:
-            status = "failed"
-        finish_crawl(self.db, self.crawl_id, status, counts, {**stats, "finish_reason": reason})
+        faults = {key[len(FAULT_PREFIX):]: value for key, value in stats.items() if key.startswith(FAULT_PREFIX)}
+        warning = layout_warning(self.crawler.spider, counts)
+        if warning:
+            logger.warning(warning)
+        finish_crawl(self.db, self.crawl_id, status, counts, {**stats, "finish_reason": reason}, faults, warning)
         self.db.close()
         self.db = None
         self.lock.release()
@@ -158,3 +161,20 @@ class StoragePipeline:
 def _header(response, name: bytes) -> str | None:
     value = response.headers.get(name)
     return value.decode("latin-1") if value else None
+
+
+LAYOUT_FAILURE_SHARE = 0.5  # this share of article candidates failing extraction: warn
+LAYOUT_MIN_CANDIDATES = 5
+
+
+def layout_warning(spider, counts: dict) -> str | None:
+    """Name the source when most of its article pages suddenly yield no article."""
+    failed = counts.get("not_article", 0) + counts.get("extraction_failed", 0)
+    candidates = failed + sum(counts.get(k, 0) for k in ("stored", "duplicate", "already_archived", "not_arabic"))
+    if candidates < LAYOUT_MIN_CANDIDATES or failed / candidates < LAYOUT_FAILURE_SHARE:
+        return None
+    source = getattr(spider, "source_name", None) or spider.name
+    return (
+        f"source {source}: {failed} of {candidates} article pages ({failed / candidates:.0%}) yielded no article; "
+        "has the site's layout changed? Check with `arshif extract` on a saved page"
+    )

@@ -16,12 +16,12 @@ from urllib.parse import urljoin
 
 import scrapy
 from lxml import etree
-from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
+from crawler.faults import FAULT_PREFIX, fault_reason
 from crawler.items import PageItem
 from crawler.middlewares import ROLE, WARC_REF
 from crawler.sources import Source, load_source, rebase
@@ -91,15 +91,14 @@ class NewsSpider(scrapy.Spider):
         return None
 
     def on_error(self, failure: Failure):
+        """Count every failed request under its reason and log it once, with the URL."""
         request = failure.request
-        if failure.check(IgnoreRequest) and not failure.check(HttpError):
-            return  # robots.txt, offsite and the like: counted by Scrapy itself
-        count(self.crawler, "http_error")
-        response = getattr(failure.value, "response", None)
-        if response is not None:
-            logger.warning("HTTP %s for %s", response.status, request.url)
-        else:
-            logger.warning("Request failed for %s: %s", request.url, failure.getErrorMessage())
+        reason = fault_reason(failure)
+        if reason in ("robots_forbidden", "offsite") or (reason == "ignored" and not failure.check(HttpError)):
+            return  # robots.txt and offsite filtering are counted by Scrapy itself
+        count(self.crawler, "http_error")  # every failed fetch; `crawls.faults` has the breakdown
+        self.crawler.stats.inc_value(f"{FAULT_PREFIX}{reason}")
+        logger.warning("Failed (%s): %s", reason, request.url)
 
     # -- callbacks ----------------------------------------------------------------
 
