@@ -64,7 +64,17 @@ def run_crawl(source: str, db: str, base_url: str | None = None, log_level: str 
     row = dict(db_handle["crawls"].get(crawl_id))
     db_handle.close()
     row["seconds"] = round(time.monotonic() - started, 1)
+    row["peak_rss_mb"] = peak_rss_mb()
     return row
+
+
+def peak_rss_mb() -> int:
+    """Peak resident memory of this process or its largest child (the extraction workers)."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(max(own, children) / 1024)
 
 
 def summary_line(row: dict) -> str:
@@ -74,7 +84,7 @@ def summary_line(row: dict) -> str:
         f"{row['not_arabic']} not Arabic, {row['not_article']} not an article, "
         f"{row['extraction_failed']} extraction failed; {row['http_error']} HTTP errors; "
         f"not downloaded again: {row['skipped_archived'] or 0} archived articles, {row['not_modified'] or 0} unchanged pages "
-        f"(crawl {row['id']}, {row['status']}, {row['seconds']} s)"
+        f"(crawl {row['id']}, {row['status']}, {row['seconds']} s, peak RSS {row.get('peak_rss_mb', '?')} MB)"
     )
 
 
@@ -148,15 +158,21 @@ def cmd_serve(args) -> int:
     if not db.is_file():
         print(f"arshif serve: no archive at {db}; run `arshif demo` or `arshif crawl SOURCE` first", file=sys.stderr)
         return 2
-    command = datasette_command(str(db), args.host, args.port)
+    if args.immutable:
+        import sqlite3
+
+        _refuse_if_locked(args.db)
+        with sqlite3.connect(db) as connection:  # immutable mode does not read the -wal file
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    command = datasette_command(str(db), args.host, args.port, immutable=args.immutable)
     print("$ " + " ".join(command), flush=True)
     os.execvp(command[0], command)
     return 0
 
 
-def datasette_command(db: str, host: str = "127.0.0.1", port: int = 8001) -> list[str]:
+def datasette_command(db: str, host: str = "127.0.0.1", port: int = 8001, immutable: bool = False) -> list[str]:
     return [
-        sys.executable, "-m", "datasette", "serve", db,
+        sys.executable, "-m", "datasette", "serve", *(["-i", db] if immutable else [db]),
         "--metadata", str(DATASETTE_DIR / "metadata.yaml"),
         "--plugins-dir", str(DATASETTE_DIR / "plugins"),
         "--template-dir", str(DATASETTE_DIR / "templates"),
@@ -204,6 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("db", nargs="?", default=DEFAULT_DB)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8001)
+    serve.add_argument("--immutable", action="store_true",
+                       help="serve a finished archive as an immutable snapshot (checkpoints the WAL first; "
+                            "refused while a crawl holds the archive)")
     serve.set_defaults(func=cmd_serve)
 
     for name in COMMAND_MODULES:

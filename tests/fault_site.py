@@ -7,7 +7,6 @@ be handled without a fault, e.g. stored despite broken HTML).
 
 from __future__ import annotations
 
-import gzip
 import os
 import socket
 import struct
@@ -106,9 +105,19 @@ def _truncated(handler):
     return None
 
 
+BOMB_MB = 400
+
+
 def _bomb() -> bytes:
-    # ~100 MB of zeros in ~100 KB of gzip
-    return gzip.compress(b"<html><body>" + b"0" * (100 * 1024 * 1024) + b"</body></html>", compresslevel=9)
+    """~400 MB of HTML in ~400 KB of gzip, built in 1 MB steps."""
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: gzip container
+    chunk = b"0" * (1024 * 1024)
+    parts = [packer.compress(b"<html><body>")]
+    parts += [packer.compress(chunk) for _ in range(BOMB_MB)]
+    parts.append(packer.compress(b"</body></html>") + packer.flush())
+    return b"".join(parts)
 
 
 def _huge(handler):

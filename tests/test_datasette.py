@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
+import re
+import sqlite3
+from datetime import date
+
 import pytest
 from datasette.app import Datasette
+from datasette.utils import module_from_path
 
-from crawler.cli import DATASETTE_DIR
+from crawler.cli import DATASETTE_DIR, datasette_command
+from pipelines.archive import insert_rows, next_article_id, open_archive
 
 
 def _datasette(db_path):
@@ -61,3 +68,172 @@ async def test_crawls_and_duplicates_published(archive_db):
     assert crawls and crawls[0]["status"] == "finished"
     duplicates = (await ds.client.get("/archive/duplicates.json?_shape=array")).json()
     assert duplicates and {d["kind"] for d in duplicates} <= {"url", "exact", "near"}
+
+
+# --- metadata, canned queries, chart, read-only serving (datasette/README.md) ----------------
+
+ARABIC = re.compile("[\u0600-\u06ff]")
+LATIN = re.compile("[A-Za-z]{3}")
+
+
+def _metadata():
+    import yaml
+
+    return yaml.safe_load((DATASETTE_DIR / "metadata.yaml").read_text(encoding="utf-8"))
+
+
+async def _rows(ds, path, **params):
+    response = await ds.client.get(path + ".json", params={**params, "_shape": "array"})
+    assert response.status_code == 200, response.text[:500]
+    return response.json()
+
+
+async def test_every_table_and_query_has_arabic_and_english_title_and_description(archive_db):
+    database = _metadata()["databases"]["archive"]
+    ds = _datasette(archive_db)
+    tables = await ds.databases["archive"].table_names()
+    shadow = re.compile(r"^articles_fts_(data|idx|content|docsize|config)$")
+    described = {**database["tables"], **database["queries"]}
+    for name in [t for t in tables if not shadow.match(t)] + list(database["queries"]):
+        entry = described.get(name)
+        assert entry, f"{name} has no metadata"
+        for key in ("title",):
+            assert ARABIC.search(entry[key]) and LATIN.search(entry[key]), (name, key)
+        description = entry.get("description_html") or entry.get("description") or ""
+        assert ARABIC.search(description) and LATIN.search(description), name
+
+
+async def test_database_page_lists_the_canned_queries(archive_db):
+    page = (await _datasette(archive_db).client.get("/archive")).text
+    for name in _metadata()["databases"]["archive"]["queries"]:
+        assert f'href="/archive/{name}"' in page, name
+
+
+async def test_articles_per_source_per_day_adds_up(archive_db):
+    ds = _datasette(archive_db)
+    rows = await _rows(ds, "/archive/articles_per_source_per_day")
+    with sqlite3.connect(archive_db) as connection:
+        expected = dict(
+            ((day, source), count)
+            for day, source, count in connection.execute(
+                "select substr(published, 1, 10), source, count(*) from articles"
+                " where published is not null group by 1, 2"
+            )
+        )
+    assert {(r["day"], r["source"]): r["articles"] for r in rows} == expected
+    assert [r["day"] for r in rows] == sorted((r["day"] for r in rows), reverse=True)
+
+
+async def test_latest_crawls_with_counts(archive_db, demo_crawl):
+    rows = await _rows(_datasette(archive_db), "/archive/latest_crawls")
+    crawl = demo_crawl.last_crawl()
+    row = next(r for r in rows if r["id"] == crawl["id"])
+    assert row["stored"] == crawl["stored"] == row["articles_in_archive"] > 0
+    assert row["duplicate"] == crawl["duplicate"] and row["status"] == "finished"
+    assert row["seconds"] is not None and row["seconds"] >= 0
+    assert [r["id"] for r in rows] == sorted((r["id"] for r in rows), reverse=True)
+
+
+async def test_duplicate_clusters_one_row_per_article_with_count(archive_db):
+    with sqlite3.connect(archive_db) as connection:
+        original = connection.execute("select duplicate_of from duplicates").fetchone()[0]
+        connection.execute(
+            "insert into duplicates (url, source, title, duplicate_of, similarity, kind)"
+            " values ('https://example.org/copy-2', 'demo', 'نسخة', ?, 0.91, 'near')", [original]
+        )
+        clusters = connection.execute("select count(distinct duplicate_of) from duplicates").fetchone()[0]
+    rows = await _rows(_datasette(archive_db), "/archive/duplicate_clusters")
+    assert len(rows) == clusters
+    row = next(r for r in rows if r["article_id"] == original)
+    assert row["copies"] == 2 and set(row["kinds"].split(",")) == {"exact", "near"}
+    assert "https://example.org/copy-2" in row["copy_urls"].split()
+    assert row["min_similarity"] == 0.91
+    page = (await _datasette(archive_db).client.get("/archive/duplicate_clusters")).text
+    assert f'<a href="/-/article/{original}"' in page
+
+
+async def test_articles_without_a_date(archive_db):
+    db = open_archive(archive_db)
+    undated = next_article_id(db)
+    insert_rows(db, [{"id": undated, "url": "https://example.org/undated", "source": "demo",
+                      "title": "خبر بلا تاريخ", "text": "نص", "language": "ar", "fetched_at": "2030-01-01"}], [])
+    db.close()
+    rows = await _rows(_datasette(archive_db), "/archive/articles_without_date")
+    assert [r["article_id"] for r in rows] == [undated]
+    sources = await _rows(_datasette(archive_db), "/archive/sources")
+    demo = next(r for r in sources if r["source"] == "demo")
+    assert demo["without_date"] == 1 and demo["duplicates"] >= 1
+
+
+async def test_index_page_has_search_chart_queries_and_exports(archive_db):
+    ds = _datasette(archive_db)
+    page = (await ds.client.get("/")).text
+    assert 'action="/archive/search"' in page and 'name="q"' in page
+    with sqlite3.connect(archive_db) as connection:
+        bars = connection.execute(
+            "select count(*) from (select distinct substr(published, 1, 10), source from articles"
+            " where published is not null)"
+        ).fetchone()[0]
+    svg = page.split('<svg class="arshif-chart"', 1)[1].split("</svg>", 1)[0]
+    assert svg.count("<rect ") == bars > 0
+    assert "<script" not in svg
+    assert 'href="/archive/articles?published__startswith=' in svg
+    for name in _metadata()["databases"]["archive"]["queries"]:
+        assert f'href="/archive/{name}"' in page
+    assert 'href="/archive/articles.csv?_stream=1&amp;_size=max&amp;_dl=1&amp;_bom=1"' in page
+
+
+def test_chart_svg_stacks_escapes_and_groups_sources():
+    home = module_from_path(str(DATASETTE_DIR / "plugins" / "arshif_home.py"), name="arshif_home_test")
+    rows = [("2025-03-01", "<b>evil</b>", 2), ("2025-03-01", "good", 4), ("2025-03-03", "good", 1),
+            ("2099-01-01", "good", 50), ("not a date", "good", 9)]
+    rows += [("2025-03-02", f"s{i}", 1) for i in range(12)]
+    svg = str(home.chart_svg(rows, "/archive/articles", today=date(2025, 6, 1)))
+    assert "<b>evil</b>" not in svg and "&lt;b&gt;evil&lt;/b&gt;" in svg
+    assert "2099" not in svg  # a future date does not stretch the axis
+    bar = re.compile(r'height="([\d.]+)" fill="#\w+" data-day="([^"]+)" data-source="([^"]+)"')
+    heights = {(day, source): float(height) for height, day, source in bar.findall(svg)}
+    evil = heights[("2025-03-01", "&lt;b&gt;evil&lt;/b&gt;")]
+    assert heights[("2025-03-01", "good")] == pytest.approx(2 * evil, abs=0.02)
+    assert heights[("2025-03-01", "good")] == pytest.approx(4 * heights[("2025-03-03", "good")], abs=0.02)
+    assert ("2025-03-02", "أخرى · other") in heights  # 14 sources: the smallest are summed
+    assert "2025-03-01 · good: 4" in svg
+    empty = str(home.chart_svg([], "/archive/articles"))
+    assert "<svg" not in empty and "no dated articles" in empty
+
+
+async def test_served_database_is_read_only(archive_db):
+    ds = _datasette(archive_db)
+    db = ds.get_database("archive")
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        await db.execute("insert into crawls (source, status) values ('x', 'running')")
+    response = await ds.client.get("/archive", params={"sql": "delete from articles"})
+    assert response.status_code == 400
+    assert len(await _rows(ds, "/archive/articles", _size="max")) > 0
+
+
+async def test_immutable_snapshot_after_checkpoint_serves_every_article(archive_db):
+    with sqlite3.connect(archive_db) as connection:
+        count = connection.execute("select count(*) from articles").fetchone()[0]
+        connection.execute("pragma wal_checkpoint(truncate)")
+    metadata = _metadata()
+    ds = Datasette(immutables=[str(archive_db)], metadata=metadata,
+                   plugins_dir=str(DATASETTE_DIR / "plugins"), template_dir=str(DATASETTE_DIR / "templates"))
+    assert not ds.get_database("archive").is_mutable
+    assert len(await _rows(ds, "/archive/articles", _size="max")) == count
+    assert len(await _rows(ds, "/archive/search", q="الارهاب")) >= 2
+
+
+def test_serve_command_is_safe_to_publish():
+    command = datasette_command("data/archive.db")
+    assert command[command.index("--host") + 1] == "127.0.0.1"
+    assert command[command.index("sql_time_limit_ms") + 1] == "3000"
+    assert "--plugins-dir" in command and "--template-dir" in command
+
+
+@pytest.mark.skipif("immutable" not in inspect.signature(datasette_command).parameters,
+                    reason="datasette_command has no `immutable` option yet (see datasette/README.md)")
+def test_serve_command_can_serve_immutable():
+    command = datasette_command("data/archive.db", immutable=True)
+    assert command[command.index("-i") + 1] == "data/archive.db"
+    assert "data/archive.db" not in command[: command.index("-i")]

@@ -1,12 +1,23 @@
-"""Datasette plugin: show Arabic text right to left, always escaped."""
+"""Datasette plugin: show Arabic text right to left, always escaped; link titles to the reading view.
+
+Cells are built from escaped text only. A snippet column (`snippet`,
+`*_snippet`, made by arshif_snippet) keeps its <mark> tags and nothing else:
+the rest is unescaped and escaped again, so a query that selects raw HTML
+into a column of that name still shows it as text.
+"""
 
 from __future__ import annotations
+
+import html
+import re
 
 from markupsafe import Markup, escape
 
 from datasette import hookimpl
 
 _TEXT_COLUMNS = {"title", "text", "author", "description", "site_name"}
+_MARK_RE = re.compile(r"(</?mark>)")
+READING_VIEW = "/-/article/{}"
 
 
 def _is_arabic_script(value: str) -> bool:
@@ -17,8 +28,59 @@ def _is_arabic_script(value: str) -> bool:
     return arabic / len(letters) > 0.3
 
 
+def marked_html(value: str) -> Markup:
+    """Escaped text keeping only balanced <mark> tags (arshif_snippet's output, made safe)."""
+    parts, depth = [], 0
+    for piece in _MARK_RE.split(value):
+        if piece == "<mark>":
+            depth += 1
+            parts.append(piece)
+        elif piece == "</mark>":
+            if depth:
+                depth -= 1
+                parts.append(piece)
+        else:
+            parts.append(str(escape(html.unescape(piece))))
+    parts.extend(["</mark>"] * depth)
+    return Markup("".join(parts))
+
+
+def _rtl(content) -> Markup:
+    return Markup('<div dir="rtl" lang="ar" class="arshif-rtl">{}</div>').format(content)
+
+
+def _article_href(datasette, article_id) -> str | None:
+    try:
+        number = int(article_id)
+    except (TypeError, ValueError):
+        return None
+    return datasette.urls.path(READING_VIEW.format(number))
+
+
+def _row_value(row, key):
+    try:
+        return row[key]
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
 @hookimpl
-def render_cell(value, column):
+def render_cell(row, value, column, table, database, datasette):
+    if isinstance(value, str) and (column == "snippet" or column.endswith("_snippet")):
+        content = marked_html(value)
+        href = _article_href(datasette, _row_value(row, "article_id")) if column == "title_snippet" else None
+        if href:
+            content = Markup('<a href="{}">{}</a>').format(href, content)
+        return _rtl(content)
+    if column == "article_id" and table is None:
+        href = _article_href(datasette, value)
+        if href:
+            return Markup('<a href="{}" title="قراءة المقال · read the article">{}</a>').format(href, value)
+    if table == "articles" and column == "title" and isinstance(value, str):
+        href = _article_href(datasette, _row_value(row, "id"))
+        if href:
+            link = Markup('<a href="{}" class="arshif-read">{}</a>').format(href, value)
+            return _rtl(link) if _is_arabic_script(value) else link
     if column in _TEXT_COLUMNS and isinstance(value, str) and _is_arabic_script(value):
-        return Markup('<div dir="rtl" lang="ar" class="arshif-rtl">{}</div>').format(escape(value))
+        return _rtl(escape(value))
     return None
