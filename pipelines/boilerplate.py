@@ -1,9 +1,11 @@
 """Remove the boilerplate trafilatura keeps on Arabic div-soup pages.
 
 Comment lists, comment forms, "read also" lists and tickers are found by
-structure (forms, marquees, link lists) and by the Arabic headings that announce
-them, so the rule works on sites we have never seen. Per-source CSS selectors
-from `seeds/` are applied last, as the exception.
+structure (forms, marquees, dialogs, link lists) and by the Arabic headings that
+announce them, so the rule works on sites we have never seen. Per-source CSS
+selectors from `seeds/` are applied last, as the exception. The tree is also
+prepared for trafilatura: a schema.org lead joins its articleBody, and
+`text<br><br>text` blocks become paragraphs.
 """
 
 from __future__ import annotations
@@ -42,6 +44,19 @@ _ANNOUNCING = [
     "مقالات ذات صله",
     "موضوعات ذات صله",
     "ذات صله",
+    "الموضوعات المتعلقه",
+    "موضوعات متعلقه",
+    "اخبار متعلقه",
+    "مقالات متعلقه",
+    "اخبار اخري",
+    "المزيد من الاخبار",
+    "انظر ايضا",
+    "شاهد ايضا",
+    "طالع ايضا",
+    "اقرا المزيد من",
+    "قد يهمك",
+    "الكلمات الدلاليه",
+    "كلمات دلاليه",
     "شارك الخبر",
     "شارك المقال",
     "شارك هذا المقال",
@@ -80,14 +95,34 @@ _COUNTER_RE = re.compile(r"^[\s:：\-–—()\[\]\d.،]*$")
 _STRUCTURAL_XPATH = (
     "//marquee | //form | //textarea | //select | //nav | //footer"
     " | //*[@hidden] | //*[@aria-hidden='true'] | //template | //noscript | //iframe"
+    " | //*[@role='dialog' or @aria-modal='true']"
 )
+# Custom elements (<cloudflare-app>, <flashcard-message>) hung on <body> by injected apps: overlays.
+_OVERLAY_XPATH = "//body/*[contains(local-name(), '-')]"
+_MAX_OVERLAY_CHARS = 600
 _CLASS_HINT_RE = re.compile(
     r"(^|[\s_-])(comments?|comment-list|commentlist|comment-form|respond|disqus|fb-comments|path|crumbs?|ftr|foot"
     r"|ticker|breaking|news-?bar|marquee|urgent|related|read-?also|most-?read|share|sharing|social"
     r"|tags?|keywords|breadcrumbs?|newsletter|sidebar|widget|advert|ads?|banner|popup|cookie)($|[\s_-])",
     re.IGNORECASE,
 )
+# Blocks whose dates and text belong to other texts: comments, related lists, tickers, sidebars.
+_FOREIGN_HINT_RE = re.compile(
+    r"(^|[\s_-])(comments?|comment-list|commentlist|respond|disqus|fb-comments|ticker|breaking|news-?bar|marquee"
+    r"|urgent|related|read-?also|most-?read|popular|latest|recommended|sidebar|widget)($|[\s_-])",
+    re.IGNORECASE,
+)
+_COMMENT_HINT_RE = re.compile(r"(^|[\s_-])(comments?|comment-list|commentlist|respond|disqus|fb-comments)($|[\s_-])", re.IGNORECASE)
+# Words of a comment-area notice ("الآراء الواردة أدناه لا تعبر عن رأي الموقع"), normalized.
+_COMMENT_WORDS_RE = re.compile(r"تعليق|مشاركات|الاراء|comment")
+_MAX_NOTICE_CHARS = 700
+_CAMEL_RE = re.compile(r"([a-z])([A-Z])")
+# The lead (standfirst) of a schema.org article, kept beside its articleBody by many templates.
+_LEAD_HINT_RE = re.compile(r"(^|[\s_-])(lead|intro|summary|standfirst|excerpt|sapo|chapeau|teaser)($|[\s_-])", re.IGNORECASE)
+_MAX_LEAD_CHARS = 800
 _BLOCK_TAGS = {"div", "section", "aside", "ul", "ol", "table", "dl", "header"}
+_LINK_LIST_TAGS = {"ul", "ol", "div", "section", "aside", "table"}
+_ALNUM_RE = re.compile(r"[^\W_]")
 _MAX_HEADING_CHARS = 60
 # A block above this much text is probably the article itself: never drop it whole.
 _MAX_DROPPED_BLOCK_CHARS = 4000
@@ -95,10 +130,6 @@ _MAX_DROPPED_BLOCK_CHARS = 4000
 
 def _text_len(element) -> int:
     return len(" ".join(element.itertext()).strip())
-
-
-def _letters(element) -> int:
-    return sum(1 for text in element.itertext() for c in text if c.isalnum())
 
 
 def _remove(element) -> None:
@@ -180,10 +211,46 @@ def _drop_announced_blocks(tree) -> None:
             _remove(element)
 
 
+def _label(element) -> str:
+    return f"{element.get('class', '')} {element.get('id', '')}"
+
+
+def _words_label(element) -> str:
+    """class and id with camelCase split into words: "commentsList" → "comments List"."""
+    return _CAMEL_RE.sub(r"\1 \2", _label(element))
+
+
+def in_boilerplate_block(element) -> bool:
+    """The element sits in a comment list, related list, ticker, sidebar, <aside> or <nav>."""
+    for ancestor in element.iterancestors():
+        if ancestor.tag in {"aside", "nav"} or _FOREIGN_HINT_RE.search(_words_label(ancestor)):
+            return True
+    return False
+
+
+def _drop_comment_notice(widget) -> None:
+    """The notice a site puts right above its comment widget ("الآراء الواردة أدناه لا تعبر عن رأي …")."""
+    sibling = widget.getprevious()
+    for _ in range(2):
+        while sibling is not None and (not isinstance(sibling.tag, str) or not _text_len(sibling)):
+            sibling = sibling.getprevious()
+        if sibling is None or sibling.tag not in _BLOCK_TAGS:
+            return
+        if _text_len(sibling) > _MAX_NOTICE_CHARS or sibling.xpath(".//h1"):
+            return
+        if not _COMMENT_WORDS_RE.search(normalize_arabic(" ".join(sibling.itertext()))):
+            return
+        previous = sibling.getprevious()
+        _remove(sibling)
+        sibling = previous
+
+
 def _drop_structural(tree) -> None:
     for element in tree.xpath(_STRUCTURAL_XPATH):
         if element.getparent() is None:
             continue
+        if element.tag == "footer" and element.xpath("ancestor::article"):
+            continue  # the article's own byline/date footer: trafilatura drops it from the text
         if element.tag in {"textarea", "select"} or element.tag == "form":
             # climb to the form's own block (its labels and notices)
             block = element
@@ -194,28 +261,67 @@ def _drop_structural(tree) -> None:
                 block = parent
             element = block
         _remove(element)
+    for element in tree.xpath(_OVERLAY_XPATH):
+        if _text_len(element) <= _MAX_OVERLAY_CHARS:
+            _remove(element)
     for element in tree.xpath("//*[@class or @id]"):
         if element.getparent() is None or element.tag in {"html", "body", "article", "main"}:
             continue
-        label = f"{element.get('class', '')} {element.get('id', '')}"
+        label = _label(element)
         if _CLASS_HINT_RE.search(label) and _text_len(element) < _MAX_DROPPED_BLOCK_CHARS:
             if element.xpath(".//h1") or element.xpath(".//p[string-length(normalize-space()) > 250]"):
                 continue  # a wrapper of the article itself
+            if _COMMENT_HINT_RE.search(_words_label(element)):
+                _drop_comment_notice(element)
             _remove(element)
+
+
+def _count_letters(text: str | None) -> int:
+    return len(_ALNUM_RE.findall(text)) if text else 0
+
+
+def _link_stats(tree) -> tuple[list, dict]:
+    """Block elements in document order, and per block: (letters, letters inside links, links, holds an <h1>).
+
+    One post-order walk with a stack (linear time; only the blocks' proxies are kept).
+    """
+    blocks: list = []
+    stats: dict = {}
+    stack = [(tree, iter(tree), [_count_letters(tree.text), 0, 0, tree.tag == "h1"])]
+    if tree.tag in _LINK_LIST_TAGS:
+        blocks.append(tree)
+    while stack:
+        element, children, total = stack[-1]
+        child = next(children, None)
+        if child is not None:
+            is_tag = isinstance(child.tag, str)
+            if child.tag in _LINK_LIST_TAGS:
+                blocks.append(child)
+            stack.append((child, iter(child), [_count_letters(child.text) if is_tag else 0, 0, 0, child.tag == "h1"]))
+            continue
+        stack.pop()
+        if element.tag == "a":
+            total[1], total[2] = total[0], total[2] + 1
+        if element.tag in _LINK_LIST_TAGS:
+            stats[element] = tuple(total)
+        if stack:
+            parent = stack[-1][2]
+            parent[0] += total[0] + _count_letters(element.tail)
+            parent[1] += total[1]
+            parent[2] += total[2]
+            parent[3] = parent[3] or total[3]
+    return blocks, stats
 
 
 def _drop_link_lists(tree) -> None:
     """Blocks that are mostly links to other pages: tickers, related lists, menus."""
-    for element in tree.xpath("//ul | //ol | //div | //section | //aside | //table"):
+    blocks, stats = _link_stats(tree)  # `blocks` keeps the proxies (the dict keys) alive
+    for element in blocks:
         if element.getparent() is None:
             continue
-        total = _letters(element)
-        if total == 0 or total > _MAX_DROPPED_BLOCK_CHARS or element.xpath(".//h1"):
+        total, linked, links, has_h1 = stats[element]
+        if total == 0 or total > _MAX_DROPPED_BLOCK_CHARS or has_h1 or links < 4:
             continue
-        links = element.xpath(".//a")
-        if len(links) < 4:
-            continue
-        linked = sum(_letters(a) for a in links)
         if linked / total > 0.7:
             _remove(element)
 
@@ -246,6 +352,31 @@ def paragraphs_from_breaks(tree) -> None:
                 block.remove(paragraph)
 
 
+def merge_lead(tree) -> None:
+    """Move a schema.org article's lead paragraph into its articleBody, so the body starts with it.
+
+    Templates often print the standfirst (itemprop="description", class "lead",
+    "intro", "summary" …) just above the element marked itemprop="articleBody";
+    trafilatura takes the marked element alone and would lose the first paragraph.
+    """
+    for body in tree.xpath("//*[@itemprop='articleBody']"):
+        sibling = body.getprevious()
+        for _ in range(3):
+            if sibling is None:
+                break
+            if isinstance(sibling.tag, str) and (
+                sibling.get("itemprop") == "description" or _LEAD_HINT_RE.search(_label(sibling))
+            ):
+                size = _text_len(sibling)
+                linked = sum(_text_len(a) for a in sibling.xpath(".//a"))
+                if 20 <= size <= _MAX_LEAD_CHARS and linked < size / 2:
+                    _remove(sibling)  # keeps its tail text where it was
+                    sibling.tail, body.text = body.text, None
+                    body.insert(0, sibling)
+                break
+            sibling = sibling.getprevious()
+
+
 def prune_boilerplate(tree, extra_selectors: tuple[str, ...] = ()) -> None:
     """Remove boilerplate from an lxml HTML tree in place."""
     for element in tree.xpath("//script[not(@type='application/ld+json')] | //style"):
@@ -254,6 +385,7 @@ def prune_boilerplate(tree, extra_selectors: tuple[str, ...] = ()) -> None:
     _drop_structural(tree)
     _drop_announced_blocks(tree)
     _drop_link_lists(tree)
+    merge_lead(tree)
     paragraphs_from_breaks(tree)
     for selector in extra_selectors:
         for element in tree.cssselect(selector):

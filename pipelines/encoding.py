@@ -1,14 +1,19 @@
 """Decode HTML bytes to text when the declared charset may be wrong or missing.
 
 Arabic sites still serve windows-1256 and ISO-8859-6, often with a header that
-contradicts the page's meta tag. Scrapy trusts the header; we trust the bytes:
-a body that is valid UTF-8 is UTF-8, otherwise the first declared encoding that
-decodes it cleanly wins, and windows-1256 is the last resort.
+contradicts the page's meta tag (a server default of ISO-8859-1 is common).
+Scrapy trusts the header; we trust the bytes: a body that is valid UTF-8 is
+UTF-8; otherwise every declared encoding (header, then meta tag) and
+windows-1256 are tried, and the one whose text reads as Arabic wins: the most
+words starting with the article "ال" (a wrong Arabic code page turns it into
+other letters, a Latin one into accented letters), then a majority of
+Arabic-script letters (Persian has no article), then the declared order.
 """
 
 from __future__ import annotations
 
 import codecs
+import re
 
 from w3lib.encoding import (
     html_body_declared_encoding,
@@ -18,6 +23,11 @@ from w3lib.encoding import (
 )
 
 FALLBACK_ENCODING = "cp1256"
+# Only the start of the page is scored: enough to tell code pages apart, bounded cost.
+_SCORE_CHARS = 20000
+_ARTICLE_RE = re.compile(r"(?<!\w)ال\w")
+_LETTER_RE = re.compile(r"[^\W\d_]")
+_ARABIC_SCRIPT_RE = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff]")
 
 
 def _codec(name: str | None) -> str | None:
@@ -32,6 +42,13 @@ def _codec(name: str | None) -> str | None:
         return None
 
 
+def _score(text: str) -> tuple[int, bool]:
+    sample = text[:_SCORE_CHARS]
+    letters = len(_LETTER_RE.findall(sample))
+    arabic = len(_ARABIC_SCRIPT_RE.findall(sample))
+    return len(_ARTICLE_RE.findall(sample)), letters > 0 and arabic * 2 > letters
+
+
 def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
     """Return (text, encoding name) for an HTML body."""
     bom_encoding, bom = read_bom(body)
@@ -41,17 +58,22 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
         return body.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    declared = [
+    candidates: list[str] = []
+    for name in (
         _codec(http_content_type_encoding(content_type or "")),
         _codec(html_body_declared_encoding(body)),
-    ]
-    for name in declared:
-        if name and name != "utf-8":
-            try:
-                return body.decode(name), name
-            except UnicodeDecodeError:
-                continue
-    try:
-        return body.decode(FALLBACK_ENCODING), FALLBACK_ENCODING
-    except UnicodeDecodeError:
-        return body.decode("utf-8", errors="replace"), "utf-8"
+        FALLBACK_ENCODING,
+    ):
+        if name and name != "utf-8" and name not in candidates:
+            candidates.append(name)
+    decoded: list[tuple[tuple[int, bool], int, str, str]] = []
+    for order, name in enumerate(candidates):
+        try:
+            text = body.decode(name)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        decoded.append((_score(text), -order, text, name))
+    if decoded:
+        _, _, text, name = max(decoded)
+        return text, name
+    return body.decode("utf-8", errors="replace"), "utf-8"

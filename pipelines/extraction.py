@@ -31,6 +31,14 @@ _BYLINE_RE = re.compile(r"^\s*(?:بقلم|كتب|كتبت|الكاتب|المح�
 _SOURCE_RE = re.compile(r"^\s*(?:المصدر|مصدر|وكالة)\s*[:：\-–]\s*(.{2,60}?)\s*$")
 _DIGIT_RE = re.compile(r"[0-9\u0660-\u0669\u06f0-\u06f9]")
 _DATELINE_MAX_CHARS = 200
+# How much text after the headline the dateline search reads before giving up,
+# and how many body paragraphs (own text of this many characters) it may pass:
+# a dateline sits between the headline and the body, not below it.
+_DATELINE_WINDOW_CHARS = 1200
+_DATELINE_MAX_PARAGRAPHS = 2
+_PARAGRAPH_CHARS = 100
+_LATIN_RE = re.compile(r"[A-Za-z]")
+_ARABIC_SCRIPT_RE = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff]")
 
 
 class ExtractionError(ValueError):
@@ -93,31 +101,70 @@ def _find_title_element(tree, title: str | None):
 
 
 def _dateline(tree, title_element, now: str | None):
-    """The first short text after the headline that parses as a date, and its element."""
-    started = title_element is None
-    for element in tree.iter():
-        if element is title_element:
-            started = True
+    """The first short text near the headline that parses as a date, and its element.
+
+    Only the text that follows the headline is read, up to its first
+    _DATELINE_WINDOW_CHARS characters or _DATELINE_MAX_PARAGRAPHS body
+    paragraphs: a "today" date in the page header comes before the headline,
+    related stories and comments come after the body. Without a headline only
+    an <article> or <main> element is searched.
+    """
+    if title_element is not None:
+        elements = _following(title_element)
+    else:
+        roots = tree.xpath("//article | //main")
+        if not roots:
+            return None, None
+        elements = roots[0].iter()
+    moment = _parse_now(now)
+    seen = paragraphs = 0
+    for element in elements:
+        if not isinstance(element.tag, str) or element.tag in {"script", "style", "a"}:
             continue
-        if not started or not isinstance(element.tag, str) or element.tag in {"script", "style", "a"}:
-            continue
-        own = " ".join(t for t in [element.text] if t)
+        own = clean_space(element.text) or ""
         full = clean_space(element.text_content()) or ""
-        for candidate in (own, full):
-            if candidate and 6 <= len(candidate) <= _DATELINE_MAX_CHARS:
-                found = parse_date_text(candidate, now=_parse_now(now))
+        if _in_teaser(element):
+            candidates = ()  # "<li><a>another story</a> <span>date</span></li>": that story's date
+        elif element.xpath(".//li[.//a[@href]]"):
+            candidates = (own,)  # a list of teasers: its dates are theirs
+        else:
+            candidates = (own, full)
+        for candidate in candidates:
+            if candidate and 6 <= len(candidate) <= _DATELINE_MAX_CHARS and _DIGIT_RE.search(candidate):
+                found = parse_date_text(candidate, now=moment)
                 if found:
-                    return found, _innermost_dated(element, now)
+                    return found, _innermost_dated(element, moment)
+        seen += len(own) + len((element.tail or "").strip())
+        paragraphs += len(own) >= _PARAGRAPH_CHARS
+        if seen > _DATELINE_WINDOW_CHARS or paragraphs >= _DATELINE_MAX_PARAGRAPHS:
+            break
     return None, None
 
 
-def _innermost_dated(element, now: str | None):
+def _in_teaser(element) -> bool:
+    """The element is (in) a list item that links to another page."""
+    for item in (element, *element.iterancestors("li")):
+        if item.tag == "li":
+            return bool(item.xpath(".//a[@href]"))
+    return False
+
+
+def _following(element):
+    """Elements after `element` in document order (not its descendants)."""
+    for node in element.itersiblings():
+        yield from node.iter()
+    parent = element.getparent()
+    if parent is not None:
+        yield from _following(parent)
+
+
+def _innermost_dated(element, now):
     """The deepest descendant that still holds the date (the date's own span)."""
     for descendant in element.iterdescendants():
         if not isinstance(descendant.tag, str):
             continue
         text = clean_space(descendant.text_content()) or ""
-        if 6 <= len(text) <= _DATELINE_MAX_CHARS and parse_date_text(text, now=_parse_now(now)):
+        if 6 <= len(text) <= _DATELINE_MAX_CHARS and parse_date_text(text, now=now):
             return _innermost_dated(descendant, now)
     return element
 
@@ -172,24 +219,36 @@ def _author(meta: PageMetadata, tree, dateline_element) -> str | None:
     return None
 
 
+def _mostly_latin(text: str) -> bool:
+    return len(_LATIN_RE.findall(text)) > len(_ARABIC_SCRIPT_RE.findall(text))
+
+
 def _title(meta: PageMetadata, hints: dict) -> str | None:
+    """The headline: JSON-LD, OpenGraph, <h1>, feed title, <title>, without the site name.
+
+    A Latin-script SEO title ("Ravi Ki Kahani - Special Urdu Article") on a page
+    whose <h1> is in Arabic script is a transliteration: the <h1> wins.
+    """
     site = meta.site_name
+    arabic_h1 = meta.h1 if meta.h1 and len(meta.h1.split()) >= 2 and not _mostly_latin(meta.h1) else None
     for candidate in (meta.headline, meta.og_title, meta.h1, hints.get("title"), meta.title):
         if candidate:
             cleaned = clean_title(candidate, site)
+            if cleaned and arabic_h1 and _mostly_latin(cleaned):
+                continue
             if cleaned:
                 return cleaned
     return None
 
 
-def _published(meta: PageMetadata, tree, title_element, options: ExtractOptions, url: str) -> str | None:
+def _published(meta: PageMetadata, dateline: str | None, options: ExtractOptions, url: str) -> str | None:
+    """Declared metadata first, then the dateline under the headline, feed hints, the URL."""
     if meta.published:
         value = parse_iso_date(meta.published)
         if value:
             return value
-    value, _ = _dateline(tree, title_element, options.fetched_at)
-    if value:
-        return value
+    if dateline:
+        return dateline
     if options.hints.get("published"):
         value = parse_iso_date(options.hints["published"])
         if value:
@@ -208,12 +267,13 @@ def extract_article(body: bytes, url: str, content_type: str | None = None, opti
     tree, encoding = parse_html(body, content_type)
     meta = read_metadata(tree)
     prune_boilerplate(tree, options.prune_selectors)
-    if not meta.published:
-        meta.published = _time_in_article(tree)
     title = _title(meta, options.hints)
     title_element = _find_title_element(tree, title)
-    published = _published(meta, tree, title_element, options, url)
-    _, dateline_element = _dateline(tree, title_element, options.fetched_at)
+    # The dateline is searched only where metadata has no date; its element also helps find the byline.
+    dateline, dateline_element = None, None
+    if not (meta.published and parse_iso_date(meta.published)) or not meta.author:
+        dateline, dateline_element = _dateline(tree, title_element, options.fetched_at)
+    published = _published(meta, dateline, options, url)
     author = _author(meta, tree, dateline_element)
 
     extracted = trafilatura.bare_extraction(
@@ -225,7 +285,9 @@ def extract_article(body: bytes, url: str, content_type: str | None = None, opti
         include_images=False,
         include_links=False,
         deduplicate=False,
-        fast=True,
+        # not fast: where the main pass finds little (a div-soup body between inline ads),
+        # trafilatura falls back to its other extractors; elsewhere this costs about 1 ms
+        fast=False,
     )
     raw_text = (extracted.text if extracted is not None else "") or ""
     text = _clean_body(raw_text, title)
@@ -254,17 +316,6 @@ def extract_article(body: bytes, url: str, content_type: str | None = None, opti
         "is_article": is_article,
         "verdict": reason,
     }
-
-
-def _time_in_article(tree) -> str | None:
-    for value in tree.xpath(
-        "//article//time[@datetime]/@datetime | //time[@pubdate]/@datetime"
-        " | //*[@itemprop='datePublished']/@datetime | //*[@itemprop='datePublished']/@content"
-    ):
-        value = clean_space(value)
-        if value:
-            return value
-    return None
 
 
 def _article_verdict(meta: PageMetadata, text: str, words: int, min_words: int) -> tuple[bool, str]:

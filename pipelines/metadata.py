@@ -10,7 +10,19 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from pipelines.boilerplate import in_boilerplate_block
+
 _WS_RE = re.compile(r"\s+")
+# Dates declared on page elements (microdata, RDFa, <time>), tried in this order.
+_ELEMENT_DATE_XPATHS = (
+    "//*[@itemprop='datePublished'][@content or @datetime]",
+    (
+        "//*[not(self::meta)][@property='dc:date' or @property='dc:created' or @property='dcterms:created'"
+        " or @property='schema:datePublished' or @property='article:published_time'][@content]"
+    ),
+    "//time[@pubdate][@datetime]",
+    "//article//time[@datetime]",
+)
 _ARTICLE_TYPES = {
     "article",
     "newsarticle",
@@ -146,7 +158,24 @@ def read_metadata(tree) -> PageMetadata:
         publisher = _name(item.get("publisher"))
         meta.site_name = meta.site_name or publisher
 
+    if not meta.published:
+        meta.published = element_date(tree)
     return meta
+
+
+def element_date(tree) -> str | None:
+    """A publication date declared on an element (microdata, RDFa, <time pubdate>, <article> <time>).
+
+    Read before boilerplate is pruned, so an element inside a comment list, a
+    related-stories block, a ticker or a sidebar (or inside a link: a teaser) is
+    skipped: its date belongs to another text.
+    """
+    for xpath in _ELEMENT_DATE_XPATHS:
+        for element in tree.xpath(xpath):
+            value = clean_space(element.get("content") or element.get("datetime"))
+            if value and not element.xpath("ancestor::a") and not in_boilerplate_block(element):
+                return value
+    return None
 
 
 def _text(value) -> str | None:
