@@ -12,7 +12,6 @@ import sys
 import time
 import urllib.request
 
-import pytest
 from sqlite_utils import Database
 from warcio.archiveiterator import ArchiveIterator
 

@@ -9,7 +9,7 @@ import pytest
 
 from crawler.demo_server import SiteServer
 from tests.conftest import crawl
-from tests.fault_site import BOMB_MB, FAULTS, GOOD, METADATA_REDIRECT, OUTCOMES, SOURCE_TOML, UNSAFE_LINKS, fault_routes
+from tests.fault_site import BOMB_MB, FAULTS, GOOD, OUTCOMES, SOURCE_TOML, UNSAFE_LINKS, fault_routes
 
 
 @pytest.fixture(scope="module")
