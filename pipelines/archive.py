@@ -41,6 +41,7 @@ OUTCOMES = (
     "already_archived",
     "not_article",
     "not_arabic",
+    "too_old",
     "extraction_failed",
     "http_error",
 )
@@ -59,7 +60,10 @@ def m001_initial(db: Database) -> None:
             "finished_at": str,
             "status": str,  # running, finished, killed, failed
             "pages_fetched": int,
-            **{outcome: int for outcome in OUTCOMES},
+            # spelled out: a migration must not change when OUTCOMES grows
+            **{outcome: int for outcome in (
+                "stored", "duplicate", "already_archived", "not_article", "not_arabic", "extraction_failed", "http_error",
+            )},
             "stats": str,  # Scrapy stats as JSON
         },
         pk="id",
@@ -187,6 +191,12 @@ def m005_faults_and_warnings(db: Database) -> None:
     """Per-reason fault counts (JSON) and a warning for sources that look broken."""
     db["crawls"].add_column("faults", str)
     db["crawls"].add_column("warning", str)
+
+
+@migrations()
+def m006_too_old(db: Database) -> None:
+    """Articles older than a source's `limits.newer_than` are counted, not stored."""
+    db["crawls"].add_column("too_old", int)
 
 
 def utc_now() -> str:

@@ -170,7 +170,7 @@ LAYOUT_MIN_CANDIDATES = 5
 def layout_warning(spider, counts: dict) -> str | None:
     """Name the source when most of its article pages suddenly yield no article."""
     failed = counts.get("not_article", 0) + counts.get("extraction_failed", 0)
-    candidates = failed + sum(counts.get(k, 0) for k in ("stored", "duplicate", "already_archived", "not_arabic"))
+    candidates = failed + sum(counts.get(k, 0) for k in ("stored", "duplicate", "already_archived", "not_arabic", "too_old"))
     if candidates < LAYOUT_MIN_CANDIDATES or failed / candidates < LAYOUT_FAILURE_SHARE:
         return None
     source = getattr(spider, "source_name", None) or spider.name

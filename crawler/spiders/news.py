@@ -55,6 +55,8 @@ class NewsSpider(scrapy.Spider):
         limits = spider.source.limits
         if limits.max_pages:
             crawler.settings.set("CLOSESPIDER_PAGECOUNT", limits.max_pages, priority="spider")
+        if limits.max_depth:
+            crawler.settings.set("DEPTH_LIMIT", limits.max_depth, priority="spider")
         return spider
 
     async def start(self):
