@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
+from crawler.cli import DATASETTE_DIR
 from crawler.demo_server import DEMO_SITE, SiteServer
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -75,3 +77,32 @@ def shared_dir() -> Path:
     if not SHARED_DIR.is_dir():
         pytest.skip(f"{SHARED_DIR} is absent: the shared seed pages and quality-gate pages are not here")
     return SHARED_DIR
+
+
+def copy_archive(source: Path, target: Path) -> Path:
+    """A consistent copy of a live SQLite archive (the backup API, WAL included)."""
+    with sqlite3.connect(source) as original, sqlite3.connect(target) as copy:
+        original.backup(copy)
+    return target
+
+
+def make_datasette(db_path, metadata: dict | None = None):
+    """Datasette as `arshif serve` configures it, for its ASGI test client."""
+    import yaml
+    from datasette.app import Datasette
+
+    metadata = metadata or yaml.safe_load((DATASETTE_DIR / "metadata.yaml").read_text(encoding="utf-8"))
+    return Datasette(
+        [str(db_path)],
+        metadata=metadata,
+        plugins_dir=str(DATASETTE_DIR / "plugins"),
+        template_dir=str(DATASETTE_DIR / "templates"),
+        static_mounts=[("arshif-static", str(DATASETTE_DIR / "static"))],
+        settings={"sql_time_limit_ms": 3000},
+    )
+
+
+@pytest.fixture
+def archive_db(demo_crawl, tmp_path) -> Path:
+    """A private copy of the demo archive, safe to modify."""
+    return copy_archive(demo_crawl.db_path, tmp_path / "archive.db")

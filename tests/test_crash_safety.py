@@ -15,7 +15,7 @@ import pytest
 from sqlite_utils import Database
 
 from crawler.demo_server import DEMO_SITE, SiteServer
-from tests.conftest import PROJECT_DIR, crawl
+from tests.conftest import PROJECT_DIR, crawl, make_datasette
 
 
 def _start(db_path, origin) -> subprocess.Popen:
@@ -83,8 +83,6 @@ def test_kill_9_twenty_times_then_resume(tmp_path):
 
 
 async def test_datasette_reads_consistent_data_while_a_crawl_writes(tmp_path):
-    from tests.test_datasette import _datasette
-
     db_path = tmp_path / "archive.db"
     with SiteServer(delay=0.05) as server:
         process = _start(db_path, server.origin)
@@ -93,7 +91,7 @@ async def test_datasette_reads_consistent_data_while_a_crawl_writes(tmp_path):
             while not db_path.exists() and time.monotonic() < deadline:
                 time.sleep(0.05)
             time.sleep(0.5)
-            ds = _datasette(db_path)
+            ds = make_datasette(db_path)
             seen = []
             while process.poll() is None and time.monotonic() < deadline:
                 response = await ds.client.get(

@@ -8,39 +8,19 @@ import sqlite3
 from datetime import date
 
 import pytest
-from datasette.app import Datasette
 from datasette.utils import module_from_path
 
 from crawler.cli import DATASETTE_DIR, datasette_command
 from pipelines.archive import insert_rows, next_article_id, open_archive
+from tests.conftest import make_datasette
 
 
-def _datasette(db_path):
-    import yaml
-
-    metadata = yaml.safe_load((DATASETTE_DIR / "metadata.yaml").read_text(encoding="utf-8"))
-    return Datasette(
-        [str(db_path)],
-        metadata=metadata,
-        plugins_dir=str(DATASETTE_DIR / "plugins"),
-        template_dir=str(DATASETTE_DIR / "templates"),
-        static_mounts=[("arshif-static", str(DATASETTE_DIR / "static"))],
-        settings={"sql_time_limit_ms": 3000},
-    )
 
 
-@pytest.fixture
-def archive_db(demo_crawl, tmp_path):
-    import sqlite3
-
-    path = tmp_path / "archive.db"
-    with sqlite3.connect(demo_crawl.db_path) as source, sqlite3.connect(path) as copy:
-        source.backup(copy)
-    return path
 
 
 async def test_articles_as_json(archive_db, demo_crawl):
-    ds = _datasette(archive_db)
+    ds = make_datasette(archive_db)
     response = await ds.client.get("/archive/articles.json?_shape=array&_size=max")
     assert response.status_code == 200
     rows = response.json()
@@ -49,7 +29,7 @@ async def test_articles_as_json(archive_db, demo_crawl):
 
 
 async def test_table_page_renders_rtl_with_facets(archive_db):
-    ds = _datasette(archive_db)
+    ds = make_datasette(archive_db)
     response = await ds.client.get("/archive/articles")
     assert response.status_code == 200
     page = response.text
@@ -63,7 +43,7 @@ async def test_table_page_renders_rtl_with_facets(archive_db):
 
 
 async def test_crawls_and_duplicates_published(archive_db):
-    ds = _datasette(archive_db)
+    ds = make_datasette(archive_db)
     crawls = (await ds.client.get("/archive/crawls.json?_shape=array")).json()
     assert crawls and crawls[0]["status"] == "finished"
     duplicates = (await ds.client.get("/archive/duplicates.json?_shape=array")).json()
@@ -90,7 +70,7 @@ async def _rows(ds, path, **params):
 
 async def test_every_table_and_query_has_arabic_and_english_title_and_description(archive_db):
     database = _metadata()["databases"]["archive"]
-    ds = _datasette(archive_db)
+    ds = make_datasette(archive_db)
     tables = await ds.databases["archive"].table_names()
     shadow = re.compile(r"^articles_fts_(data|idx|content|docsize|config)$")
     described = {**database["tables"], **database["queries"]}
@@ -104,13 +84,13 @@ async def test_every_table_and_query_has_arabic_and_english_title_and_descriptio
 
 
 async def test_database_page_lists_the_canned_queries(archive_db):
-    page = (await _datasette(archive_db).client.get("/archive")).text
+    page = (await make_datasette(archive_db).client.get("/archive")).text
     for name in _metadata()["databases"]["archive"]["queries"]:
         assert f'href="/archive/{name}"' in page, name
 
 
 async def test_articles_per_source_per_day_adds_up(archive_db):
-    ds = _datasette(archive_db)
+    ds = make_datasette(archive_db)
     rows = await _rows(ds, "/archive/articles_per_source_per_day")
     with sqlite3.connect(archive_db) as connection:
         expected = dict(
@@ -125,7 +105,7 @@ async def test_articles_per_source_per_day_adds_up(archive_db):
 
 
 async def test_latest_crawls_with_counts(archive_db, demo_crawl):
-    rows = await _rows(_datasette(archive_db), "/archive/latest_crawls")
+    rows = await _rows(make_datasette(archive_db), "/archive/latest_crawls")
     crawl = demo_crawl.last_crawl()
     row = next(r for r in rows if r["id"] == crawl["id"])
     assert row["stored"] == crawl["stored"] == row["articles_in_archive"] > 0
@@ -142,13 +122,13 @@ async def test_duplicate_clusters_one_row_per_article_with_count(archive_db):
             " values ('https://example.org/copy-2', 'demo', 'نسخة', ?, 0.91, 'near')", [original]
         )
         clusters = connection.execute("select count(distinct duplicate_of) from duplicates").fetchone()[0]
-    rows = await _rows(_datasette(archive_db), "/archive/duplicate_clusters")
+    rows = await _rows(make_datasette(archive_db), "/archive/duplicate_clusters")
     assert len(rows) == clusters
     row = next(r for r in rows if r["article_id"] == original)
     assert row["copies"] == 2 and set(row["kinds"].split(",")) == {"exact", "near"}
     assert "https://example.org/copy-2" in row["copy_urls"].split()
     assert row["min_similarity"] == 0.91
-    page = (await _datasette(archive_db).client.get("/archive/duplicate_clusters")).text
+    page = (await make_datasette(archive_db).client.get("/archive/duplicate_clusters")).text
     assert f'<a href="/-/article/{original}"' in page
 
 
@@ -158,15 +138,15 @@ async def test_articles_without_a_date(archive_db):
     insert_rows(db, [{"id": undated, "url": "https://example.org/undated", "source": "demo",
                       "title": "خبر بلا تاريخ", "text": "نص", "language": "ar", "fetched_at": "2030-01-01"}], [])
     db.close()
-    rows = await _rows(_datasette(archive_db), "/archive/articles_without_date")
+    rows = await _rows(make_datasette(archive_db), "/archive/articles_without_date")
     assert [r["article_id"] for r in rows] == [undated]
-    sources = await _rows(_datasette(archive_db), "/archive/sources")
+    sources = await _rows(make_datasette(archive_db), "/archive/sources")
     demo = next(r for r in sources if r["source"] == "demo")
     assert demo["without_date"] == 1 and demo["duplicates"] >= 1
 
 
 async def test_index_page_has_search_chart_queries_and_exports(archive_db):
-    ds = _datasette(archive_db)
+    ds = make_datasette(archive_db)
     page = (await ds.client.get("/")).text
     assert 'action="/archive/search"' in page and 'name="q"' in page
     with sqlite3.connect(archive_db) as connection:
@@ -203,7 +183,7 @@ def test_chart_svg_stacks_escapes_and_groups_sources():
 
 
 async def test_served_database_is_read_only(archive_db):
-    ds = _datasette(archive_db)
+    ds = make_datasette(archive_db)
     db = ds.get_database("archive")
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
         await db.execute("insert into crawls (source, status) values ('x', 'running')")
@@ -217,6 +197,8 @@ async def test_immutable_snapshot_after_checkpoint_serves_every_article(archive_
         count = connection.execute("select count(*) from articles").fetchone()[0]
         connection.execute("pragma wal_checkpoint(truncate)")
     metadata = _metadata()
+    from datasette.app import Datasette
+
     ds = Datasette(immutables=[str(archive_db)], metadata=metadata,
                    plugins_dir=str(DATASETTE_DIR / "plugins"), template_dir=str(DATASETTE_DIR / "templates"))
     assert not ds.get_database("archive").is_mutable

@@ -12,33 +12,17 @@ import tracemalloc
 
 import pytest
 import yaml
-from datasette.app import Datasette
 from sqlite_utils import Database
 
 from crawler import cmd_export
 from crawler.cli import DATASETTE_DIR, PROJECT_DIR, build_parser, main
+from tests.conftest import make_datasette
 
 BOM = "\ufeff"
 
 
-def _datasette(db_path) -> Datasette:
-    metadata = yaml.safe_load((DATASETTE_DIR / "metadata.yaml").read_text(encoding="utf-8"))
-    return Datasette(
-        [str(db_path)],
-        metadata=metadata,
-        plugins_dir=str(DATASETTE_DIR / "plugins"),
-        template_dir=str(DATASETTE_DIR / "templates"),
-        static_mounts=[("arshif-static", str(DATASETTE_DIR / "static"))],
-        settings={"sql_time_limit_ms": 3000},
-    )
 
 
-@pytest.fixture
-def archive_db(demo_crawl, tmp_path):
-    path = tmp_path / "archive.db"
-    with sqlite3.connect(demo_crawl.db_path) as source, sqlite3.connect(path) as copy:
-        source.backup(copy)
-    return path
 
 
 def _articles(db_path, where="1", params=()) -> list[dict]:
@@ -51,7 +35,7 @@ def _articles(db_path, where="1", params=()) -> list[dict]:
 
 
 async def test_csv_and_json_of_every_table_and_query_keep_arabic(archive_db):
-    ds = _datasette(archive_db)
+    ds = make_datasette(archive_db)
     metadata = yaml.safe_load((DATASETTE_DIR / "metadata.yaml").read_text(encoding="utf-8"))
     queries = metadata["databases"]["archive"]["queries"]
     tables = [t for t in await ds.databases["archive"].table_names() if not t.startswith("articles_fts")]
@@ -77,7 +61,7 @@ async def test_csv_and_json_of_every_table_and_query_keep_arabic(archive_db):
 
 
 async def test_bom_option_for_spreadsheets(archive_db):
-    ds = _datasette(archive_db)
+    ds = make_datasette(archive_db)
     for path, params in (("/archive/articles.csv", {}), ("/archive/search.csv", {"q": "مؤتمر"})):
         plain = await ds.client.get(path, params=params)
         with_bom = await ds.client.get(path, params={**params, "_bom": "1", "_dl": "1"})
@@ -92,7 +76,7 @@ async def test_bom_option_for_spreadsheets(archive_db):
 
 
 async def test_full_table_stream_is_utf8(archive_db):
-    ds = _datasette(archive_db)
+    ds = make_datasette(archive_db)
     response = await ds.client.get("/archive/articles.csv", params={"_stream": "1", "_size": "max", "_bom": "1"})
     records = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert sorted(r["text"] for r in records) == sorted(a["text"] for a in _articles(archive_db))

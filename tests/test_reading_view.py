@@ -6,12 +6,11 @@ import html
 import re
 import sqlite3
 
-import pytest
 import yaml
-from datasette.app import Datasette
 
 from crawler.cli import DATASETTE_DIR
 from pipelines.archive import insert_rows, next_article_id, open_archive
+from tests.conftest import make_datasette
 
 HOSTILE = {
     "title": 'عنوان <img src=x onerror="alert(1)"> خبيث',
@@ -21,24 +20,8 @@ HOSTILE = {
 }
 
 
-def _datasette(db_path, metadata=None) -> Datasette:
-    metadata = metadata or yaml.safe_load((DATASETTE_DIR / "metadata.yaml").read_text(encoding="utf-8"))
-    return Datasette(
-        [str(db_path)],
-        metadata=metadata,
-        plugins_dir=str(DATASETTE_DIR / "plugins"),
-        template_dir=str(DATASETTE_DIR / "templates"),
-        static_mounts=[("arshif-static", str(DATASETTE_DIR / "static"))],
-        settings={"sql_time_limit_ms": 3000},
-    )
 
 
-@pytest.fixture
-def archive_db(demo_crawl, tmp_path):
-    path = tmp_path / "archive.db"
-    with sqlite3.connect(demo_crawl.db_path) as source, sqlite3.connect(path) as copy:
-        source.backup(copy)
-    return path
 
 
 def _id_of(db_path, path: str) -> int:
@@ -56,7 +39,7 @@ async def test_article_page_shows_headline_metadata_links_and_rtl_paragraphs(arc
     with sqlite3.connect(archive_db) as connection:
         connection.row_factory = sqlite3.Row
         row = connection.execute("select * from articles where id = ?", [article_id]).fetchone()
-    response = await _datasette(archive_db).client.get(f"/-/article/{article_id}")
+    response = await make_datasette(archive_db).client.get(f"/-/article/{article_id}")
     assert response.status_code == 200
     page = response.text
     assert f'<h1 class="arshif-headline" dir="rtl">{html.escape(row["title"], quote=False)}</h1>' in page
@@ -74,7 +57,7 @@ async def test_article_page_shows_headline_metadata_links_and_rtl_paragraphs(arc
 
 async def test_script_in_the_demo_article_is_text(archive_db):
     article_id = _id_of(archive_db, "/articles/1007.html")
-    page = (await _datasette(archive_db).client.get(f"/-/article/{article_id}")).text
+    page = (await make_datasette(archive_db).client.get(f"/-/article/{article_id}")).text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<script>alert(1)" not in page
     assert any("<script>alert(1)</script>" in p for p in _body_paragraphs(page))
@@ -85,7 +68,7 @@ async def test_hostile_values_are_escaped_and_not_linked(archive_db):
     article_id = next_article_id(db)
     insert_rows(db, [{"id": article_id, "source": "evil<>", "language": "ar", **HOSTILE}], [])
     db.close()
-    page = (await _datasette(archive_db).client.get(f"/-/article/{article_id}")).text
+    page = (await make_datasette(archive_db).client.get(f"/-/article/{article_id}")).text
     assert "<img" not in page and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page
     assert "<b>كاتب</b>" not in page and "&lt;b&gt;كاتب&lt;/b&gt;" in page
     assert "<iframe" not in page
@@ -97,13 +80,13 @@ async def test_hostile_values_are_escaped_and_not_linked(archive_db):
 
 async def test_duplicates_are_listed_on_the_original(archive_db):
     original = _id_of(archive_db, "/articles/1004.html")
-    page = (await _datasette(archive_db).client.get(f"/-/article/{original}")).text
+    page = (await make_datasette(archive_db).client.get(f"/-/article/{original}")).text
     section = page.split('<section class="arshif-duplicates"', 1)[1]
     assert "(1)</h2>" in section
     assert section.count('<tr class="arshif-duplicate">') == 1
     assert "/articles/1010.html" in section and "exact" in section
     other = _id_of(archive_db, "/articles/1005.html")
-    page = (await _datasette(archive_db).client.get(f"/-/article/{other}")).text
+    page = (await make_datasette(archive_db).client.get(f"/-/article/{other}")).text
     assert "(0)</h2>" in page and 'class="arshif-duplicate"' not in page
 
 
@@ -116,7 +99,7 @@ async def test_warc_file_is_mentioned_when_the_column_exists(archive_db):
             connection.execute("alter table articles add column warc_file text")
         connection.execute("update articles set warc_file = 'crawl-00001.warc.gz' where id = ?", [with_warc])
         connection.execute("update articles set warc_file = null where id = ?", [without])
-    ds = _datasette(archive_db)
+    ds = make_datasette(archive_db)
     page = (await ds.client.get(f"/-/article/{with_warc}")).text
     assert 'WARC: <code dir="ltr">crawl-00001.warc.gz</code>' in page
     page = (await ds.client.get(f"/-/article/{without}")).text
@@ -124,7 +107,7 @@ async def test_warc_file_is_mentioned_when_the_column_exists(archive_db):
 
 
 async def test_missing_article_is_404(archive_db):
-    ds = _datasette(archive_db)
+    ds = make_datasette(archive_db)
     assert (await ds.client.get("/-/article/999999")).status_code == 404
     assert (await ds.client.get("/-/article/abc")).status_code == 404
 
@@ -132,7 +115,7 @@ async def test_missing_article_is_404(archive_db):
 async def test_reading_view_respects_table_permissions(archive_db):
     metadata = yaml.safe_load((DATASETTE_DIR / "metadata.yaml").read_text(encoding="utf-8"))
     metadata["databases"]["archive"]["tables"]["articles"]["allow"] = {"id": "editor"}
-    ds = _datasette(archive_db, metadata)
+    ds = make_datasette(archive_db, metadata)
     article_id = _id_of(archive_db, "/articles/1001.html")
     assert (await ds.client.get(f"/-/article/{article_id}")).status_code == 403
     cookies = {"ds_actor": ds.sign({"a": {"id": "editor"}}, "actor")}
@@ -140,7 +123,7 @@ async def test_reading_view_respects_table_permissions(archive_db):
 
 
 async def test_articles_table_and_row_link_titles_to_the_reading_view(archive_db):
-    ds = _datasette(archive_db)
+    ds = make_datasette(archive_db)
     article_id = _id_of(archive_db, "/articles/1001.html")
     table = (await ds.client.get("/archive/articles")).text
     links = re.findall(r'<a href="/-/article/(\d+)" class="arshif-read">', table)

@@ -6,14 +6,13 @@ import re
 import sqlite3
 
 import pytest
-import yaml
-from datasette.app import Datasette
 from datasette.utils import module_from_path
 
 from crawler.cli import DATASETTE_DIR
 from pipelines.archive import insert_rows, next_article_id, open_archive
 from pipelines.normalize import tokens
 from pipelines.search_text import search_text
+from tests.conftest import make_datasette
 
 search_plugin = module_from_path(str(DATASETTE_DIR / "plugins" / "arshif_search.py"), name="arshif_search_test")
 display_plugin = module_from_path(str(DATASETTE_DIR / "plugins" / "arshif_display.py"), name="arshif_display_test")
@@ -25,16 +24,6 @@ EXTRA_ARTICLES = {
 }
 
 
-def _datasette(db_path) -> Datasette:
-    metadata = yaml.safe_load((DATASETTE_DIR / "metadata.yaml").read_text(encoding="utf-8"))
-    return Datasette(
-        [str(db_path)],
-        metadata=metadata,
-        plugins_dir=str(DATASETTE_DIR / "plugins"),
-        template_dir=str(DATASETTE_DIR / "templates"),
-        static_mounts=[("arshif-static", str(DATASETTE_DIR / "static"))],
-        settings={"sql_time_limit_ms": 3000},
-    )
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +126,7 @@ def test_sql_functions_are_registered_by_prepare_connection():
 
 
 async def test_search_folds_hamza_and_finds_clitic_forms(search_db):
-    ds = _datasette(search_db)
+    ds = make_datasette(search_db)
     paths = await _paths(ds, "الارهاب")
     assert set(paths) == {"/articles/1001.html", "/articles/1004.html", "/extra/clitics.html"}
     assert set(await _paths(ds, "ارهاب")) == set(paths)
@@ -149,7 +138,7 @@ async def test_search_folds_hamza_and_finds_clitic_forms(search_db):
 
 
 async def test_search_ignores_tashkeel_both_ways(search_db):
-    ds = _datasette(search_db)
+    ds = make_datasette(search_db)
     plain = await _paths(ds, "مؤتمر")
     vocalized = await _paths(ds, "مُؤْتَمَر")
     assert plain == vocalized
@@ -157,14 +146,14 @@ async def test_search_ignores_tashkeel_both_ways(search_db):
 
 
 async def test_search_arabic_indic_digits_match_ascii(search_db):
-    ds = _datasette(search_db)
+    ds = make_datasette(search_db)
     assert await _paths(ds, "2017") == await _paths(ds, "٢٠١٧") == ["/articles/1001.html"]
     assert await _paths(ds, "٣٥٠") == await _paths(ds, "350") == ["/articles/1006.html"]
     assert "/extra/vocalized.html" in await _paths(ds, "2024")
 
 
 async def test_search_ranks_title_matches_first_and_requires_every_word(search_db):
-    ds = _datasette(search_db)
+    ds = make_datasette(search_db)
     rows = await _search(ds, "البنك المركزي")
     assert rows and "البنك" in rows[0]["title_snippet"]
     assert [r["relevance"] for r in rows] == sorted((r["relevance"] for r in rows), reverse=True)
@@ -173,14 +162,14 @@ async def test_search_ranks_title_matches_first_and_requires_every_word(search_d
 
 @pytest.mark.parametrize("query", ["", "   ", "؟!", "«»"])
 async def test_empty_or_punctuation_query_gives_no_rows_not_an_error(search_db, query):
-    ds = _datasette(search_db)
+    ds = make_datasette(search_db)
     assert await _search(ds, query) == []
     page = await ds.client.get("/archive/search", params={"q": query})
     assert page.status_code == 200
 
 
 async def test_search_page_renders_rtl_results_linked_to_the_reading_view(search_db):
-    ds = _datasette(search_db)
+    ds = make_datasette(search_db)
     response = await ds.client.get("/archive/search", params={"q": "الارهاب"})
     assert response.status_code == 200
     page = response.text
@@ -192,7 +181,7 @@ async def test_search_page_renders_rtl_results_linked_to_the_reading_view(search
 
 
 async def test_scraped_html_in_results_is_shown_as_text(search_db):
-    ds = _datasette(search_db)
+    ds = make_datasette(search_db)
     response = await ds.client.get("/archive/search", params={"q": "alert"})
     page = response.text
     assert "&lt;script&gt;<mark>alert</mark>(1)&lt;/script&gt;" in page
@@ -200,7 +189,7 @@ async def test_scraped_html_in_results_is_shown_as_text(search_db):
 
 
 async def test_raw_html_selected_into_a_snippet_column_stays_text(search_db):
-    ds = _datasette(search_db)
+    ds = make_datasette(search_db)
     sql = "select '<script>alert(1)</script><mark>x</mark>' as snippet"
     page = (await ds.client.get("/archive", params={"sql": sql})).text
     assert "<script>alert(1)" not in page
@@ -208,7 +197,7 @@ async def test_raw_html_selected_into_a_snippet_column_stays_text(search_db):
 
 
 async def test_articles_table_accepts_an_arabic_search_with_facets(search_db):
-    ds = _datasette(search_db)
+    ds = make_datasette(search_db)
     rows = (await ds.client.get("/archive/articles.json", params={"_q": "الارهاب", "_shape": "array"})).json()
     assert {_path(r) for r in rows} == {"/articles/1001.html", "/articles/1004.html", "/extra/clitics.html"}
     only_extra = (
@@ -220,7 +209,7 @@ async def test_articles_table_accepts_an_arabic_search_with_facets(search_db):
 
 
 async def test_index_page_links_the_search(search_db):
-    ds = _datasette(search_db)
+    ds = make_datasette(search_db)
     page = (await ds.client.get("/")).text
     assert '<form class="arshif-search" action="/archive/search"' in page
     assert 'href="/archive/search"' in page
