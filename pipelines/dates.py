@@ -439,7 +439,12 @@ def _relative(text: str, now: datetime) -> str | None:
         seconds = (2 if match["before"] else 1) * _DAY_UNIT
     if seconds is None:
         return None
-    moment = now - timedelta(seconds=seconds)
+    try:
+        moment = now - timedelta(seconds=seconds)
+    except OverflowError:
+        return None
+    if moment.year < 1990:  # as for absolute dates: no archive page is that old
+        return None
     if seconds >= _DAY_UNIT:
         return moment.date().isoformat()
     if seconds >= _MINUTE:

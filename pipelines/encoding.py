@@ -30,6 +30,9 @@ _LETTER_RE = re.compile(r"[^\W\d_]")
 _ARABIC_SCRIPT_RE = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff]")
 
 
+_NOT_PAGE_ENCODINGS = {"idna", "punycode", "unicode_escape", "raw_unicode_escape", "undefined", "mbcs", "oem"}
+
+
 def _codec(name: str | None) -> str | None:
     if not name:
         return None
@@ -37,9 +40,13 @@ def _codec(name: str | None) -> str | None:
     if not resolved:
         return None
     try:
-        return codecs.lookup(resolved).name
+        info = codecs.lookup(resolved)
     except LookupError:
         return None
+    # "unicode_escape", "idna", "base64"...: declared by broken pages, not text encodings for HTML
+    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_PAGE_ENCODINGS:
+        return None
+    return info.name
 
 
 def _score(text: str) -> tuple[int, bool]:
@@ -70,7 +77,7 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
     for order, name in enumerate(candidates):
         try:
             text = body.decode(name)
-        except (UnicodeDecodeError, LookupError):
+        except (UnicodeError, LookupError):
             continue
         decoded.append((_score(text), -order, text, name))
     if decoded:

@@ -9,6 +9,7 @@ runs in a worker process as well as on the command line.
 from __future__ import annotations
 
 import re
+from datetime import date
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
@@ -26,6 +27,7 @@ from pipelines.urls import canonical_url, same_site
 
 MIN_WORDS = 40
 _WORD_RE = re.compile(r"\w+")
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _URL_DATE_RE = re.compile(r"/((?:19|20)\d{2})[/-](\d{1,2})[/-](\d{1,2})(?:/|$|[^\d])")
 _BYLINE_RE = re.compile(r"^\s*(?:بقلم|كتب|كتبت|الكاتب|المحرر|تحرير|إعداد|اعداد|By)\s*[:：\-–]?\s*(.{2,60}?)\s*$")
 _SOURCE_RE = re.compile(r"^\s*(?:المصدر|مصدر|وكالة)\s*[:：\-–]\s*(.{2,60}?)\s*$")
@@ -58,7 +60,7 @@ def parse_html(body: bytes, content_type: str | None = None):
     if not body or not body.strip():
         raise ExtractionError("empty page")
     text, encoding = decode_html(body, content_type)
-    text = text.replace("\x00", "")
+    text = _CONTROL_RE.sub("", text)  # NUL and other C0 controls are not XML text
     if not text.strip():
         raise ExtractionError("empty page")
     try:
@@ -256,8 +258,10 @@ def _published(meta: PageMetadata, dateline: str | None, options: ExtractOptions
     match = _URL_DATE_RE.search(url)
     if match:
         year, month, day = (int(g) for g in match.groups())
-        if 1 <= month <= 12 and 1 <= day <= 31:
-            return f"{year:04d}-{month:02d}-{day:02d}"
+        try:
+            return date(year, month, day).isoformat()
+        except ValueError:  # /2023/02/31/ is not a date
+            return None
     return None
 
 
@@ -293,17 +297,11 @@ def extract_article(body: bytes, url: str, content_type: str | None = None, opti
     text = _clean_body(raw_text, title)
     words = _words(text)
 
-    canonical = url
-    for declared in (meta.canonical, meta.og_url):
-        if declared:
-            absolute = urljoin(url, declared)
-            if same_site(absolute, url):
-                canonical = absolute
-                break
+    canonical = _declared_canonical(url, (meta.canonical, meta.og_url))
     is_article, reason = _article_verdict(meta, text, words, options.min_words)
     return {
         "url": url,
-        "canonical_url": canonical_url(canonical),
+        "canonical_url": canonical,
         "title": title,
         "text": text,
         "author": author,
@@ -328,3 +326,20 @@ def _article_verdict(meta: PageMetadata, text: str, words: int, min_words: int) 
     if not meta.says_article and long_paragraphs == 0:
         return False, "no paragraph of 25 words: a listing"
     return True, "article"
+
+
+def _declared_canonical(url: str, declared: tuple[str | None, ...]) -> str:
+    """The page's canonical URL when it declares one on the same site; malformed ones are ignored."""
+    for candidate in declared:
+        if not candidate:
+            continue
+        try:
+            absolute = urljoin(url, candidate)
+            if same_site(absolute, url):
+                return canonical_url(absolute)
+        except ValueError:  # "//[", a port of 99999: a broken tag, not a reason to fail
+            continue
+    try:
+        return canonical_url(url)
+    except ValueError:
+        return url
