@@ -12,8 +12,7 @@ from pathlib import Path
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
-from pipelines.archive import known_keys, known_pages, open_archive
-from pipelines.urls import canonical_url
+from pipelines.archive import known_pages, open_archive
 from pipelines.warc import DEFAULT_MAX_SIZE, ROLE_HEADER, SOURCE_HEADER, WarcWriter, payload_digest, warc_date, write_cdxj
 
 logger = logging.getLogger(__name__)
@@ -116,16 +115,18 @@ class IncrementalMiddleware:
     def spider_opened(self, spider):
         db = open_archive(self.db_path)
         self.pages = known_pages(db)
-        urls, _ = known_keys(db)
+        fetched = {row[0] for row in db.execute("SELECT url FROM articles UNION SELECT url FROM duplicates")}
         db.close()
-        self.archived = set(urls) | {url for url, page in self.pages.items() if page["outcome"]}
+        # every URL is fetched at most once: an alias of an archived story (tracking parameters,
+        # an AMP page) is fetched the first time it is met and recorded as a `url` duplicate
+        self.archived = fetched | {url for url, page in self.pages.items() if page["outcome"]}
 
     def process_request(self, request, spider=None):
         if self.refresh:
             return None
         url = request.url
         if request.meta.get(ROLE) == "article":
-            if url in self.archived or canonical_url(url) in self.archived:
+            if url in self.archived:
                 self.crawler.stats.inc_value("arshif/skipped_archived")
                 raise IgnoreRequest(f"already archived: {url}")
             return None

@@ -56,3 +56,4 @@ ARSHIF_REFRESH = False  # True: download archived article pages again
 ARSHIF_EXTRACT_WORKERS = -1  # extraction processes; -1: one per core, 0: on the reactor thread
 ARSHIF_EXTRACT_IN_FLIGHT = 0  # pages in the pool at once; 0: twice the workers
 ARSHIF_MAX_RETRY_AFTER = 60  # longest Retry-After wait honoured (seconds)
+ARSHIF_NEAR_DUPLICATE_THRESHOLD = 0.5  # estimated Jaccard of word 3-shingles for a near-duplicate; 0: off

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from pipelines.urls import FOLDS
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -47,6 +49,7 @@ class Source:
     article_deny: tuple[str, ...] = ()
     follow_allow: tuple[str, ...] = ()
     prune_selectors: tuple[str, ...] = ()
+    url_fold: tuple[str, ...] = ()  # URL variants of one page: "www", "mobile", "amp" (pipelines/urls.py)
     allow_loopback: bool = False  # 127.0.0.0/8 and ::1: the demo and the tests
     allow_private_addresses: bool = False  # private, link-local and reserved ranges
     discover_sitemaps: bool = True  # read `Sitemap:` lines in robots.txt when no sitemaps are given
@@ -81,6 +84,7 @@ _LIST_KEYS = {
     "article_deny",
     "follow_allow",
     "prune_selectors",
+    "url_fold",
 }
 _STR_KEYS = {"name", "site_url", "language", "title", "notes"}
 _BOOL_KEYS = {"allow_loopback", "allow_private_addresses", "checked_live", "discover_sitemaps"}
@@ -123,6 +127,9 @@ def parse_source(data: dict, path: str = "<source>") -> Source:
                 except re.error as exc:
                     raise _fail(path, key, f"bad regex {pattern!r}: {exc}") from None
         values[key] = tuple(items)
+    unknown_folds = set(values.get("url_fold", ())) - FOLDS
+    if unknown_folds:
+        raise _fail(path, "url_fold", f"unknown {sorted(unknown_folds)} (known: {', '.join(sorted(FOLDS))})")
     limits = data.get("limits", {})
     if not isinstance(limits, dict):
         raise _fail(path, "limits", "must be a table")

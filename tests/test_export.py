@@ -43,7 +43,7 @@ async def test_csv_and_json_of_every_table_and_query_keep_arabic(archive_db):
     titles = {row["title"] for row in _articles(archive_db)}
     for path in paths:
         params = {"q": "الارهاب"} if path.endswith("/search") else {}
-        json_response = await ds.client.get(path + ".json", params={**params, "_shape": "array"})
+        json_response = await ds.client.get(path + ".json", params={**params, "_shape": "array", "_size": "max"})
         assert json_response.status_code == 200, (path, json_response.text[:500])
         rows = json_response.json()
         csv_response = await ds.client.get(path + ".csv", params={**params, "_dl": "1", "_size": "max"})

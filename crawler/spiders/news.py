@@ -26,7 +26,7 @@ from crawler.items import PageItem
 from crawler.middlewares import ROLE, WARC_REF
 from crawler.sources import Source, load_source, rebase
 from pipelines.outcomes import count
-from pipelines.urls import canonical_url
+from pipelines.urls import fetch_url
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class NewsSpider(scrapy.Spider):
 
     def _request(self, url: str, callback, via: str, hints: dict | None = None, **kwargs) -> scrapy.Request:
         return scrapy.Request(
-            canonical_url(url),
+            fetch_url(url),
             callback=callback,
             errback=self.on_error,
             cb_kwargs={"via": via, "hints": hints or {}},

@@ -1,0 +1,260 @@
+"""Near-duplicates: MinHash of word shingles, LSH band keys kept in the archive and queried there.
+
+A text's signature is a datasketch MinHash (NUM_PERM values, scheme "affine32")
+over shingles of SHINGLE_WORDS consecutive tokens of ``normalize.tokens(text)``,
+so tashkeel, tatweel, hamza and alef forms, digits and punctuation (Arabic
+، ؛ ؟ included) never make a copy look new.
+
+The index is two tables that the archive carries from one crawl to the next,
+created by this module's own migrations (``Migrations("arshif_near_duplicates")``):
+
+- ``near_duplicate_signatures(article_id, signature, shingles)``: the MinHash
+  values of every article (little-endian uint32);
+- ``near_duplicate_bands(band_key, article_id)``: LSH with BANDS bands of ROWS
+  values; ``band_key`` is a 64-bit hash of (band number, band values).
+
+A lookup asks SQLite for the articles sharing at least one band key (one
+indexed query), then verifies each candidate: its estimated Jaccard similarity
+must reach the threshold. Nothing is loaded at start-up except the signatures
+of articles stored since the index was last written (normally none), so the
+cost of a lookup depends on the number of candidates, not on the archive size.
+New entries are buffered in memory and written in short transactions.
+
+With BANDS=32 and ROWS=4, a pair of texts becomes a candidate with probability
+1 - (1 - J^4)^32: 0.87 at J = 0.5, 0.99 at J = 0.6, 0.9998 at J = 0.7. The band
+layout is fixed (recorded in ``near_duplicate_params``) so the threshold can be
+changed between crawls without rebuilding the index; thresholds below 0.5 lose
+candidates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+from datasketch import MinHash
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from pipelines.normalize import tokens
+
+logger = logging.getLogger(__name__)
+
+NUM_PERM = 128
+BANDS, ROWS = 32, 4
+SHINGLE_WORDS = 3
+SEED = 1
+SCHEME = "affine32"
+DEFAULT_THRESHOLD = 0.5  # measured on bench/dedup: see bench/dedup/README.md
+PARAMS = {"num_perm": NUM_PERM, "bands": BANDS, "rows": ROWS, "shingle_words": SHINGLE_WORDS, "seed": SEED,
+          "scheme": SCHEME, "tokens": "normalize.tokens/1"}
+
+_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)  # permutations: immutable, shared
+_DTYPE = np.dtype("<u4")
+
+migrations = Migrations("arshif_near_duplicates")
+
+
+@migrations()
+def m001_minhash_lsh(db: Database) -> None:
+    db["near_duplicate_params"].create({"name": str, "value": str}, pk="name")
+    db["near_duplicate_signatures"].create({"article_id": int, "signature": bytes, "shingles": int}, pk="article_id")
+    db.execute(
+        "CREATE TABLE near_duplicate_bands (band_key INTEGER NOT NULL, article_id INTEGER NOT NULL,"
+        " PRIMARY KEY (band_key, article_id)) WITHOUT ROWID"
+    )
+
+
+@dataclass(frozen=True)
+class Signature:
+    values: np.ndarray  # NUM_PERM uint32
+    shingles: int  # distinct shingles hashed (0: empty text)
+
+    def similarity(self, other: Signature) -> float:
+        """Estimated Jaccard similarity (datasketch's MinHash.jaccard)."""
+        return float(np.count_nonzero(self.values == other.values)) / NUM_PERM
+
+    def band_keys(self) -> list[int]:
+        return band_keys(self.values)
+
+    def to_bytes(self) -> bytes:
+        return self.values.astype(_DTYPE, copy=False).tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, shingles: int = 0) -> Signature:
+        return cls(np.frombuffer(data, dtype=_DTYPE).astype(np.uint32), shingles)
+
+
+def shingles(text: str, size: int = SHINGLE_WORDS) -> set[str]:
+    """Distinct runs of ``size`` normalized tokens (the whole text when shorter)."""
+    words = tokens(text)
+    if len(words) <= size:
+        return {" ".join(words)} if words else set()
+    return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
+
+
+def signature(text: str) -> Signature:
+    """The MinHash signature of a text's shingles."""
+    grams = shingles(text)
+    minhash = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, permutations=_TEMPLATE.permutations)
+    minhash.update_batch([gram.encode("utf-8") for gram in grams])
+    return Signature(minhash.hashvalues.astype(np.uint32), len(grams))
+
+
+def band_keys(values: np.ndarray) -> list[int]:
+    """One signed 64-bit key per band: a hash of the band number and its values."""
+    data = values.astype(_DTYPE, copy=False).tobytes()
+    width = ROWS * 4
+    return [
+        int.from_bytes(
+            hashlib.blake2b(data[band * width : (band + 1) * width], digest_size=8, person=band.to_bytes(2, "little")).digest(),
+            "little",
+            signed=True,
+        )
+        for band in range(BANDS)
+    ]
+
+
+class NearDuplicateIndex:
+    """The archive's MinHash-LSH index: ``find`` a verified near-duplicate, ``add`` a kept article."""
+
+    def __init__(self, db: Database, threshold: float = DEFAULT_THRESHOLD, batch_size: int = 200):
+        self.db = db
+        self.threshold = threshold
+        self.batch_size = max(1, batch_size)
+        self.pending: dict[int, Signature] = {}  # article id → signature, not yet written
+        self.pending_bands: dict[int, set[int]] = defaultdict(set)  # band key → article ids
+        self.replaced: set[int] = set()  # written articles whose signature changes at the next flush
+        self.candidates_checked = 0
+
+    # -- lookups --------------------------------------------------------------
+
+    def find(self, sig: Signature, exclude: int | None = None) -> tuple[int, float] | None:
+        """The most similar indexed article at or above the threshold, as (id, similarity).
+
+        Ties go to the lowest id, the article archived first.
+        """
+        if not sig.shingles:
+            return None
+        best: tuple[int, float] | None = None
+        for article_id, other in self.candidates(sig):
+            if article_id == exclude:
+                continue
+            self.candidates_checked += 1
+            similarity = sig.similarity(other)
+            if similarity >= self.threshold and (
+                best is None or similarity > best[1] or (similarity == best[1] and article_id < best[0])
+            ):
+                best = (article_id, similarity)
+        return best
+
+    def candidates(self, sig: Signature) -> list[tuple[int, Signature]]:
+        """Articles sharing at least one band with ``sig``, with their current signatures."""
+        keys = sig.band_keys()
+        found: dict[int, Signature] = {}
+        for key in keys:
+            for article_id in self.pending_bands.get(key, ()):
+                found[article_id] = self.pending[article_id]
+        marks = ",".join("?" * len(keys))
+        stored = [
+            row[0]
+            for row in self.db.execute(f"SELECT DISTINCT article_id FROM near_duplicate_bands WHERE band_key IN ({marks})", keys)
+            if row[0] not in found
+        ]
+        for start in range(0, len(stored), 500):
+            chunk = stored[start : start + 500]
+            rows = self.db.execute(
+                f"SELECT article_id, signature, shingles FROM near_duplicate_signatures WHERE article_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            for article_id, data, count in rows:
+                found[article_id] = self.pending.get(article_id) or Signature.from_bytes(data, count)
+        return list(found.items())
+
+    # -- writes -----------------------------------------------------------------
+
+    def add(self, article_id: int, sig: Signature) -> None:
+        """Index a kept article (or give an article a new text's signature)."""
+        if not sig.shingles:
+            return
+        self.pending[article_id] = sig
+        for key in sig.band_keys():
+            self.pending_bands[key].add(article_id)
+        if len(self.pending) >= self.batch_size:
+            self.flush()
+
+    def replace(self, article_id: int, sig: Signature) -> None:
+        """The article's text changed (an earlier original took its id): re-index it."""
+        old = self.pending.pop(article_id, None)
+        if old is not None:
+            for key in old.band_keys():
+                self.pending_bands[key].discard(article_id)
+        else:
+            self.replaced.add(article_id)
+        self.add(article_id, sig)
+
+    def flush(self) -> None:
+        if not self.pending and not self.replaced:
+            return
+        with self.db.conn:
+            for article_id in self.replaced:
+                row = self.db.execute(
+                    "SELECT signature FROM near_duplicate_signatures WHERE article_id = ?", [article_id]
+                ).fetchone()
+                if row:
+                    self.db.conn.executemany(
+                        "DELETE FROM near_duplicate_bands WHERE band_key = ? AND article_id = ?",
+                        [(key, article_id) for key in Signature.from_bytes(row[0]).band_keys()],
+                    )
+            self.db.conn.executemany(
+                "INSERT OR REPLACE INTO near_duplicate_signatures (article_id, signature, shingles) VALUES (?, ?, ?)",
+                [(article_id, sig.to_bytes(), sig.shingles) for article_id, sig in self.pending.items()],
+            )
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO near_duplicate_bands (band_key, article_id) VALUES (?, ?)",
+                [(key, article_id) for key, ids in self.pending_bands.items() for article_id in ids],
+            )
+        self.pending.clear()
+        self.pending_bands.clear()
+        self.replaced.clear()
+
+    def close(self) -> None:
+        self.flush()
+
+
+def open_index(db: Database, threshold: float = DEFAULT_THRESHOLD, batch_size: int = 200) -> NearDuplicateIndex:
+    """Apply this module's migrations, index the articles stored since the last write, return the index.
+
+    Articles above the highest indexed id are read back (a new archive, or one
+    written by a tool that does not index): normally none. A change of PARAMS
+    (another band layout, shingle size or MinHash scheme) rebuilds the index.
+    """
+    migrations.apply(db)
+    stored = {row[0]: row[1] for row in db.execute("SELECT name, value FROM near_duplicate_params")}
+    wanted = {name: str(value) for name, value in PARAMS.items()}
+    if stored != wanted:
+        if stored:
+            logger.warning("Near-duplicate index parameters changed (%s → %s): rebuilding it", stored, wanted)
+        with db.conn:
+            db.execute("DELETE FROM near_duplicate_bands")
+            db.execute("DELETE FROM near_duplicate_signatures")
+            db.execute("DELETE FROM near_duplicate_params")
+            db.conn.executemany("INSERT INTO near_duplicate_params (name, value) VALUES (?, ?)", wanted.items())
+    index = NearDuplicateIndex(db, threshold, batch_size)
+    last = db.execute("SELECT COALESCE(MAX(article_id), 0) FROM near_duplicate_signatures").fetchone()[0]
+    added = 0
+    while True:
+        rows = db.execute("SELECT id, text FROM articles WHERE id > ? ORDER BY id LIMIT 500", [last]).fetchall()
+        if not rows:
+            break
+        for article_id, text in rows:
+            index.add(article_id, signature(text or ""))
+        added += len(rows)
+        last = rows[-1][0]
+    index.flush()
+    if added:
+        logger.info("Near-duplicate index: %s archived articles indexed", added)
+    return index

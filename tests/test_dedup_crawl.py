@@ -1,0 +1,270 @@
+"""One story, one row: the real engine crawls tests/sites/dedup/ twice into one archive.
+
+Day 1 has a story under three URLs (clean, tracking parameters, AMP page that
+declares the clean URL canonical), a wire story republished with a new headline
+and an extra paragraph, and two other stories on the same subject. Before day 2,
+copies of day-1 stories and one new story appear on the site.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from scrapy.exceptions import DropItem
+from scrapy.utils.test import get_crawler
+
+from crawler.demo_server import SiteServer
+from crawler.items import PageItem
+from pipelines.archive import open_archive
+from pipelines.dedup import DedupPipeline
+from pipelines.fingerprints import content_hash
+from pipelines.near_duplicates import DEFAULT_THRESHOLD
+from tests.conftest import crawl
+
+SITE = Path(__file__).resolve().parent / "sites" / "dedup"
+SOURCE = SITE / "source.toml"
+CLEAN = "/news/amman-ministers.html"
+TRACKING = "/news/amman-ministers.html?utm_source=facebook&utm_medium=social&fbclid=IwAR0abc"
+AMP = "/amp/news/amman-ministers.html"
+
+# Wire stories across sites: each article that has copies, with its copies (one SQL query).
+CLUSTERS_SQL = """
+SELECT a.id, a.source, a.url, a.title, a.published,
+       COUNT(d.id) AS copies,
+       COUNT(DISTINCT d.source) AS copying_sources,
+       json_group_array(json_object('url', d.url, 'source', d.source, 'kind', d.kind,
+                                    'similarity', d.similarity, 'fetched_at', d.fetched_at)) AS copy_list
+FROM articles a JOIN duplicates d ON d.duplicate_of = a.id
+GROUP BY a.id
+ORDER BY copies DESC, a.published
+"""
+
+
+def _spider_requests_links_as_found() -> bool:
+    """The spider requests a link with its tracking parameters (`fetch_url`, a proposed one-line change)."""
+    from crawler.spiders.news import NewsSpider
+
+    spider = NewsSpider(source=str(SOURCE))
+    return "utm_source" in spider._request("http://127.0.0.1/a?utm_source=x", spider.parse_article, "test").url
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """One server for both days; day 2's pages are copied in before the second crawl."""
+    root = tmp_path_factory.mktemp("dedup-site")
+    shutil.copytree(SITE / "day1", root, dirs_exist_ok=True)
+    with SiteServer(root) as server:
+        server.root = root
+        yield server
+
+
+@pytest.fixture(scope="module")
+def day1(site, tmp_path_factory):
+    run = crawl(str(SOURCE), tmp_path_factory.mktemp("day1") / "archive.db", site.origin)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run
+
+
+@pytest.fixture(scope="module")
+def day2(site, day1, tmp_path_factory):
+    """A new run, on another day, over a copy of day 1's archive."""
+    db_path = tmp_path_factory.mktemp("day2") / "archive.db"
+    with sqlite3.connect(day1.db_path) as source, sqlite3.connect(db_path) as copy:
+        source.backup(copy)
+    shutil.copytree(SITE / "day2", site.root, dirs_exist_ok=True)
+    run = crawl(str(SOURCE), db_path, site.origin)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run
+
+
+def _path(url: str) -> str:
+    return "/" + url.split("/", 3)[3]
+
+
+def _articles(run) -> dict[str, dict]:
+    return {_path(row["url"]): row for row in run.db.query("SELECT * FROM articles")}
+
+
+def _duplicates(run) -> dict[str, dict]:
+    return {_path(row["url"]): row for row in run.db.query("SELECT * FROM duplicates")}
+
+
+def test_story_under_three_urls_is_stored_once(day1, site):
+    articles, duplicates = _articles(day1), _duplicates(day1)
+    story = articles[CLEAN]
+    assert story["canonical_url"] == site.origin + CLEAN
+    assert AMP not in articles and TRACKING not in articles
+    amp = duplicates[AMP]
+    assert (amp["duplicate_of"], amp["kind"], amp["similarity"]) == (story["id"], "url", 1.0)
+    assert amp["source"] == "dedup-site" and amp["fetched_at"]
+
+
+def test_tracking_url_is_recorded_as_a_url_duplicate(day1):
+    if not _spider_requests_links_as_found():
+        pytest.skip("the spider requests canonical URLs, so the tracking URL is never fetched: "
+                    "needs `fetch_url` in NewsSpider._request")
+    story = _articles(day1)[CLEAN]
+    tracking = _duplicates(day1)[TRACKING]
+    assert (tracking["duplicate_of"], tracking["kind"], tracking["similarity"]) == (story["id"], "url", 1.0)
+    assert tracking["canonical_url"].endswith(CLEAN) and tracking["fetched_at"]
+
+
+def test_republished_wire_story_is_a_near_duplicate(day1):
+    articles, duplicates = _articles(day1), _duplicates(day1)
+    original = articles["/news/gulf-finance-center.html"]  # kept in any download order: published first
+    assert "/news/gulf-network-finance.html" not in articles
+    copy = duplicates["/news/gulf-network-finance.html"]
+    assert copy["duplicate_of"] == original["id"] and copy["kind"] == "near"
+    assert DEFAULT_THRESHOLD <= copy["similarity"] < 1.0
+    assert copy["title"] == "الخليج يؤسس شبكة موحدة لملاحقة أموال الإرهاب"
+
+
+def test_different_stories_on_one_subject_are_all_kept(day1):
+    articles = _articles(day1)
+    assert set(articles) == {CLEAN, "/news/gulf-finance-center.html", "/news/witness-protection-law.html",
+                             "/news/rabat-schools-seminar.html"}
+    row = day1.last_crawl()
+    assert (row["status"], row["stored"], row["duplicate"]) == ("finished", 4, len(_duplicates(day1)))
+
+
+def test_nothing_vanishes(day1, site):
+    """Every article page the site links is an article or a duplicates row."""
+    recorded = set(_articles(day1)) | set(_duplicates(day1))
+    linked = {CLEAN, AMP, "/news/gulf-finance-center.html", "/news/gulf-network-finance.html",
+              "/news/witness-protection-law.html", "/news/rabat-schools-seminar.html"}
+    assert linked <= recorded
+
+
+def test_wire_clusters_in_one_query(day1):
+    clusters = {_path(row["url"]): row for row in day1.db.query(CLUSTERS_SQL)}
+    assert clusters["/news/gulf-finance-center.html"]["copies"] == 1
+    assert clusters[CLEAN]["copies"] == len([d for d in _duplicates(day1) if d.startswith(("/amp/", CLEAN))])
+
+
+def test_second_crawl_catches_copies_of_first_run_articles(day1, day2):
+    before, after = _articles(day1), _articles(day2)
+    assert set(after) - set(before) == {"/news/joint-hijack-drill.html"}
+    assert {path: row["id"] for path, row in after.items() if path in before} == {p: r["id"] for p, r in before.items()}
+    duplicates = _duplicates(day2)
+    review = duplicates["/news/gulf-center-review.html"]
+    assert review["duplicate_of"] == before["/news/gulf-finance-center.html"]["id"]
+    assert review["kind"] == "near" and DEFAULT_THRESHOLD <= review["similarity"] < 1.0
+    respelled = duplicates["/news/witness-law-debate.html"]
+    assert respelled["duplicate_of"] == before["/news/witness-protection-law.html"]["id"]
+    assert (respelled["kind"], respelled["similarity"]) == ("exact", 1.0)
+    row = day2.last_crawl()
+    assert (row["status"], row["stored"], row["duplicate"], row["already_archived"]) == ("finished", 1, 2, 0)
+    assert row["skipped_archived"] >= 5, "day-1 article pages are not downloaded again"
+
+
+def test_near_index_is_carried_in_the_archive(day1, day2):
+    db = day2.db
+    assert db["near_duplicate_signatures"].count == db["articles"].count == 5
+    ids = {row["article_id"] for row in db.query("SELECT article_id FROM near_duplicate_signatures")}
+    assert ids == {row["id"] for row in db.query("SELECT id FROM articles")}
+
+
+# -- the decisions behind the crawl, in both download orders ---------------------
+
+STORY = "\n".join(
+    f"الفقرة رقم {i} من الخبر الأصلي عن اجتماع وزراء الداخلية العرب في عمان لتبادل المعلومات الأمنية "
+    f"بين الأجهزة المختصة وملاحقة شبكات التمويل عبر الحدود في الجولة {i}." for i in range(8)
+)
+OTHER = "\n".join(
+    f"ناقش البرلمان في جلسته رقم {i} مشروع قانون حماية الشهود والمبلغين في قضايا الإرهاب "
+    f"وسط خلافات على الجهة التي تدير برنامج الحماية في المرحلة {i}." for i in range(8)
+)
+
+
+def _item(url: str, text: str, canonical: str | None = None, published: str | None = "2025-04-08") -> PageItem:
+    record = {"url": url, "canonical_url": canonical or url, "source": "t", "title": "عنوان", "text": text,
+              "published": published, "fetched_at": "2025-04-09T10:00:00+00:00", "content_hash": content_hash(text)}
+    return PageItem(url=url, source="t", body=b"", record=record)
+
+
+@pytest.fixture
+def dedup(tmp_path):
+    crawler = get_crawler(settings_dict={"ARSHIF_DB": str(tmp_path / "archive.db")})
+    pipeline = DedupPipeline.from_crawler(crawler)
+    pipeline.open_spider()
+    yield pipeline
+    pipeline.close_spider()
+
+
+@pytest.mark.parametrize("amp_first", [True, False])
+def test_the_page_at_its_own_address_is_kept_in_either_order(dedup, amp_first):
+    clean = _item("http://x.test/a.html", STORY)
+    amp = _item("http://x.test/amp/a.html", STORY, canonical="http://x.test/a.html")
+    first, second = (amp, clean) if amp_first else (clean, amp)
+    dedup.process_item(first)
+    dedup.process_item(second)
+    assert clean.duplicate is None and clean.record["id"] == 1
+    if amp_first:
+        assert clean.replaces["url"] == amp.url and clean.replaces["kind"] == "url"
+    else:
+        assert amp.duplicate == {"of": 1, "kind": "url", "similarity": 1.0}
+
+
+@pytest.mark.parametrize("tracking_first", [True, False])
+def test_the_clean_url_is_kept_in_either_order(dedup, tracking_first):
+    clean = _item("http://x.test/a.html", STORY)
+    tracking = _item("http://x.test/a.html?utm_source=t", STORY, canonical="http://x.test/a.html")
+    first, second = (tracking, clean) if tracking_first else (clean, tracking)
+    dedup.process_item(first)
+    dedup.process_item(second)
+    assert clean.duplicate is None and clean.record["id"] == 1
+    if tracking_first:
+        assert clean.replaces["url"] == tracking.url and clean.replaces["kind"] == "url"
+    else:
+        assert tracking.duplicate == {"of": 1, "kind": "url", "similarity": 1.0}
+
+
+@pytest.mark.parametrize("copy_first", [True, False])
+def test_the_earlier_publication_is_kept_in_either_order(dedup, copy_first):
+    original = _item("http://x.test/original.html", STORY, published="2025-04-06")
+    copy = _item("http://y.test/copy.html", STORY.replace("الجولة 7", "الجولة الأخيرة") + "\nفقرة مضافة في النسخة المعاد نشرها.",
+                 published="2025-04-07")
+    first, second = (copy, original) if copy_first else (original, copy)
+    dedup.process_item(first)
+    dedup.process_item(second)
+    if copy_first:
+        assert original.replaces["url"] == copy.url and original.replaces["kind"] == "near"
+        assert original.record["id"] == copy.record["id"] == 1
+    else:
+        assert copy.duplicate["of"] == 1 and copy.duplicate["kind"] == "near"
+    assert DEFAULT_THRESHOLD <= (original.replaces or copy.duplicate)["similarity"] < 1.0
+
+
+def test_a_new_run_checks_the_archive(tmp_path):
+    db = open_archive(tmp_path / "archive.db")
+    db["articles"].insert({"id": 1, "url": "http://x.test/a.html", "canonical_url": "http://x.test/a.html",
+                           "text": STORY, "content_hash": content_hash(STORY)})
+    db.close()
+    crawler = get_crawler(settings_dict={"ARSHIF_DB": str(tmp_path / "archive.db")})
+    pipeline = DedupPipeline.from_crawler(crawler)
+    pipeline.open_spider()
+    with pytest.raises(DropItem, match="already_archived"):
+        pipeline.process_item(_item("http://x.test/a.html", STORY))
+    alias = pipeline.process_item(_item("http://x.test/a.html?fbclid=1", STORY, canonical="http://x.test/a.html"))
+    assert alias.duplicate == {"of": 1, "kind": "url", "similarity": 1.0}  # a new link: fetched once, recorded
+    with pytest.raises(DropItem, match="already_archived"):
+        pipeline.process_item(_item("http://x.test/a.html?fbclid=1", STORY))
+    near = pipeline.process_item(_item("http://y.test/b.html", STORY + "\nسطر إضافي في آخر الخبر المعاد نشره."))
+    assert near.duplicate["of"] == 1 and near.duplicate["kind"] == "near"
+    other = pipeline.process_item(_item("http://y.test/c.html", OTHER))
+    assert other.duplicate is None and other.record["id"] == 2
+    assert crawler.stats.get_value("arshif/already_archived") == 2
+    pipeline.close_spider()
+
+
+def test_threshold_zero_turns_near_duplicates_off(tmp_path):
+    crawler = get_crawler(settings_dict={"ARSHIF_DB": str(tmp_path / "archive.db"), "ARSHIF_NEAR_DUPLICATE_THRESHOLD": 0})
+    pipeline = DedupPipeline.from_crawler(crawler)
+    pipeline.open_spider()
+    pipeline.process_item(_item("http://x.test/a.html", STORY))
+    copy = pipeline.process_item(_item("http://y.test/b.html", STORY + "\nسطر إضافي."))
+    assert copy.duplicate is None and copy.record["id"] == 2
+    pipeline.close_spider()
