@@ -42,6 +42,7 @@ ITEM_PIPELINES = {
 
 # Drops are normal outcomes (duplicates, other languages): log them quietly.
 DEFAULT_DROPITEM_LOG_LEVEL = "INFO"
+LOG_FORMATTER = "crawler.logformatter.ArshifLogFormatter"  # no page bytes in the log
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
 

@@ -133,12 +133,11 @@ class NewsSpider(scrapy.Spider):
             for entry in sitemap:
                 yield self._request(entry["loc"], self.parse_sitemap, "sitemap")
             return
+        news = _news_entries(response.body)
         for entry in sitemap:
-            news = entry.get("news") or {}
-            hints = {
-                "published": news.get("publication_date") or entry.get("lastmod"),
-                "title": news.get("title"),
-            }
+            hints = news.get(entry["loc"]) or {}
+            if entry.get("lastmod"):
+                hints.setdefault("published", entry["lastmod"])
             request = self._follow(entry["loc"], "sitemap", {k: v for k, v in hints.items() if v})
             if request is not None:
                 yield request
@@ -186,3 +185,24 @@ class NewsSpider(scrapy.Spider):
             prune_selectors=self.source.prune_selectors,
             warc=response.meta.get(WARC_REF),
         )
+
+
+_NEWS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9", "news": "http://www.google.com/schemas/sitemap-news/0.9"}
+
+
+def _news_entries(body: bytes) -> dict[str, dict]:
+    """Google News sitemap fields per <loc>: publication date and title (Scrapy's Sitemap drops them)."""
+    try:
+        root = etree.fromstring(body, parser=etree.XMLParser(recover=True, resolve_entities=False, huge_tree=False))
+    except etree.XMLSyntaxError:
+        return {}
+    if root is None:
+        return {}
+    entries = {}
+    for url in root.iterfind("sm:url", _NEWS):
+        loc = (url.findtext("sm:loc", namespaces=_NEWS) or "").strip()
+        published = url.findtext("news:news/news:publication_date", namespaces=_NEWS)
+        title = url.findtext("news:news/news:title", namespaces=_NEWS)
+        if loc and (published or title):
+            entries[loc] = {"published": (published or "").strip() or None, "title": (title or "").strip() or None}
+    return entries
