@@ -1,7 +1,7 @@
 """ExtractionPipeline: raw page → article record (title, body, author, date, language).
 
-The CPU work (parsing, extraction, language) runs in a process pool sized to the
-cores, so the reactor thread only downloads and schedules. At most
+The CPU work (parsing, extraction, language) runs in a process pool (one worker
+per core but the reactor's), so the reactor thread only downloads and schedules. At most
 ARSHIF_EXTRACT_IN_FLIGHT pages are in the pool at once; further items wait,
 which holds Scrapy's scraper back and keeps memory flat.
 """
@@ -75,8 +75,8 @@ class ExtractionPipeline:
     def from_crawler(cls, crawler):
         settings = crawler.settings
         workers = settings.getint("ARSHIF_EXTRACT_WORKERS", -1)
-        if workers < 0:
-            workers = os.cpu_count() or 1
+        if workers < 0:  # the reactor needs a core of its own; more workers only compete with it
+            workers = max(1, (os.cpu_count() or 1) - 1)
         return cls(
             crawler,
             settings.getint("ARSHIF_MIN_WORDS", 40),
