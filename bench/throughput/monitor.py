@@ -1,0 +1,149 @@
+"""Sample a process tree from /proc: CPU seconds and resident memory (Linux only, no psutil).
+
+`TreeMonitor(pid)` samples the process and all its descendants every
+`interval` seconds in a thread. CPU is the sum, over every process ever seen, of
+its last sampled user+system time (its own, not its reaped children's, so
+nothing is counted twice); a process loses at most one interval of CPU after
+its last sample. Memory is the peak over samples of the summed RSS (what `ps`
+shows; pages shared by forked workers are counted once per process) and of the
+summed PSS (shared pages divided among their users: the honest total).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _stat(pid: int) -> tuple[int, float, int] | None:
+    """(ppid, user+system seconds, rss bytes) of one process, or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    fields = data[data.rindex(b")") + 2:].split()  # after "pid (comm) "
+    ppid = int(fields[1])
+    cpu = (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
+    rss = int(fields[21]) * _PAGE
+    return ppid, cpu, rss
+
+
+def _pss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def descendants(root: int) -> list[int]:
+    """`root` and every process below it."""
+    children: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        stat = _stat(int(name))
+        if stat is not None:
+            children.setdefault(stat[0], []).append(int(name))
+    found, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack.extend(children.get(pid, ()))
+    return found
+
+
+def _role(pid: int) -> str:
+    """What a process of the tree is: a pool worker, the forkserver, the resource tracker, or other."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            command = handle.read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return "gone"
+    if "forkserver" in command:
+        return "forkserver"  # its forked children keep its command line: told apart by parent below
+    if "resource_tracker" in command:
+        return "resource_tracker"
+    return "other"
+
+
+@dataclass
+class TreeMonitor:
+    root: int
+    interval: float = 0.2
+    with_pss: bool = True
+    cpu_by_pid: dict[int, float] = field(default_factory=dict)
+    peak_rss: int = 0
+    peak_pss: int = 0
+    peak_processes: int = 0
+    samples: int = 0
+    rss_series: list[tuple[float, int]] = field(default_factory=list)
+    peak_rss_by_pid: dict[int, int] = field(default_factory=dict)
+    role_by_pid: dict[int, str] = field(default_factory=dict)
+    parent_by_pid: dict[int, int] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._started = time.monotonic()
+
+    def start(self) -> TreeMonitor:
+        self._thread.start()
+        return self
+
+    def stop(self) -> TreeMonitor:
+        self._stop.set()
+        self._thread.join()
+        return self
+
+    def sample(self) -> None:
+        rss = pss = 0
+        pids = descendants(self.root)
+        for pid in pids:
+            stat = _stat(pid)
+            if stat is None:
+                continue
+            self.cpu_by_pid[pid] = stat[1]
+            rss += stat[2]
+            self.peak_rss_by_pid[pid] = max(self.peak_rss_by_pid.get(pid, 0), stat[2])
+            if pid not in self.role_by_pid:
+                self.role_by_pid[pid] = "main" if pid == self.root else _role(pid)
+                self.parent_by_pid[pid] = stat[0]
+            if self.with_pss:
+                pss += _pss(pid)
+        self.samples += 1
+        self.peak_rss = max(self.peak_rss, rss)
+        self.peak_pss = max(self.peak_pss, pss)
+        self.peak_processes = max(self.peak_processes, len(pids))
+        self.rss_series.append((round(time.monotonic() - self._started, 1), rss))
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self.interval)
+
+    def by_role(self) -> dict[str, dict]:
+        """Peak RSS (MB) and CPU seconds per kind of process; pool workers are the forkserver's children."""
+        parents = self.parent_by_pid
+        roles: dict[str, dict] = {}
+        for pid, role in self.role_by_pid.items():
+            if role == "forkserver" and self.role_by_pid.get(parents.get(pid)) == "forkserver":
+                role = "worker"
+            entry = roles.setdefault(role, {"processes": 0, "peak_rss_mb": [], "cpu_seconds": 0.0})
+            entry["processes"] += 1
+            entry["peak_rss_mb"].append(round(self.peak_rss_by_pid.get(pid, 0) / 2**20, 1))
+            entry["cpu_seconds"] = round(entry["cpu_seconds"] + self.cpu_by_pid.get(pid, 0.0), 2)
+        return roles
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(self.cpu_by_pid.values())

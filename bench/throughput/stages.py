@@ -1,0 +1,291 @@
+"""Per-page cost of each step of Arshif's pipeline, measured on plain functions in one process.
+
+    python -m bench.throughput.stages --pages 2000 [--sample 300]
+
+The steps of pipelines.extraction.extract_article are replayed one by one with
+time.process_time (CPU) and time.perf_counter around each (for timing only: the record is compared with
+extract_article's own to show the replay is faithful), then language, dedup
+keys, the SQLite batch writes, and what the reactor thread does per page in a
+crawl (WARC record, link extraction, Request objects).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from urllib.parse import urljoin
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+# Where each step runs in a crawl: "worker" (process pool) or "reactor" (the crawler's main thread).
+STAGES = (
+    ("decode", "worker", "decode_html: bytes → str"),
+    ("parse", "worker", "lxml.html.document_fromstring"),
+    ("metadata", "worker", "read_metadata: JSON-LD, meta, <time>"),
+    ("prune", "worker", "prune_boilerplate"),
+    ("title+dates+author", "worker", "_title, _find_title_element, _dateline, _published, _author"),
+    ("body (trafilatura)", "worker", "trafilatura.bare_extraction(tree, with_metadata=False)"),
+    ("clean+verdict", "worker", "_clean_body, canonical URL, _article_verdict"),
+    ("language", "worker", "detect_language(title + text)"),
+    ("content hash", "worker", "fingerprints.content_hash"),
+    ("pickle to/from pool", "both", "args and record through the pool (dumps+loads)"),
+    ("dedup exact", "reactor", "dict lookups in DedupPipeline (url, canonical, hash)"),
+    ("near-dup minhash", "reactor", "near_duplicates.signature (DedupPipeline, when wired in)"),
+    ("near-dup LSH", "reactor", "NearDuplicateIndex.find + add on SQLite"),
+    ("storage", "reactor", "insert_rows, batches of 50, WAL, FTS trigger"),
+    ("warc write", "reactor", "WarcWriter.write_exchange (gzip)"),
+    ("spider links", "reactor", "parsel //a/@href + urljoin + is_article_url/_follow patterns"),
+    ("spider requests", "reactor", "scrapy.Request per link (before dupefilter)"),
+    ("naive: bare_extraction", "(b) only", "trafilatura.bare_extraction(html, with_metadata=True), for comparison"),
+    ("naive: langdetect", "(b) only", "langdetect.detect on the whole text, for comparison"),
+)
+
+
+def _spider_links(response, source) -> list[str]:
+    """What NewsSpider._links does before building Requests: every href, joined, matched, canonicalized."""
+    from pipelines.urls import canonical_url
+
+    found = []
+    for href in response.xpath("//a/@href").getall():
+        link = response.urljoin(href.strip())
+        if source.is_article_url(link) or source.is_followable(link):
+            found.append(canonical_url(link))
+    return found
+
+
+def _requests(urls: list[str]) -> list:
+    import scrapy
+
+    return [scrapy.Request(u, meta={"arshif_role": "article"}, cb_kwargs={"via": "article", "hints": {}}) for u in urls]
+
+
+def _langdetect(text: str) -> str | None:
+    from langdetect import DetectorFactory, detect
+    from langdetect.lang_detect_exception import LangDetectException
+
+    DetectorFactory.seed = 0
+    try:
+        return detect(text)
+    except LangDetectException:
+        return None
+
+
+def _round_trip(value):
+    return pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _dates(meta, tree, options, url: str):
+    """The title, date and author steps of extract_article."""
+    from pipelines import extraction as ex
+
+    title = ex._title(meta, options.hints)
+    title_element = ex._find_title_element(tree, title)
+    dateline, dateline_element = None, None
+    if not (meta.published and ex.parse_iso_date(meta.published)) or not meta.author:
+        dateline, dateline_element = ex._dateline(tree, title_element, options.fetched_at)
+    return title, ex._published(meta, dateline, options, url), ex._author(meta, tree, dateline_element)
+
+
+def _clean(extracted, title, meta, url: str, min_words: int):
+    """The body cleaning, canonical URL and verdict steps of extract_article."""
+    from pipelines import extraction as ex
+    from pipelines.urls import canonical_url, same_site
+
+    raw = (extracted.text if extracted is not None else "") or ""
+    text = ex._clean_body(raw, title)
+    words = ex._words(text)
+    canonical = url
+    for declared in (meta.canonical, meta.og_url):
+        if declared:
+            absolute = urljoin(url, declared)
+            if same_site(absolute, url):
+                canonical = absolute
+                break
+    return text, words, canonical_url(canonical), ex._article_verdict(meta, text, words, min_words)
+
+
+def _exact_duplicate(urls: dict, hashes: dict, url: str, canonical: str, digest: str | None, keep: bool, number: int) -> bool:
+    """DedupPipeline's dict lookups: URL, canonical URL, content hash."""
+    known = urls.get(url) or urls.get(canonical) or hashes.get(digest)
+    if known is None and keep:
+        urls[url] = urls[canonical] = number
+        hashes[digest] = number
+        return False
+    return known is not None
+
+
+def sample_pages(site: Path, sample: int) -> list[tuple[int, bytes, dict]]:
+    plan = [json.loads(line) for line in (site / "plan.jsonl").open(encoding="utf-8")]
+    step = max(1, len(plan) // sample)
+    chosen = plan[::step][:sample]
+    return [(e["id"], (site / "articles" / f"{e['id']}.html").read_bytes(), e) for e in chosen]
+
+
+def measure(site: Path, sample: int = 300, origin: str = "http://127.0.0.1:8000") -> dict:
+    import lxml.html
+    import trafilatura
+    from scrapy.http import HtmlResponse
+
+    from crawler.sources import load_source, rebase
+    from pipelines import extraction as ex
+    from pipelines.archive import insert_rows, open_archive
+    from pipelines.boilerplate import prune_boilerplate
+    from pipelines.encoding import decode_html
+    from pipelines.fingerprints import content_hash
+    from pipelines.language import detect_language
+    from pipelines.metadata import read_metadata
+    from pipelines.records import make_record
+    from pipelines.warc import WarcWriter
+
+    try:
+        from pipelines import near_duplicates as nd
+    except ImportError:  # the module is not in every version
+        nd = None
+
+    pages = sample_pages(site, sample)
+    # warm-up, not timed: one-time loads (langdetect profiles, justext stoplists) amortize over a crawl
+    for _, body, entry in [p for p in pages if p[2]["kind"] == "foreign"][:2] + pages[:5]:
+        try:
+            make_record(body, f"{origin}/articles/{entry['id']}.html", "text/html", min_words=40)
+        except ex.ExtractionError:
+            pass
+    _langdetect("warm-up: the naive pipeline's langdetect loads its profiles once")
+    source = rebase(load_source(str(site / "bench.toml")), origin)
+    costs: dict[str, float] = defaultdict(float)  # CPU seconds (time.process_time): robust to a busy machine
+    wall: dict[str, float] = defaultdict(float)  # time.perf_counter
+    mismatches: list[str] = []
+    records: list[dict] = []
+    scratch = Path(tempfile.mkdtemp(prefix="arshif-stages-"))
+    db = open_archive(scratch / "archive.db")
+    index = nd.open_index(open_archive(scratch / "near.db")) if nd else None
+    warc = WarcWriter(scratch / "warc", prefix="stages")
+    seen_urls: dict[str, int] = {}
+    seen_hashes: dict[str, int] = {}
+    batch: list[dict] = []
+
+    def timed(name: str, func, *args, **kwargs):
+        start, cpu = time.perf_counter(), time.process_time()
+        value = func(*args, **kwargs)
+        costs[name] += time.process_time() - cpu
+        wall[name] += time.perf_counter() - start
+        return value
+
+    for number, (page_id, body, entry) in enumerate(pages, 1):
+        url = f"{origin}/articles/{page_id}.html"
+        fetched_at = "2026-01-01T00:00:00+00:00"
+        options = ex.ExtractOptions(fetched_at=fetched_at)
+
+        # -- reactor: WARC, links, requests ------------------------------------------
+        timed("warc write", warc.write_exchange, url, "200 OK", [("Content-Type", "text/html")], body,
+              request_method="GET", request_headers=[("User-Agent", "Arshif")], protocol="HTTP/1.1",
+              extra={"WARC-Arshif-Role": "article", "WARC-Arshif-Source": "bench"})
+        response = HtmlResponse(url, body=body, headers={"Content-Type": "text/html"})
+        found = timed("spider links", _spider_links, response, source)
+        timed("spider requests", _requests, found)
+
+        # -- worker: the steps of extract_article -------------------------------------
+        timed("pickle to/from pool", _round_trip, (body, url, "text/html", "bench", fetched_at, (), {}, 40))
+        text_html, _ = timed("decode", decode_html, body, "text/html")
+        text_html = text_html.replace("\x00", "")
+        tree = timed("parse", lxml.html.document_fromstring, text_html)
+        meta = timed("metadata", read_metadata, tree)
+        timed("prune", prune_boilerplate, tree, ())
+
+        title, published, author = timed("title+dates+author", _dates, meta, tree, options, url)
+        extracted = timed("body (trafilatura)", trafilatura.bare_extraction, tree, url=url, with_metadata=False,
+                          include_comments=False, include_tables=False, include_images=False, include_links=False,
+                          deduplicate=False, fast=False)
+
+        text, words, canonical, verdict = timed("clean+verdict", _clean, extracted, title, meta, url, options.min_words)
+        language = timed("language", detect_language, f"{title or ''}\n{text}")
+        digest = timed("content hash", content_hash, text) if text else None
+        record = {"url": url, "canonical_url": canonical, "title": title, "text": text, "author": author,
+                  "published": published, "language": language[0], "content_hash": digest, "word_count": words,
+                  "is_article": verdict[0]}
+        timed("pickle to/from pool", _round_trip, (record, None))
+
+        reference = make_record(body, url, "text/html", source="bench", fetched_at=fetched_at, min_words=40)
+        differing = [k for k in record if k != "language" and record[k] != reference.get(k)]
+        if language[0] != reference["language"]:
+            differing.append("language")
+        if differing:
+            mismatches.append(f"{page_id}: {', '.join(differing)}")
+
+        # -- reactor: dedup and storage ----------------------------------------------
+        keep = verdict[0] and language[0] == "ar"
+        duplicate = timed("dedup exact", _exact_duplicate, seen_urls, seen_hashes, url, canonical, digest, keep, number)
+        if nd is not None and text:
+            sig = timed("near-dup minhash", nd.signature, text)
+            near = timed("near-dup LSH", index.find, sig)
+            if near is None and not duplicate:
+                timed("near-dup LSH", index.add, number, sig)
+        if verdict[0] and language[0] == "ar" and not duplicate:
+            batch.append({**reference, "id": number, "source": "bench", "crawl_id": 1, "fetched_at": fetched_at,
+                          "warc_file": "x.warc.gz", "warc_offset": 0, "warc_length": len(body)})
+            records.append(record)
+        if len(batch) >= 50 or number == len(pages):
+            timed("storage", insert_rows, db, batch, [], [], [])
+            batch = []
+
+        # -- the naive pipeline's two steps, for comparison -------------------------------
+        naive = timed("naive: bare_extraction", trafilatura.bare_extraction, body.decode("utf-8", "replace"), url=url,
+                      with_metadata=True)
+        naive_text = (naive.text if naive is not None else "") or ""
+        if naive_text:
+            timed("naive: langdetect", _langdetect, naive_text)
+
+    warc.close()
+    if index is not None:
+        timed("near-dup LSH", index.flush)
+    count = len(pages)
+    return {
+        "sample": count,
+        "stored": len(records),
+        "ms_per_page": {name: round(costs.get(name, 0.0) * 1000 / count, 2) for name, _, _ in STAGES if name in costs},
+        "wall_ms_per_page": {name: round(wall.get(name, 0.0) * 1000 / count, 2) for name, _, _ in STAGES if name in wall},
+        "where": {name: where for name, where, _ in STAGES},
+        "what": {name: what for name, _, what in STAGES},
+        "replay_mismatches": mismatches,
+        "scratch": str(scratch),
+    }
+
+
+def format_table(result: dict) -> str:
+    lines = [(f"Stage costs on {result['sample']} pages, one process, CPU ms per page (wall ms beside it); the replay "
+              f"differs from extract_article on {len(result['replay_mismatches'])} pages"),
+             f"{'stage':<22} {'CPU ms':>7} {'wall ms':>8}  {'runs in':<12} what"]
+    totals: dict[str, float] = defaultdict(float)
+    for name, ms in result["ms_per_page"].items():
+        if name not in result["where"]:
+            continue
+        where = result["where"][name]
+        totals[where] += ms
+        lines.append(f"{name:<22} {ms:>7.2f} {result['wall_ms_per_page'][name]:>8.2f}  {where:<12} {result['what'][name]}")
+    lines.append("CPU totals: " + ", ".join(f"{where} {ms:.1f} ms" for where, ms in totals.items()))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bench.throughput.generate import ensure_site
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pages", type=int, default=2000)
+    parser.add_argument("--site", help="a generated site (default /tmp/arshif-bench/site-N)")
+    parser.add_argument("--sample", type=int, default=300)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    site, _ = ensure_site(args.pages, args.site)
+    result = measure(site, args.sample)
+    print(json.dumps(result, ensure_ascii=False, indent=1) if args.json else format_table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
