@@ -48,9 +48,17 @@ def run_crawl(source: str, db: str, base_url: str | None = None, log_level: str 
     from crawler.sources import load_source
     from pipelines.archive import open_archive
 
-    load_source(source)  # fail here, with the file and key, before Scrapy starts
+    loaded = load_source(source)  # fail here, with the file and key, before Scrapy starts
+    settings = _settings(db, log_level, overrides, polite)
+    if settings.get("REDIS_URL"):  # a cluster worker: scrapy-redis queue and seen-set (crawler/distributed.py)
+        from crawler.distributed import ClusterError, configure
+
+        try:
+            configure(settings, loaded.name)
+        except ClusterError as exc:
+            raise SystemExit(f"arshif: {exc}") from None
     started = time.monotonic()
-    process = CrawlerProcess(_settings(db, log_level, overrides, polite))
+    process = CrawlerProcess(settings)
     crawler = process.create_crawler("news")
     kwargs = {"source": source}
     if base_url:
@@ -65,6 +73,9 @@ def run_crawl(source: str, db: str, base_url: str | None = None, log_level: str 
     db_handle.close()
     row["seconds"] = round(time.monotonic() - started, 1)
     row["peak_rss_mb"] = peak_rss_mb()
+    if settings.get("REDIS_URL"):
+        row["cluster_run"] = settings.get("ARSHIF_REDIS_PREFIX")
+        row["cluster_requeued"] = crawler.stats.get_value("cluster/requests_requeued", 0)
     return row
 
 
@@ -99,16 +110,31 @@ def _refuse_if_locked(db: str) -> None:
         raise SystemExit(3) from None
 
 
+def _cluster_overrides(args) -> list[str]:
+    """`--redis`, `--run`, `--redis-ttl`, `--redis-bloom` (and REDIS_URL from the environment) as settings."""
+    redis_url = args.redis or os.environ.get("REDIS_URL")
+    if not redis_url:
+        return []  # `-s REDIS_URL=...` works too: -s settings come last and win
+    options = {"ARSHIF_REDIS_RUN": args.run, "ARSHIF_REDIS_TTL": args.redis_ttl, "ARSHIF_REDIS_BLOOM": args.redis_bloom}
+    return [f"REDIS_URL={redis_url}", *(f"{name}={value}" for name, value in options.items() if value is not None)]
+
+
 def cmd_crawl(args) -> int:
     _refuse_if_locked(args.db)
-    overrides = [*args.set, *(["ARSHIF_REFRESH=True"] if args.refresh else [])]
+    overrides = [*_cluster_overrides(args), *args.set, *(["ARSHIF_REFRESH=True"] if args.refresh else [])]
     row = run_crawl(args.source, args.db, args.base_url, args.log_level, overrides, polite=not args.local)
     print(summary_line(row))
+    if row.get("cluster_run"):
+        print(f"cluster: run {row['cluster_run']}; {row['cluster_requeued']} requests of stopped workers requeued; "
+              f"merge the shards with `arshif merge SHARD... --into ARCHIVE`")
     if row.get("warning"):
         print(f"arshif: warning: {row['warning']}", file=sys.stderr)
     if row["status"] != "finished":
         return 1
     found = row["stored"] + row["duplicate"] + row["already_archived"] + (row["skipped_archived"] or 0)
+    candidates = found + sum(row.get(key) or 0 for key in ("not_article", "not_arabic", "too_old", "extraction_failed"))
+    if row.get("cluster_run") and candidates == 0:
+        return 0  # other workers of the run took the article pages
     if found == 0 and not row["not_modified"]:
         print(f"arshif: warning: source {row['source']} yielded no article at all", file=sys.stderr)
         return 2
@@ -154,25 +180,30 @@ def cmd_extract(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    db = Path(args.db)
-    if not db.is_file():
-        print(f"arshif serve: no archive at {db}; run `arshif demo` or `arshif crawl SOURCE` first", file=sys.stderr)
-        return 2
+    databases = [Path(db) for db in args.db or [DEFAULT_DB]]
+    for db in databases:
+        if not db.is_file():
+            print(f"arshif serve: no archive at {db}; run `arshif demo` or `arshif crawl SOURCE` first", file=sys.stderr)
+            return 2
     if args.immutable:
         import sqlite3
 
-        _refuse_if_locked(args.db)
-        with sqlite3.connect(db) as connection:  # immutable mode does not read the -wal file
-            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    command = datasette_command(str(db), args.host, args.port, immutable=args.immutable)
+        for db in databases:
+            _refuse_if_locked(str(db))
+            with sqlite3.connect(db) as connection:  # immutable mode does not read the -wal file
+                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    command = datasette_command([str(db) for db in databases], args.host, args.port, immutable=args.immutable)
     print("$ " + " ".join(command), flush=True)
     os.execvp(command[0], command)
     return 0
 
 
-def datasette_command(db: str, host: str = "127.0.0.1", port: int = 8001, immutable: bool = False) -> list[str]:
+def datasette_command(db: str | list[str], host: str = "127.0.0.1", port: int = 8001, immutable: bool = False) -> list[str]:
+    """`datasette serve` for one archive, or for several (a cluster's shards, joinable with --crossdb)."""
+    databases = [db] if isinstance(db, str) else list(db)
+    files = [part for path in databases for part in (["-i", path] if immutable else [path])]
     return [
-        sys.executable, "-m", "datasette", "serve", *(["-i", db] if immutable else [db]),
+        sys.executable, "-m", "datasette", "serve", *files, *(["--crossdb"] if len(databases) > 1 else []),
         "--metadata", str(DATASETTE_DIR / "metadata.yaml"),
         "--plugins-dir", str(DATASETTE_DIR / "plugins"),
         "--template-dir", str(DATASETTE_DIR / "templates"),
@@ -195,7 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     crawl = sub.add_parser("crawl", help="crawl one source from seeds/",
-                           description="Example: arshif crawl aljazeera --db data/archive.db")
+                           description="Example: arshif crawl aljazeera --db data/archive.db\n"
+                                       "Cluster worker: arshif crawl aljazeera --redis redis://10.0.0.5:6379/0 --db data/shard-1.db",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     crawl.add_argument("source", help="a name from seeds/ or a path to a source .toml file")
     crawl.add_argument("--db", default=DEFAULT_DB)
     crawl.add_argument("--base-url", help="point the source at another origin (a local copy of the site)")
@@ -204,6 +237,18 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("--log-level", default="INFO")
     crawl.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                        help="override a Scrapy/Arshif setting")
+    cluster = crawl.add_argument_group("cluster (several workers share one queue in Redis; see `Running a cluster`)")
+    cluster.add_argument("--redis", metavar="URL",
+                         help="join a cluster run: share the request queue and seen-set in this Redis "
+                              "(default: the REDIS_URL environment variable; without either, a single-machine crawl)")
+    cluster.add_argument("--run", metavar="NAME",
+                         help="the cluster run to join: every worker of one crawl gives the same name (default: today's UTC date)")
+    cluster.add_argument("--redis-ttl", type=int, metavar="SECONDS",
+                         help="the run's keys expire this long after its last activity (default 259200, three days; 0: never)")
+    cluster.add_argument("--redis-bloom", type=int, metavar="URLS",
+                         help="keep the seen-set as a Bloom filter sized for this many URLs (5.3 MB in Redis per million; "
+                              "about one URL in a million wrongly taken as seen and skipped) instead of an exact set "
+                              "(89 MB per million URLs)")
     crawl.set_defaults(func=cmd_crawl)
 
     extract = sub.add_parser("extract", help="print the record Arshif would store for a saved page",
@@ -216,8 +261,11 @@ def build_parser() -> argparse.ArgumentParser:
     extract.set_defaults(func=cmd_extract)
 
     serve = sub.add_parser("serve", help="publish the archive with datasette on 127.0.0.1",
-                           description="Example: arshif serve data/archive.db --port 8001")
-    serve.add_argument("db", nargs="?", default=DEFAULT_DB)
+                           description="Example: arshif serve data/archive.db --port 8001\n"
+                                       "A cluster's shards side by side: arshif serve data/shard-1.db data/shard-2.db",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    serve.add_argument("db", nargs="*", metavar="DB",
+                       help=f"archives to publish (default {DEFAULT_DB}); several are joinable in SQL (--crossdb)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8001)
     serve.add_argument("--immutable", action="store_true",
