@@ -53,7 +53,8 @@ class WarcWriter:
 
     def _open(self) -> None:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")
-        self._name = f"{self.prefix}-{stamp}-{os.getpid()}.warc.gz"
+        self._serial = getattr(self, "_serial", 0) + 1
+        self._name = f"{self.prefix}-{stamp}-{os.getpid()}-{self._serial:05d}.warc.gz"
         self._file = open(self.folder / self._name, "ab")
         self._writer = WARCWriter(self._file, gzip=True)
         info = self._writer.create_warcinfo_record(

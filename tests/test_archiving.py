@@ -191,3 +191,20 @@ def test_killed_crawl_resumes_to_the_same_archive(tmp_path):
     assert resumed_urls == clean_urls  # every URL once, nothing lost
     statuses = [r["status"] for r in Database(killed_db).query("SELECT status FROM crawls ORDER BY id")]
     assert statuses == ["killed", "finished"]
+
+
+def test_warc_files_rotate_at_the_configured_size(tmp_path):
+    from pipelines.warc import WarcWriter
+
+    writer = WarcWriter(tmp_path, max_size=2000)
+    for number in range(4):
+        body = f"<html><body><p>خبر رقم {number}</p>{os.urandom(3000).hex()}</body></html>".encode()
+        writer.write_exchange(f"http://news.test/{number}.html", "200 OK", [("Content-Type", "text/html")], body)
+    writer.close()
+    files = sorted(tmp_path.glob("*.warc.gz"))
+    assert len(files) == 4  # each file passed 2,000 bytes after one exchange
+    for path in files:
+        with open(path, "rb") as stream:
+            types = [record.rec_type for record in ArchiveIterator(stream)]
+        assert types == ["warcinfo", "response", "request"]
+    assert [s.url for s in iter_responses(tmp_path)] == [f"http://news.test/{n}.html" for n in range(4)]
