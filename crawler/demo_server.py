@@ -86,8 +86,12 @@ class _Handler(SimpleHTTPRequestHandler):
 class SiteServer:
     """A real HTTP server in a thread: `with SiteServer() as site: site.origin`."""
 
-    def __init__(self, root: Path = DEMO_SITE, port: int = 0, extra_routes: dict | None = None, delay: float = 0.0):
+    def __init__(self, root: Path = DEMO_SITE, port: int = 0, extra_routes: dict | None = None, delay: float = 0.0,
+                 keep_alive: bool = False):
+        """``keep_alive``: answer in HTTP/1.1 and keep connections open, as news sites do (the benchmark's site)."""
         attributes = {"root": Path(root).resolve(), "extra_routes": extra_routes or {}, "delay": delay}
+        if keep_alive:
+            attributes["protocol_version"] = "HTTP/1.1"
         handler = type("Handler", (_Handler,), attributes)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.httpd.daemon_threads = True

@@ -13,7 +13,7 @@ from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
 from pipelines.archive import known_pages, open_archive
-from pipelines.warc import DEFAULT_MAX_SIZE, ROLE_HEADER, SOURCE_HEADER, WarcWriter, payload_digest, warc_date, write_cdxj
+from pipelines.warc import DEFAULT_GZIP_LEVEL, DEFAULT_MAX_SIZE, ROLE_HEADER, SOURCE_HEADER, WarcWriter, payload_digest, warc_date, write_cdxj
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +35,11 @@ def _headers(scrapy_headers) -> list[tuple[str, str]]:
 class WarcMiddleware:
     """Write every response the crawl receives to gzipped WARC files (warcio)."""
 
-    def __init__(self, crawler, folder: str, max_size: int):
+    def __init__(self, crawler, folder: str, max_size: int, gzip_level: int = DEFAULT_GZIP_LEVEL):
         self.crawler = crawler
-        self.writer = WarcWriter(folder, prefix=f"arshif-{getattr(crawler.spider, 'name', 'crawl')}", max_size=max_size)
+        self.writer = WarcWriter(
+            folder, prefix=f"arshif-{getattr(crawler.spider, 'name', 'crawl')}", max_size=max_size, gzip_level=gzip_level
+        )
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -46,7 +48,12 @@ class WarcMiddleware:
             folder = str(Path(crawler.settings.get("ARSHIF_DB")).parent / "warc")
         if not folder:
             raise NotConfigured("ARSHIF_WARC_DIR is empty: WARC archiving is off")
-        middleware = cls(crawler, folder, crawler.settings.getint("ARSHIF_WARC_MAX_SIZE", DEFAULT_MAX_SIZE))
+        middleware = cls(
+            crawler,
+            folder,
+            crawler.settings.getint("ARSHIF_WARC_MAX_SIZE", DEFAULT_MAX_SIZE),
+            crawler.settings.getint("ARSHIF_WARC_GZIP_LEVEL", DEFAULT_GZIP_LEVEL),
+        )
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         return middleware
 

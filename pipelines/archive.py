@@ -208,7 +208,8 @@ def open_archive(path: str | Path) -> Database:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     db = Database(path)
-    register_functions(db.conn)
+    db.search_forms = {}  # text → FTS form computed by the extraction worker; insert_rows fills it per batch
+    register_functions(db.conn, db.search_forms)
     db.execute("PRAGMA busy_timeout = 30000")
     db.enable_wal()
     migrations.apply(db)
@@ -277,6 +278,27 @@ def insert_rows(
     `replacements` overwrite the article with the same id (an earlier original
     found later in the same run).
     """
+    forms = getattr(db, "search_forms", None)
+    if forms is not None:
+        _precomputed_search_forms(forms, (*articles, *replacements))
+    try:
+        _insert_rows(db, articles, duplicates, replacements, pages)
+    finally:
+        if forms:
+            forms.clear()
+
+
+def _precomputed_search_forms(forms: dict[str, str], rows) -> None:
+    """Hand the FTS trigger the search forms the worker computed (pipelines/records.fingerprints)."""
+    for row in rows:
+        computed = row.get("fingerprints")
+        if computed:
+            for field in ("title", "text"):
+                if row.get(field):
+                    forms[row[field]] = computed[f"search_{field}"]
+
+
+def _insert_rows(db: Database, articles, duplicates, replacements, pages) -> None:
     with db.atomic():
         if articles:
             db["articles"].insert_all((_article_row(row) for row in articles), ignore=True)

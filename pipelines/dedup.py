@@ -102,7 +102,7 @@ class DedupPipeline:
         original = self.hashes.get(record["content_hash"]) if record["content_hash"] else None
         if original is not None:
             return self._duplicate(page, original, "exact", 1.0)
-        sig = signature(record["text"] or "") if self.near is not None else None
+        sig = _signature(record) if self.near is not None else None
         match = self.near.find(sig) if sig is not None else None
         if match is not None:
             return self._duplicate(page, match[0], "near", round(match[1], 4), sig)
@@ -121,7 +121,7 @@ class DedupPipeline:
             page["replaces"] = {**kept, "kind": kind, "similarity": similarity}
             self._remember(record, original)
             if self.near is not None:
-                self.near.replace(original, sig or signature(record["text"] or ""))
+                self.near.replace(original, sig or _signature(record))
             return page.item
         page["duplicate"] = {"of": original, "kind": kind, "similarity": similarity}
         self.fetched[record["url"]] = original
@@ -153,6 +153,14 @@ class DedupPipeline:
 
     def _fold(self, url: str) -> str:
         return fold_url(url, self.fold) if self.fold and url else url
+
+
+def _signature(record: dict) -> Signature:
+    """The worker's MinHash signature of the text (pipelines/records.py), or computed here."""
+    computed = record.get("fingerprints")
+    if computed:
+        return Signature.from_bytes(computed["minhash"], computed["shingles"])
+    return signature(record["text"] or "")
 
 
 def _summary(record: dict, at_home: bool) -> dict:

@@ -56,7 +56,7 @@ def _extract(body, url, content_type, source, fetched_at, prune_selectors, hints
     try:
         return make_record(
             body, url, content_type, source=source, fetched_at=fetched_at,
-            prune_selectors=prune_selectors, hints=hints, min_words=min_words,
+            prune_selectors=prune_selectors, hints=hints, min_words=min_words, with_fingerprints=True,
         ), None
     except ExtractionError as exc:
         return None, str(exc)

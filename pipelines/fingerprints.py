@@ -12,4 +12,9 @@ from pipelines.normalize import tokens
 
 
 def content_hash(text: str) -> str:
-    return hashlib.sha1(" ".join(tokens(text)).encode("utf-8")).hexdigest()
+    return tokens_hash(tokens(text))
+
+
+def tokens_hash(words: list[str]) -> str:
+    """``content_hash`` of a text already split into ``normalize.tokens``."""
+    return hashlib.sha1(" ".join(words).encode("utf-8")).hexdigest()

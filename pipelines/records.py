@@ -7,8 +7,11 @@ crawl can run it in a process pool and the CLI can run it directly.
 from __future__ import annotations
 
 from pipelines.extraction import ExtractOptions, extract_article
-from pipelines.fingerprints import content_hash
+from pipelines.fingerprints import tokens_hash
 from pipelines.language import detect_language
+from pipelines.near_duplicates import signature_of
+from pipelines.normalize import tokens
+from pipelines.search_text import search_form
 
 
 def make_record(
@@ -21,8 +24,15 @@ def make_record(
     prune_selectors: tuple[str, ...] = (),
     hints: dict | None = None,
     min_words: int | None = None,
+    with_fingerprints: bool = False,
 ) -> dict:
-    """Extract the article and decide its language; raises ExtractionError."""
+    """Extract the article, decide its language and fingerprint it; raises ExtractionError.
+
+    ``with_fingerprints`` (the crawl's workers) adds ``record["fingerprints"]``:
+    the MinHash signature and the FTS search forms. They and the content hash
+    start from the text's normalized tokens, computed once here, in the worker,
+    so the reactor only compares and stores them.
+    """
     options = ExtractOptions(prune_selectors=tuple(prune_selectors), fetched_at=fetched_at, hints=hints or {})
     if min_words is not None:
         options.min_words = min_words
@@ -33,6 +43,20 @@ def make_record(
         fetched_at=fetched_at,
         language=language,
         language_prob=round(probability, 4),
-        content_hash=content_hash(record["text"]) if record["text"] else None,
     )
+    words = tokens(record["text"]) if record["text"] else []
+    record["content_hash"] = tokens_hash(words) if record["text"] else None
+    if with_fingerprints:
+        record["fingerprints"] = fingerprints(record["title"], words)
     return record
+
+
+def fingerprints(title: str | None, words: list[str]) -> dict:
+    """MinHash signature and shingle count (pipelines/near_duplicates.py), FTS forms of title and text."""
+    sig = signature_of(words)
+    return {
+        "minhash": sig.to_bytes(),
+        "shingles": sig.shingles,
+        "search_title": search_form(tokens(title)) if title else "",
+        "search_text": search_form(words),
+    }

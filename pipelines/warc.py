@@ -23,6 +23,9 @@ from warcio.warcwriter import WARCWriter
 ROLE_HEADER = "WARC-Arshif-Role"  # article, listing, sitemap, feed, robots
 SOURCE_HEADER = "WARC-Arshif-Source"
 DEFAULT_MAX_SIZE = 100 * 1024 * 1024
+# zlib level of each record's gzip member. warcio uses 9: 0.81 ms of the reactor's CPU per
+# 22 KB news page; 6 takes 0.58 ms for files 1% larger, 1 takes 0.24 ms for 21% larger.
+DEFAULT_GZIP_LEVEL = 6
 
 
 @dataclass(frozen=True)
@@ -37,10 +40,42 @@ def warc_date(moment: datetime | None = None) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+class _GzipMember:
+    """One gzip member per record, as warcio's GzippingWrapper writes it, at a chosen level."""
+
+    def __init__(self, out, level: int):
+        self.compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+        self.out = out
+
+    def write(self, data: bytes) -> None:
+        self.out.write(self.compressor.compress(data))
+
+    def flush(self) -> None:
+        self.out.write(self.compressor.flush())
+        self.out.flush()
+
+
+class _LeveledWARCWriter(WARCWriter):
+    """warcio's WARCWriter with the gzip level as a parameter (warcio fixes it at 9)."""
+
+    def __init__(self, filebuf, level: int):
+        super().__init__(filebuf, gzip=True)
+        self.level = level
+
+    def _write_warc_record(self, out, record):
+        self.gzip = False  # the member below compresses; warcio flushes it at the record's end
+        try:
+            return super()._write_warc_record(_GzipMember(out, self.level), record)
+        finally:
+            self.gzip = True
+
+
 class WarcWriter:
     """Append request/response pairs to rotating `.warc.gz` files in one folder."""
 
-    def __init__(self, folder: str | Path, prefix: str = "arshif", max_size: int = DEFAULT_MAX_SIZE, software: str = "Arshif"):
+    def __init__(self, folder: str | Path, prefix: str = "arshif", max_size: int = DEFAULT_MAX_SIZE, software: str = "Arshif",
+                 gzip_level: int = DEFAULT_GZIP_LEVEL):
+        self.gzip_level = gzip_level
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.prefix = prefix
@@ -56,7 +91,7 @@ class WarcWriter:
         self._serial = getattr(self, "_serial", 0) + 1
         self._name = f"{self.prefix}-{stamp}-{os.getpid()}-{self._serial:05d}.warc.gz"
         self._file = open(self.folder / self._name, "ab")
-        self._writer = WARCWriter(self._file, gzip=True)
+        self._writer = _LeveledWARCWriter(self._file, self.gzip_level)
         info = self._writer.create_warcinfo_record(
             self._name, {"software": self.software, "format": "WARC File Format 1.1", "robots": "obey"}
         )

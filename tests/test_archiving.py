@@ -208,3 +208,26 @@ def test_warc_files_rotate_at_the_configured_size(tmp_path):
             types = [record.rec_type for record in ArchiveIterator(stream)]
         assert types == ["warcinfo", "response", "request"]
     assert [s.url for s in iter_responses(tmp_path)] == [f"http://news.test/{n}.html" for n in range(4)]
+
+
+def test_warc_gzip_level_changes_size_not_content(tmp_path):
+    """Each record stays its own gzip member at any level; a higher level only makes it smaller."""
+    from pipelines.warc import WarcWriter
+
+    body = (DEMO_SITE / "index.html").read_bytes() * 3
+    sizes = {}
+    for level in (1, 9):
+        folder = tmp_path / str(level)
+        writer = WarcWriter(folder, gzip_level=level)
+        ref = writer.write_exchange("http://news.test/a.html", "200 OK", [("Content-Type", "text/html")], body)
+        writer.close()
+        (path,) = folder.glob("*.warc.gz")
+        with open(path, "rb") as stream:
+            stream.seek(ref.offset)
+            member = stream.read(ref.length)
+        assert b"WARC-Type: response" in gzip.decompress(member)[:200]  # (offset, length) is one whole member
+        with open(path, "rb") as stream:
+            payloads = [r.content_stream().read() for r in ArchiveIterator(stream) if r.rec_type == "response"]
+        assert payloads == [body]
+        sizes[level] = ref.length
+    assert sizes[9] < sizes[1]

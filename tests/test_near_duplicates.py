@@ -43,6 +43,29 @@ def test_shingles_are_normalized_word_runs():
     assert shingles("") == set() and shingles("؟ ، .") == set()
 
 
+def test_signature_equals_datasketch_minhash(site):
+    """Our numpy MinHash is datasketch's: signatures stored by either agree, bit for bit."""
+    datasketch = pytest.importorskip("datasketch")
+    texts = [text(story) for story in (site.A, site.B, site.C, site.D, site.E, site.B_REPUBLISHED)]
+    texts += ["كلمتان فقط", "واحدة", "", "١٢٣ ٤٥٦ abc DEF", "قال الوزيرُ إنّ الإرهاب، خطر."]
+    for sample in texts:
+        grams = shingles(sample)
+        reference = datasketch.MinHash(num_perm=nd.NUM_PERM, seed=nd.SEED, scheme=nd.SCHEME)
+        reference.update_batch([gram.encode("utf-8") for gram in grams])
+        ours = signature(sample)
+        assert ours.values.dtype == "uint32" and ours.shingles == len(grams)
+        assert ours.values.tolist() == reference.hashvalues.astype("uint32").tolist(), sample[:40]
+
+
+def test_the_crawl_process_does_not_import_scipy():
+    """datasketch imports scipy (~45 MB per process); the crawl's modules must not."""
+    code = "import sys, crawler.cli, pipelines.records, pipelines.dedup; print(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'datasketch'}))"
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(root)})
+    assert out.stdout.strip() == "[]"
+
+
 def test_spelling_and_punctuation_variants_are_identical(site):
     original = signature(text(site.C))
     assert original.similarity(signature(text(site.C_SPELLING))) == 1.0

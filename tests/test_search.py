@@ -292,3 +292,28 @@ async def test_stemming_figures_in_readme_match_the_demo_archive(demo_crawl):
     text = README.read_text(encoding="utf-8")
     for mode in totals:
         assert f"{precision[mode]:.0%}" in text and f"{recall[mode]:.0%}" in text, mode
+
+
+def test_crawled_fts_rows_equal_the_search_form_of_each_article(demo_crawl):
+    """The crawl's workers compute the FTS forms; the index must hold exactly what search_text gives."""
+    db = sqlite3.connect(demo_crawl.db_path)
+    rows = db.execute(
+        "SELECT a.title, a.text, f.title, f.text FROM articles a JOIN articles_fts f ON f.rowid = a.id"
+    ).fetchall()
+    assert len(rows) == db.execute("SELECT count(*) FROM articles").fetchone()[0] > 5
+    for title, text, fts_title, fts_text in rows:
+        assert (fts_title, fts_text) == (search_text(title), search_text(text))
+
+
+def test_insert_rows_hands_the_trigger_the_precomputed_forms_and_forgets_them(tmp_path):
+    db = open_archive(tmp_path / "archive.db")
+    row = {"id": 1, "url": "http://example.org/a", "source": "x", "title": "عنوان", "text": "نص الخبر", "language": "ar",
+           "fingerprints": {"search_title": "FORM-T", "search_text": "FORM-X"}}
+    plain = {"id": 2, "url": "http://example.org/b", "source": "x", "title": "والإرهاب", "text": "للإرهاب", "language": "ar"}
+    insert_rows(db, [row, plain], [])
+    fts = dict((rowid, (t, x)) for rowid, t, x in db.execute("SELECT rowid, title, text FROM articles_fts"))
+    assert fts[1] == ("FORM-T", "FORM-X")  # taken from the worker, not recomputed
+    assert fts[2] == (search_text("والإرهاب"), search_text("للإرهاب"))
+    assert db.search_forms == {}  # nothing carried into the next batch
+    db.execute("UPDATE articles SET text = 'نص الخبر' || ' ' WHERE id = 1")
+    assert db.execute("SELECT text FROM articles_fts WHERE rowid = 1").fetchone()[0] == search_text("نص الخبر ")
