@@ -7,6 +7,8 @@ responses as received, before decompression and redirects.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from scrapy import signals
@@ -32,14 +34,43 @@ def _headers(scrapy_headers) -> list[tuple[str, str]]:
     ]
 
 
+class WarcLocation(Mapping):
+    """Where a response was archived (warc_file, warc_offset, warc_length, warc_date, digest).
+
+    The WARC writer thread fills it in; reading it waits for that write, which
+    is long done by the time the storage pipeline needs it.
+    """
+
+    def __init__(self, future: Future):
+        self._future = future
+
+    def _values(self) -> dict:
+        return self._future.result()
+
+    def __getitem__(self, key):
+        return self._values()[key]
+
+    def __iter__(self):
+        return iter(self._values())
+
+    def __len__(self) -> int:
+        return len(self._values())
+
+
 class WarcMiddleware:
-    """Write every response the crawl receives to gzipped WARC files (warcio)."""
+    """Write every response the crawl receives to gzipped WARC files (warcio).
+
+    Writing runs in one thread of its own, in arrival order: compressing a page
+    (zlib releases the GIL) costs the reactor thread nothing, so it keeps
+    downloading. `request.meta[WARC_REF]` is a WarcLocation that resolves when read.
+    """
 
     def __init__(self, crawler, folder: str, max_size: int, gzip_level: int = DEFAULT_GZIP_LEVEL):
         self.crawler = crawler
         self.writer = WarcWriter(
             folder, prefix=f"arshif-{getattr(crawler.spider, 'name', 'crawl')}", max_size=max_size, gzip_level=gzip_level
         )
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="arshif-warc")
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -62,28 +93,34 @@ class WarcMiddleware:
         extra = {ROLE_HEADER: request.meta.get(ROLE, "other"), SOURCE_HEADER: source}
         revisit = request.meta.get(PREVIOUS) if response.status == 304 else None
         status_line = f"{response.status} {_reason(response.status)}"
-        ref = self.writer.write_exchange(
-            response.url,
-            status_line,
-            _headers(response.headers),
-            response.body,
+        exchange = dict(  # WarcWriter.write_exchange's arguments
+            url=response.url,
+            status_line=status_line,
+            headers=_headers(response.headers),
+            body=response.body,
             request_method=request.method,
             request_headers=_headers(request.headers),
             protocol=response.protocol or "HTTP/1.1",
             extra=extra,
             revisit_of=revisit if revisit and revisit[2] else None,
         )
-        request.meta[WARC_REF] = {
+        request.meta[WARC_REF] = WarcLocation(self.thread.submit(self._write, exchange, response.status != 304))
+        self.crawler.stats.inc_value("arshif/warc_records")
+        return response
+
+    def _write(self, exchange: dict, with_digest: bool) -> dict:
+        """In the writer thread: one exchange to the current WARC file."""
+        ref = self.writer.write_exchange(**exchange)
+        return {
             "warc_file": ref.file,
             "warc_offset": ref.offset,
             "warc_length": ref.length,
             "warc_date": warc_date(),
-            "digest": payload_digest(response.body) if response.status != 304 else None,
+            "digest": payload_digest(exchange["body"]) if with_digest else None,
         }
-        self.crawler.stats.inc_value("arshif/warc_records")
-        return response
 
     def spider_closed(self, spider):
+        self.thread.shutdown(wait=True)
         self.writer.close()
         for path in self.writer.finished:
             write_cdxj(path)

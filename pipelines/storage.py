@@ -54,7 +54,6 @@ class StoragePipeline:
         """Log every fetched URL (`pages`): conditional requests need its ETag next time."""
         from crawler.middlewares import ROLE, WARC_REF
 
-        warc = request.meta.get(WARC_REF) or {}
         if response.status == 304:
             return
         self.pages[response.url] = {
@@ -66,7 +65,7 @@ class StoragePipeline:
             "last_modified": _header(response, b"Last-Modified"),
             "fetched_at": utc_now(),
             "crawl_id": self.crawl_id,
-            **warc,
+            "warc": request.meta.get(WARC_REF),  # resolved at flush: the WARC thread may still be writing it
         }
 
     def item_dropped(self, item, response, exception, spider=None):
@@ -133,7 +132,7 @@ class StoragePipeline:
 
     def flush(self):
         if self.articles or self.duplicates or self.replacements or self.pages:
-            insert_rows(self.db, self.articles, self.duplicates, self.replacements, list(self.pages.values()))
+            insert_rows(self.db, self.articles, self.duplicates, self.replacements, [_page_row(p) for p in self.pages.values()])
             self.articles, self.duplicates, self.replacements, self.pages = [], [], [], {}
 
     def close_spider(self, spider=None):
@@ -156,6 +155,13 @@ class StoragePipeline:
         self.db.close()
         self.db = None
         self.lock.release()
+
+
+def _page_row(page: dict) -> dict:
+    """A `pages` row: the page's fields and where its response was archived."""
+    row = {key: value for key, value in page.items() if key != "warc"}
+    row.update(page.get("warc") or {})
+    return row
 
 
 def _header(response, name: bytes) -> str | None:

@@ -7,6 +7,8 @@ nothing is counted twice); a process loses at most one interval of CPU after
 its last sample. Memory is the peak over samples of the summed RSS (what `ps`
 shows; pages shared by forked workers are counted once per process) and of the
 summed PSS (shared pages divided among their users: the honest total).
+The root process's main thread (the crawl's reactor) is also sampled on its
+own: it is the one part of the crawl that cannot use more than one core.
 """
 
 from __future__ import annotations
@@ -22,8 +24,13 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 def _stat(pid: int) -> tuple[int, float, int] | None:
     """(ppid, user+system seconds, rss bytes) of one process, or None if it is gone."""
+    return _stat_path(f"/proc/{pid}/stat")
+
+
+def _stat_path(path: str) -> tuple[int, float, int] | None:
+    """(ppid, user+system seconds, rss bytes) from a process's or a thread's stat file."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
+        with open(path, "rb") as handle:
             data = handle.read()
     except OSError:
         return None
@@ -90,6 +97,7 @@ class TreeMonitor:
     peak_rss_by_pid: dict[int, int] = field(default_factory=dict)
     role_by_pid: dict[int, str] = field(default_factory=dict)
     parent_by_pid: dict[int, int] = field(default_factory=dict)
+    root_main_thread_cpu: float = 0.0  # user+system seconds of the root's main thread (tid == pid)
 
     def __post_init__(self):
         self._stop = threading.Event()
@@ -120,6 +128,9 @@ class TreeMonitor:
                 self.parent_by_pid[pid] = stat[0]
             if self.with_pss:
                 pss += _pss(pid)
+        thread = _stat_path(f"/proc/{self.root}/task/{self.root}/stat")
+        if thread is not None:
+            self.root_main_thread_cpu = thread[1]
         self.samples += 1
         self.peak_rss = max(self.peak_rss, rss)
         self.peak_pss = max(self.peak_pss, pss)
