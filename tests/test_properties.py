@@ -148,6 +148,21 @@ def test_normalize_arabic_is_idempotent_and_clean(budget):
     check()
 
 
+@budgets(fast=50, slow=3000)
+def test_fast_folding_equals_its_definition(budget):
+    """normalize.py folds with str.replace for speed; it must equal translate() and the tokens of the full form."""
+    from pipelines.normalize import _FOLD, TOKEN_RE, _fold_letters
+
+    @budget
+    @given(hostile_text)
+    @example("أإآٱٲٳىةؤئکی ٠١٢٣٤٥٦٧٨٩ ۰۱۲۳۴۵۶۷۸۹")
+    def check(text):
+        assert _fold_letters(text) == text.translate(_FOLD)
+        assert tokens(text) == TOKEN_RE.findall(normalize_arabic(text))
+
+    check()
+
+
 @budgets(fast=30, slow=1500)
 def test_digit_and_tashkeel_helpers(budget):
     @budget
