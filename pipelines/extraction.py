@@ -9,15 +9,17 @@ runs in a worker process as well as on the command line.
 from __future__ import annotations
 
 import re
-from datetime import date
+from copy import copy
 from dataclasses import dataclass, field
+from datetime import date
 from urllib.parse import urljoin
 
 import lxml.html
 import trafilatura
 from lxml import etree
+from trafilatura.settings import Extractor
 
-from pipelines.boilerplate import is_boilerplate_line, prune_boilerplate
+from pipelines.boilerplate import is_boilerplate_key, prune_boilerplate
 from pipelines.dates import parse_date_text, parse_iso_date
 from pipelines.encoding import decode_html
 from pipelines.metadata import PageMetadata, clean_space, read_metadata
@@ -41,6 +43,39 @@ _DATELINE_MAX_PARAGRAPHS = 2
 _PARAGRAPH_CHARS = 100
 _LATIN_RE = re.compile(r"[A-Za-z]")
 _ARABIC_SCRIPT_RE = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff]")
+# trafilatura's options for the body, built once: Extractor() reads its config values on every call.
+# Not fast: where the main pass finds little (a div-soup body between inline ads), trafilatura
+# falls back to its other extractors (readability, justext); elsewhere this costs about 1 ms.
+# (fast=True keeps 163 of the 1,505 words of the quality gate's urdupoint_1 page.)
+_BODY_OPTIONS = Extractor(
+    output_format="python", fast=False, comments=False, tables=False, images=False, links=False, dedup=False
+)
+
+
+# lxml.html's parser picks each element's Python class in a Python callback, once per element
+# object lxml creates (thousands per page, here and in trafilatura); this one does it in C. Every
+# tag gets the plain HtmlElement: the form-field subclasses (FormElement, InputElement …) add
+# methods nothing here calls.
+_HTML_PARSER = lxml.html.HTMLParser()
+_HTML_PARSER.set_element_class_lookup(
+    etree.ElementDefaultClassLookup(
+        element=lxml.html.HtmlElement,
+        comment=lxml.html.HtmlComment,
+        pi=lxml.html.HtmlProcessingInstruction,
+        entity=lxml.html.HtmlEntity,
+    )
+)
+
+
+# XPath compiled once: tree.xpath("…") compiles its expression on every call.
+_HEADS_XPATH = etree.XPath("//h1 | //h2 | //h3")
+_ARTICLE_ROOTS_XPATH = etree.XPath("//article | //main")
+_TEASER_LIST_XPATH = etree.XPath(".//li[.//a[@href]]")
+_LINK_XPATH = etree.XPath(".//a[@href]")
+_AUTHOR_XPATH = etree.XPath(
+    "//*[@rel='author' or contains(@class,'author') or contains(@class,'byline') or contains(@class,'writer')]"
+)
+_BYLINE_CANDIDATES_XPATH = etree.XPath("//p | //span | //div[not(*)]")
 
 
 class ExtractionError(ValueError):
@@ -64,7 +99,7 @@ def parse_html(body: bytes, content_type: str | None = None):
     if not text.strip():
         raise ExtractionError("empty page")
     try:
-        tree = lxml.html.document_fromstring(text)
+        tree = lxml.html.document_fromstring(text, parser=_HTML_PARSER)
     except (etree.ParserError, ValueError) as exc:
         raise ExtractionError(f"unparsable HTML: {exc}") from None
     return tree, encoding
@@ -81,10 +116,10 @@ def _clean_body(text: str, title: str | None) -> str:
     lines = []
     for line in text.splitlines():
         line = clean_space(line)
-        if not line or is_boilerplate_line(line):
+        if not line:
             continue
         key = normalize_arabic(line)
-        if key in seen or (title_key and key == title_key):
+        if is_boilerplate_key(key) or key in seen or (title_key and key == title_key):
             continue
         seen.add(key)
         lines.append(line)
@@ -92,7 +127,7 @@ def _clean_body(text: str, title: str | None) -> str:
 
 
 def _find_title_element(tree, title: str | None):
-    heads = tree.xpath("//h1 | //h2 | //h3")
+    heads = _HEADS_XPATH(tree)
     if title:
         key = normalize_arabic(title)
         for head in heads:
@@ -114,7 +149,7 @@ def _dateline(tree, title_element, now: str | None):
     if title_element is not None:
         elements = _following(title_element)
     else:
-        roots = tree.xpath("//article | //main")
+        roots = _ARTICLE_ROOTS_XPATH(tree)
         if not roots:
             return None, None
         elements = roots[0].iter()
@@ -127,7 +162,7 @@ def _dateline(tree, title_element, now: str | None):
         full = clean_space(element.text_content()) or ""
         if _in_teaser(element):
             candidates = ()  # "<li><a>another story</a> <span>date</span></li>": that story's date
-        elif element.xpath(".//li[.//a[@href]]"):
+        elif _TEASER_LIST_XPATH(element):
             candidates = (own,)  # a list of teasers: its dates are theirs
         else:
             candidates = (own, full)
@@ -147,7 +182,7 @@ def _in_teaser(element) -> bool:
     """The element is (in) a list item that links to another page."""
     for item in (element, *element.iterancestors("li")):
         if item.tag == "li":
-            return bool(item.xpath(".//a[@href]"))
+            return bool(_LINK_XPATH(item))
     return False
 
 
@@ -199,7 +234,7 @@ def _byline_name(text: str | None) -> str | None:
 def _author(meta: PageMetadata, tree, dateline_element) -> str | None:
     if meta.author:
         return meta.author
-    for element in tree.xpath("//*[@rel='author' or contains(@class,'author') or contains(@class,'byline') or contains(@class,'writer')]"):
+    for element in _AUTHOR_XPATH(tree):
         name = _byline_name(element.text_content())
         if name:
             return name
@@ -212,7 +247,7 @@ def _author(meta: PageMetadata, tree, dateline_element) -> str | None:
             name = _byline_name(sibling.text_content())
             if name:
                 return name
-    for element in tree.xpath("//p | //span | //div[not(*)]"):
+    for element in _BYLINE_CANDIDATES_XPATH(tree):
         text = clean_space(element.text_content())
         if text and len(text) <= 70:
             match = _BYLINE_RE.match(text)
@@ -280,21 +315,7 @@ def extract_article(body: bytes, url: str, content_type: str | None = None, opti
     published = _published(meta, dateline, options, url)
     author = _author(meta, tree, dateline_element)
 
-    extracted = trafilatura.bare_extraction(
-        tree,
-        url=url,
-        with_metadata=False,
-        include_comments=False,
-        include_tables=False,
-        include_images=False,
-        include_links=False,
-        deduplicate=False,
-        # not fast: where the main pass finds little (a div-soup body between inline ads),
-        # trafilatura falls back to its other extractors; elsewhere this costs about 1 ms
-        fast=False,
-    )
-    raw_text = (extracted.text if extracted is not None else "") or ""
-    text = _clean_body(raw_text, title)
+    text = _clean_body(_body_text(tree, url), title)
     words = _words(text)
 
     canonical = _declared_canonical(url, (meta.canonical, meta.og_url))
@@ -316,14 +337,21 @@ def extract_article(body: bytes, url: str, content_type: str | None = None, opti
     }
 
 
+def _body_text(tree, url: str) -> str:
+    """trafilatura's body text of the pruned tree ("" when it finds none), without metadata."""
+    options = copy(_BODY_OPTIONS)
+    options.url = url  # and source, as Extractor(url=url) sets them (source is only logged)
+    options.source = url and url.encode("utf-8", "replace").decode("utf-8")
+    extracted = trafilatura.bare_extraction(tree, options=options)
+    return (extracted.text if extracted is not None else "") or ""
+
+
 def _article_verdict(meta: PageMetadata, text: str, words: int, min_words: int) -> tuple[bool, str]:
     if not text:
         return False, "no body text"
     if words < min_words:
         return False, f"{words} words (< {min_words})"
-    paragraphs = [p for p in text.split("\n") if p.strip()]
-    long_paragraphs = sum(1 for p in paragraphs if _words(p) >= 25)
-    if not meta.says_article and long_paragraphs == 0:
+    if not meta.says_article and not any(_words(p) >= 25 for p in text.split("\n")):
         return False, "no paragraph of 25 words: a listing"
     return True, "article"
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
+from pathlib import Path
 
-from langdetect import DetectorFactory, detect_langs
+from langdetect import DetectorFactory
+from langdetect.detector_factory import PROFILES_DIRECTORY
 from langdetect.lang_detect_exception import LangDetectException
 
 from .normalize import strip_tashkeel
@@ -13,6 +16,16 @@ from .normalize import strip_tashkeel
 __all__ = ["ARABIC_SCRIPT_RE", "arabic_script_ratio", "detect_language"]
 
 DetectorFactory.seed = 0  # langdetect is random without a seed
+
+# The langdetect profiles loaded: all 55 take ~60 MB per process, these 16 ~7 MB.
+# Every Arabic-script language langdetect knows (ar fa ur), the languages of the
+# other editions of Arab and international newsrooms (en fr es de it pt nl, tr for
+# Anadolu/TRT, ru for RT/Sputnik, zh-cn for CGTN/Xinhua, id), and the scripts an
+# Arabic site quotes or links (he, hi beside Urdu). A page in another language is
+# still never Arabic: it gets the nearest of these, or "und" in an unloaded script.
+PROFILES = ("ar", "fa", "ur", "en", "fr", "es", "de", "it", "pt", "nl", "tr", "ru", "zh-cn", "id", "he", "hi")
+# The scripts they write, as the first word of a letter's Unicode name.
+PROFILE_SCRIPTS = frozenset({"ARABIC", "LATIN", "CYRILLIC", "HEBREW", "DEVANAGARI", "CJK"})
 
 # Only the start of a text is read: enough to decide, bounded cost.
 SAMPLE_CHARS = 2000
@@ -55,16 +68,15 @@ SCRIPT_RULE_MIN_SHARE = 0.01
 FAST_PATH_PROBABILITY = 0.99
 SCRIPT_RULE_PROBABILITY = 0.95
 _UNDETERMINED = ("und", 0.0)
+# The letters (str.isalpha) among ARABIC_SCRIPT_RE's code points, so counting them is one C-level pass.
+_ARABIC_SCRIPT_LETTERS = frozenset(
+    ch for ch in map(chr, (*range(0x0600, 0x0900), *range(0xFB50, 0xFF00))) if ch.isalpha() and ARABIC_SCRIPT_RE.match(ch)
+)
 
 
 def _letter_counts(text: str) -> tuple[int, int]:
-    letters = arabic = 0
-    for ch in text:
-        if ch.isalpha():
-            letters += 1
-            if ARABIC_SCRIPT_RE.match(ch):
-                arabic += 1
-    return letters, arabic
+    """(letters, Arabic-script letters) of ``text``."""
+    return sum(map(str.isalpha, text)), sum(map(_ARABIC_SCRIPT_LETTERS.__contains__, text))
 
 
 def arabic_script_ratio(text: str) -> float:
@@ -73,22 +85,38 @@ def arabic_script_ratio(text: str) -> float:
     return arabic / letters if letters else 0.0
 
 
+@lru_cache(maxsize=1)
+def _detector_factory() -> DetectorFactory:
+    """langdetect with only PROFILES loaded (read once per process, on the first foreign text)."""
+    factory = DetectorFactory()
+    factory.load_json_profile([(Path(PROFILES_DIRECTORY) / code).read_text(encoding="utf-8") for code in PROFILES])
+    factory.set_seed(0)
+    return factory
+
+
 def _langdetect(text: str) -> list[tuple[str, float]]:
-    """langdetect with a fresh detector per call (detect_langs creates one), seeded, best first."""
+    """langdetect with a fresh detector per call (as detect_langs does), seeded, best first."""
     try:
-        results = detect_langs(text)
+        detector = _detector_factory().create()
+        detector.append(text)
+        results = detector.get_probabilities()
     except LangDetectException:
         return []
     return [(r.lang.split("-")[0], r.prob) for r in results]
+
+
+def _unknown_letters(text: str) -> int:
+    """Letters in a script none of PROFILES writes (Greek, Thai, Hangul …): langdetect cannot weigh them."""
+    return sum(1 for ch in text if ch.isalpha() and unicodedata.name(ch, "?").split(" ", 1)[0] not in PROFILE_SCRIPTS)
 
 
 def _script_rule(text: str, arabic_letters: int) -> str | None:
     """ur/fa/ku/ps/sd from letters Arabic does not use, or None when they do not decide."""
     if not arabic_letters:
         return None
-    arabic_only = sum(1 for ch in text if ch in ARABIC_ONLY_LETTERS)
+    arabic_only = sum(map(ARABIC_ONLY_LETTERS.__contains__, text))
     for code, letters in SCRIPT_LANGUAGES:
-        count = sum(1 for ch in text if ch in letters)
+        count = sum(map(letters.__contains__, text))
         if code == "fa":
             count += len(PERSIAN_DIGIT_RE.findall(text))
         if count and count / arabic_letters >= SCRIPT_RULE_MIN_SHARE and count > arabic_only / 2:
@@ -102,7 +130,7 @@ def _is_arabic_on_persian_keyboard(text: str) -> bool:
     Persian itself uses ال in loan phrases (بین‌الملل، البرز) and rarely ة, so the
     article alone is not evidence; Arabic function words that Persian lacks are.
     """
-    if "ة" not in text or any(ch in STRONG_PERSIAN_LETTERS for ch in text):
+    if "ة" not in text or not STRONG_PERSIAN_LETTERS.isdisjoint(text):
         return False
     folded = text.translate(_PERSIAN_FOLD)
     if not any(word in ARABIC_FUNCTION_WORDS for word in _WORD_RE.findall(folded)):
@@ -114,7 +142,7 @@ def _is_arabic_on_persian_keyboard(text: str) -> bool:
 def _is_plain_arabic(text: str, ratio: float) -> bool:
     return (
         ratio >= FAST_PATH_MIN_RATIO
-        and not any(ch in NON_ARABIC_LETTERS for ch in text)
+        and NON_ARABIC_LETTERS.isdisjoint(text)
         and not PERSIAN_DIGIT_RE.search(text)
         and ("ة" in text or ARABIC_ARTICLE_RE.search(text) is not None)
     )
@@ -137,7 +165,9 @@ def detect_language(text: str) -> tuple[str, float]:
        Arabic-script letters and outnumber half the Arabic-only ة ى ي ك — except
        Arabic typed on a Persian keyboard (only ی/ک, plus ة, an Arabic function
        word, and langdetect calling the folded text Arabic);
-    3. otherwise langdetect; a mostly Arabic-script text is kept to ar/fa/ur.
+    3. otherwise langdetect (with the PROFILES languages); a mostly Arabic-script
+       text is kept to ar/fa/ur, and a text mostly in a script none of them
+       writes is never "ar".
     Empty or letterless text → ("und", 0.0).
     """
     # NFKC turns presentation forms (ﺍﻟﺴﻼﻡ) into letters; marks and tatweel only split words.
@@ -166,6 +196,9 @@ def detect_language(text: str) -> tuple[str, float]:
         return _UNDETERMINED
     code, prob = ranked[0]
     if code == "ar":
+        if _unknown_letters(sample) > arabic:
+            # Greek or Thai quoting an Arabic name: langdetect only saw the Arabic letters.
+            return _UNDETERMINED
         # A mostly non-Arabic-script text that langdetect calls Arabic: still never Persian/Urdu as ar.
         code = _script_rule(_arabic_script_only(sample), arabic) or code
     return (code, prob)

@@ -10,19 +10,31 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from lxml import etree
+
 from pipelines.boilerplate import in_boilerplate_block
 
 _WS_RE = re.compile(r"\s+")
 # Dates declared on page elements (microdata, RDFa, <time>), tried in this order.
-_ELEMENT_DATE_XPATHS = (
-    "//*[@itemprop='datePublished'][@content or @datetime]",
-    (
-        "//*[not(self::meta)][@property='dc:date' or @property='dc:created' or @property='dcterms:created'"
-        " or @property='schema:datePublished' or @property='article:published_time'][@content]"
-    ),
-    "//time[@pubdate][@datetime]",
-    "//article//time[@datetime]",
+# XPath compiled once: tree.xpath("…") compiles its expression on every call.
+_ELEMENT_DATE_XPATHS = tuple(
+    etree.XPath(xpath)
+    for xpath in (
+        "//*[@itemprop='datePublished'][@content or @datetime]",
+        (
+            "//*[not(self::meta)][@property='dc:date' or @property='dc:created' or @property='dcterms:created'"
+            " or @property='schema:datePublished' or @property='article:published_time'][@content]"
+        ),
+        "//time[@pubdate][@datetime]",
+        "//article//time[@datetime]",
+    )
 )
+_JSONLD_XPATH = etree.XPath('//script[@type="application/ld+json"]/text()')
+_HEAD_TITLE_XPATH = etree.XPath("//head/title//text()")
+_TITLE_XPATH = etree.XPath("//title//text()")
+_H1_XPATH = etree.XPath("//h1")
+_CANONICAL_XPATH = etree.XPath('//link[@rel="canonical"]/@href')
+_LANG_XPATH = etree.XPath("/html/@lang")
 _ARTICLE_TYPES = {
     "article",
     "newsarticle",
@@ -63,11 +75,28 @@ def clean_space(text: str | None) -> str | None:
     return text or None
 
 
-def _meta(tree, *names: str) -> str | None:
+_META_KEYS = ("property", "name", "itemprop")
+
+
+def _meta_index(tree) -> dict[tuple[str, str], list[str]]:
+    """(attribute, name) → the content values of <meta> tags, in document order: one pass, not one query per name."""
+    index: dict[tuple[str, str], list[str]] = {}
+    for element in tree.iter("meta"):
+        content = element.get("content")
+        if content is None:
+            continue
+        for attr in _META_KEYS:
+            name = element.get(attr)
+            if name is not None:
+                index.setdefault((attr, name), []).append(content)
+    return index
+
+
+def _meta(index: dict, *names: str) -> str | None:
+    """The first non-blank content declared for the first of `names` found (property, then name, then itemprop)."""
     for name in names:
-        for attr in ("property", "name", "itemprop"):
-            values = tree.xpath(f'//meta[@{attr}="{name}"]/@content')
-            for value in values:
+        for attr in _META_KEYS:
+            for value in index.get((attr, name), ()):
                 value = clean_space(value)
                 if value:
                     return value
@@ -75,7 +104,7 @@ def _meta(tree, *names: str) -> str | None:
 
 
 def _jsonld_objects(tree):
-    for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
+    for script in _JSONLD_XPATH(tree):
         try:
             data = json.loads(script.strip().rstrip(";"), strict=False)
         except ValueError:
@@ -111,20 +140,19 @@ def _types(item: dict) -> set[str]:
 def read_metadata(tree) -> PageMetadata:
     """Collect what the page declares about itself."""
     meta = PageMetadata()
-    meta.title = clean_space(" ".join(tree.xpath("//head/title//text()"))) or clean_space(
-        " ".join(tree.xpath("//title//text()"))
-    )
-    h1 = tree.xpath("//h1")
+    meta.title = clean_space(" ".join(_HEAD_TITLE_XPATH(tree))) or clean_space(" ".join(_TITLE_XPATH(tree)))
+    h1 = _H1_XPATH(tree)
     if h1:
         meta.h1 = clean_space(h1[0].text_content())
-    meta.og_title = _meta(tree, "og:title", "twitter:title")
-    meta.description = _meta(tree, "og:description", "description", "twitter:description")
-    meta.site_name = _meta(tree, "og:site_name", "application-name")
-    meta.author = _meta(tree, "author", "article:author", "dc.creator", "sailthru.author")
+    index = _meta_index(tree)
+    meta.og_title = _meta(index, "og:title", "twitter:title")
+    meta.description = _meta(index, "og:description", "description", "twitter:description")
+    meta.site_name = _meta(index, "og:site_name", "application-name")
+    meta.author = _meta(index, "author", "article:author", "dc.creator", "sailthru.author")
     if meta.author and meta.author.startswith("http"):
         meta.author = None
     meta.published = _meta(
-        tree,
+        index,
         "article:published_time",
         "datePublished",
         "og:article:published_time",
@@ -133,14 +161,14 @@ def read_metadata(tree) -> PageMetadata:
         "dc.date.issued",
         "date",
     )
-    meta.modified = _meta(tree, "article:modified_time", "dateModified", "og:updated_time")
-    meta.og_url = _meta(tree, "og:url")
-    canonical = tree.xpath('//link[@rel="canonical"]/@href')
+    meta.modified = _meta(index, "article:modified_time", "dateModified", "og:updated_time")
+    meta.og_url = _meta(index, "og:url")
+    canonical = _CANONICAL_XPATH(tree)
     meta.canonical = clean_space(canonical[0]) if canonical else None
-    og_type = _meta(tree, "og:type")
+    og_type = _meta(index, "og:type")
     if og_type:
         meta.types.add(og_type.lower())
-    lang = tree.xpath("/html/@lang")
+    lang = _LANG_XPATH(tree)
     meta.lang = lang[0].strip().lower() if lang else None
 
     for item in _jsonld_objects(tree):
@@ -171,9 +199,9 @@ def element_date(tree) -> str | None:
     skipped: its date belongs to another text.
     """
     for xpath in _ELEMENT_DATE_XPATHS:
-        for element in tree.xpath(xpath):
+        for element in xpath(tree):
             value = clean_space(element.get("content") or element.get("datetime"))
-            if value and not element.xpath("ancestor::a") and not in_boilerplate_block(element):
+            if value and next(element.iterancestors("a"), None) is None and not in_boilerplate_block(element):
                 return value
     return None
 

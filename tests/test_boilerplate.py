@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import lxml.html
+import re
+import unicodedata
 
+import lxml.html
+import pytest
+
+from pipelines import boilerplate
 from pipelines.boilerplate import in_boilerplate_block, merge_lead, prune_boilerplate
+from pipelines.normalize import normalize_arabic
 
 STORY = (
     "قال المتحدث باسم الوزارة إن فرق الإنقاذ واصلت عملها طوال الليل في المناطق المتضررة من السيول، "
@@ -115,3 +121,137 @@ def test_in_boilerplate_block():
     )
     found = {span.get("id"): in_boilerplate_block(span) for span in root.iter("span")}
     assert found == {"a": True, "b": True, "c": True, "d": False}
+
+
+# -- the faster paths give what the plain ones gave ----------------------------------
+
+# Elements of every kind the compiled XPath expressions select, and some they must not.
+XPATH_PAGE = (
+    "<html><body><nav>م</nav><marquee>م</marquee><form><select></select><textarea></textarea></form>"
+    "<footer>f</footer><template>t</template><noscript>n</noscript><iframe></iframe>"
+    "<div hidden>h</div><div hidden=''>h2</div><span aria-hidden='true'>a</span><span aria-hidden='false'>a2</span>"
+    "<div role='dialog'>d</div><div role='main'>r</div><div aria-modal='true'>m</div><div aria-modal='false'>m2</div>"
+    "<div class='c' id='i'><p class=''>x</p><p id=''>y</p><td>z<br>w</td></div><div>v<br></div><section><br></section>"
+    "<div itemprop='articleBody'>b</div><span itemprop='articleBodyX'>bx</span><script>s</script>"
+    "<script type='application/ld+json'>{}</script><style>s</style><cloudflare-app>o</cloudflare-app><x-y><p>n</p></x-y>"
+    "</body></html>"
+)
+
+
+@pytest.mark.parametrize(
+    ("compiled", "plain"),
+    [
+        (
+            boilerplate._STRUCTURAL_XPATH,
+            (
+                "//marquee | //form | //textarea | //select | //nav | //footer | //*[@hidden] | //*[@aria-hidden='true']"
+                " | //template | //noscript | //iframe | //*[@role='dialog' or @aria-modal='true']"
+            ),
+        ),
+        (boilerplate._LABELLED_XPATH, "//*[@class or @id]"),
+        (boilerplate._BREAKS_XPATH, "//div[br] | //td[br]"),
+        (boilerplate._ARTICLE_BODY_XPATH, "//*[@itemprop='articleBody']"),
+        (boilerplate._SCRIPTS_XPATH, "//script[not(@type='application/ld+json')] | //style"),
+        (boilerplate._overlays, "//body/*[contains(local-name(), '-')]"),
+    ],
+)
+def test_faster_selectors_select_what_the_plain_xpath_did(compiled, plain):
+    root = lxml.html.document_fromstring(XPATH_PAGE)
+    assert compiled(root) == root.xpath(plain)
+    assert compiled(root)  # the page exercises each of them
+
+
+@pytest.mark.parametrize("limit", [0, 1, 5, 60, 300])
+def test_text_within_is_the_joined_text_up_to_the_limit(limit):
+    root = tree(
+        f"<div> <p>  {STORY} </p><ul><li><a> اقرأ أيضاً </a></li><li> </li></ul>x<b>y</b> z </div><p></p><span>a</span>"
+    )
+    for element in root.iter():
+        full = " ".join(element.itertext()).strip()
+        assert boilerplate._text_within(element, limit) == (full if len(full) <= limit else None)
+        assert boilerplate._text_over(element, limit) == (len(full) > limit)
+
+
+def test_count_letters_is_the_alnum_regex():
+    # str.isalnum is exactly [^\W_] over every code point
+    sample = "".join(map(chr, range(0x20, 0x3000))) + "_٣ ة ـ ١٢ abc ²½"
+    assert boilerplate._count_letters(sample) == len(re.findall(r"[^\W_]", sample))
+    assert boilerplate._count_letters(None) == boilerplate._count_letters("") == 0
+
+
+def test_is_boilerplate_key_is_is_boilerplate_line_on_normalized_text():
+    for line in ["التعليقات (3)", "اقرأ أيضاً", "  تابعونا على  ", STORY, "شارك:", "عاجل", ""]:
+        assert boilerplate.is_boilerplate_key(normalize_arabic(line)) == boilerplate.is_boilerplate_line(line)
+
+
+def _phrase_match(text: str) -> bool:
+    norm = normalize_arabic(text)
+    return bool(boilerplate._PHRASE_RE.match(norm) or boilerplate._LABEL_RE.match(norm))
+
+
+def test_raw_first_word_filter_covers_every_code_point():
+    """_may_announce's character classes are complete: outside _RAW_SCAN_RANGES no character
+    normalizes to nothing or to anything holding a letter of a phrase."""
+    letters = set("".join(boilerplate._ANNOUNCING_NORM)) - {" "}
+    scanned = set().union(*(range(start, end) for start, end in boilerplate._RAW_SCAN_RANGES))
+    for code in range(0x110000):
+        if 0xD800 <= code < 0xE000 or code in scanned:
+            continue
+        norm = normalize_arabic(chr(code))
+        assert norm and not letters.intersection(norm), hex(code)
+
+
+def test_raw_first_word_filter_composes_like_normalize():
+    """A base letter with a combining mark NFKC composes (ا + ٔ → أ) is matched as the base letter."""
+    for code in range(0x110000):
+        if 0xD800 <= code < 0xE000:
+            continue
+        decomposed = unicodedata.normalize("NFD", chr(code))
+        if len(decomposed) > 1 and _phrase_match(decomposed + "قرا ايضا"):
+            assert boilerplate._may_announce(decomposed + "قرا ايضا"), hex(code)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *boilerplate._ANNOUNCING,
+        *boilerplate._ANNOUNCING_NORM,
+        "اقرأ أيضاً: عنوان",
+        "  إقرأ أيضا",
+        "اقـــرأ ايضاً",  # tatweel
+        "أَضِفْ تَعْلِيقاً",  # tashkeel
+        "\u200fالتعليقات (12)",  # RLM first
+        "ﺍﻗﺮﺃ ﺃﻳﻀﺎ",  # presentation forms
+        "الأكثر قراءة",
+        "شارك: فيسبوك | تويتر",
+        "جميع الحقوق محفوظة © 2024",
+        "قد يهمك أيضاً",
+        "ﻻ",  # a ligature: normalized whatever it holds
+    ],
+)
+def test_raw_first_word_filter_lets_every_phrase_through(text):
+    assert boilerplate._may_announce(text.strip())
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["وزير الخارجية يزور بغداد", "Home", "«اقرأ أيضاً»", "12 تعليقات", STORY, "الرئيس", "مصر تفوز على تونس"],
+)
+def test_raw_first_word_filter_agrees_with_the_phrase_regexes(text):
+    """Whatever it lets through or not, it never drops a text the phrase regexes would match."""
+    assert boilerplate._may_announce(text) or not _phrase_match(text)
+    if text in ("وزير الخارجية يزور بغداد", "Home", STORY):
+        assert not boilerplate._may_announce(text)  # and it does spare the common case
+
+
+def test_announced_blocks_same_with_and_without_the_raw_filter(monkeypatch):
+    body = (
+        f"<div class='story'><p>{STORY}</p><p>اقرأ أيضاً: <a href='/x'>خبر آخر</a></p></div>"
+        "<div><h3>الأكثر قراءة</h3><ul><li><a href='/1'>خبر</a></li></ul></div>"
+        "<p>كلمات دليلية: سياسة، اقتصاد</p><div><span>ﺍﻗﺮﺃ ﺃﻳﻀﺎ</span><a href='/2'>خبر ثالث</a></div>"
+        "<div>جميع الحقوق محفوظة © 2024</div><p>شارك: فيسبوك | تويتر</p><span>عاجل</span>"
+    )
+    fast = pruned(body)
+    monkeypatch.setattr(boilerplate, "_may_announce", lambda text: True)
+    assert pruned(body) == fast
+    assert "قال المتحدث" in fast and "خبر آخر" not in fast and "محفوظة" not in fast

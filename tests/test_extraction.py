@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
+import lxml.html
 import pytest
+import trafilatura
 
-from pipelines import extraction
+from pipelines import extraction, metadata
 from pipelines.extraction import extract_article
 from pipelines.normalize import normalize_arabic
 
@@ -187,3 +190,94 @@ def test_div_soup_page_without_lead_element_uses_fallback_extractors():
     record = extract(html)
     assert record["is_article"], record["verdict"]
     assert normalize_arabic(PARAGRAPHS[1]) in normalize_arabic(record["text"])
+
+
+# -- verdict ---------------------------------------------------------------------------
+
+
+def test_short_paragraphs_only_is_a_listing_unless_declared_an_article():
+    teasers = "".join(f"<p>{' '.join(PARAGRAPHS[0].split()[:20])} {i}</p>" for i in range(6))
+    record = extract(page(f"<h1>{TITLE}</h1><div class='list'>{teasers}</div>"))
+    assert record["word_count"] >= 40
+    assert (record["is_article"], record["verdict"]) == (False, "no paragraph of 25 words: a listing")
+    record = extract(page(f"<h1>{TITLE}</h1><div class='list'>{teasers}</div>", head='<meta property="og:type" content="article">'))
+    assert (record["is_article"], record["verdict"]) == (True, "article")
+
+
+# -- the faster paths give what the plain ones gave ----------------------------------
+
+META_HEAD = (
+    '<meta property="og:title" content="  ">'  # blank: the next one counts
+    '<meta name="og:title" content="عنوان من name">'
+    '<meta property="og:title" content="عنوان ثان">'
+    '<meta itemprop="og:title" content="عنوان من itemprop">'
+    '<meta name="twitter:title" content="عنوان تويتر">'
+    '<meta name="description">'  # no content attribute
+    '<meta name="description" content="وصف  الخبر">'
+    '<meta property="og:description" name="description" content="">'
+    '<meta itemprop="author" content="كاتب">'
+    '<meta name="Author" content="not the same name">'
+    '<meta property="article:published_time" content="2024-05-13T06:00:00+03:00">'
+    '<meta name="og:url" property="og:site_name" content="موقع">'
+)
+
+
+def test_meta_index_reads_what_one_xpath_per_name_read():
+    def by_xpath(tree, *names):
+        for name in names:
+            for attr in ("property", "name", "itemprop"):
+                for value in tree.xpath(f'//meta[@{attr}="{name}"]/@content'):
+                    value = metadata.clean_space(value)
+                    if value:
+                        return value
+        return None
+
+    tree, _ = extraction.parse_html(page(BODY, head=META_HEAD))
+    index = metadata._meta_index(tree)
+    for names in [
+        ("og:title", "twitter:title"),
+        ("twitter:title",),
+        ("og:description", "description", "twitter:description"),
+        ("author", "article:author"),
+        ("Author",),
+        ("article:published_time", "datePublished"),
+        ("og:url",),
+        ("og:site_name", "application-name"),
+        ("missing",),
+    ]:
+        assert metadata._meta(index, *names) == by_xpath(tree, *names), names
+
+
+FORM_PAGE = page(
+    f"<h1>{TITLE}</h1><article>{BODY}<label for='q'>بحث</label><input id='q' value='x'>"
+    "<select><option>1</option></select><textarea>نص</textarea></article>"
+    "<form><fieldset><legend>اشترك</legend><input type='email'></fieldset></form>"
+)
+
+
+@pytest.mark.parametrize("html", [page(f"<h1>{TITLE}</h1>{BODY}"), FORM_PAGE])
+def test_html_parser_gives_the_record_lxml_html_gave(html, monkeypatch):
+    """The parser with a C class lookup: same tree, same record as lxml.html's own parser."""
+    fast = extract(html)
+    tree, _ = extraction.parse_html(html)
+    assert all(isinstance(element, lxml.html.HtmlElement) for element in tree.iter() if isinstance(element.tag, str))
+    monkeypatch.setattr(extraction, "_HTML_PARSER", lxml.html.html_parser)
+    assert extract(html) == fast
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        page(f"<h1>{TITLE}</h1>{BODY}"),
+        FORM_PAGE,
+        page(f"<h1>{TITLE}</h1><div class='detail'><div>{'<br><br>'.join(PARAGRAPHS * 3)}</div></div>"),
+        page("<p>قصير</p>"),
+    ],
+)
+def test_body_text_is_bare_extraction_with_the_same_options(html):
+    tree, _ = extraction.parse_html(html)
+    expected = trafilatura.bare_extraction(
+        copy.deepcopy(tree), url=URL, with_metadata=False, include_comments=False, include_tables=False,
+        include_images=False, include_links=False, deduplicate=False, fast=False,
+    )
+    assert extraction._body_text(tree, URL) == ((expected.text if expected is not None else "") or "")

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from langdetect import detect_langs
 
 from pipelines import language
 from pipelines.language import arabic_script_ratio, detect_language
@@ -62,11 +63,28 @@ ENGLISH = [
     "Protesters gathered in Tahrir Square (ميدان التحرير) on Friday to demand reforms, witnesses said.",
 ]
 
+# Other editions and quoted sources of Arabic sites: each must get its own loaded profile.
+OTHER = [
+    ("Le gouvernement a annoncé mardi de nouvelles mesures pour freiner l'inflation.", "fr"),
+    ("Die Regierung kündigte am Dienstag neue Maßnahmen gegen die Inflation an.", "de"),
+    ("El gobierno anunció el martes nuevas medidas para frenar la inflación.", "es"),
+    ("Il governo ha annunciato martedì nuove misure per frenare l'inflazione.", "it"),
+    ("O governo anunciou na terça-feira novas medidas para conter a inflação.", "pt"),
+    ("De regering heeft dinsdag nieuwe maatregelen aangekondigd om de inflatie te beteugelen.", "nl"),
+    ("Hükümet salı günü enflasyonu dizginlemek için yeni önlemler açıkladı.", "tr"),
+    ("Правительство во вторник объявило о новых мерах по сдерживанию инфляции.", "ru"),
+    ("הממשלה הודיעה ביום שלישי על צעדים חדשים לבלימת האינפלציה.", "he"),
+    ("सरकार ने मंगलवार को महंगाई पर काबू पाने के लिए नए उपायों की घोषणा की।", "hi"),
+    ("Pemerintah pada hari Selasa mengumumkan langkah-langkah baru untuk menekan inflasi.", "id"),
+    ("政府星期二宣布了抑制通货膨胀的新措施，包括提高利率。", "zh"),
+]
+
 LABELLED = (
     [(t, "ar") for t in ARABIC]
     + [(t, "fa") for t in PERSIAN]
     + [(t, "ur") for t in URDU]
     + [(t, "en") for t in ENGLISH]
+    + OTHER
 )
 
 
@@ -124,6 +142,55 @@ def test_fast_path_skips_langdetect(text, monkeypatch):
 @pytest.mark.parametrize("text", PERSIAN + URDU + [ARABIC[12], ARABIC[13]])
 def test_fast_path_never_takes_text_with_letters_arabic_lacks(text):
     assert not language._is_plain_arabic(text, arabic_script_ratio(text))
+
+
+def test_only_the_chosen_profiles_are_loaded():
+    assert language._detector_factory().get_lang_list() == list(language.PROFILES)
+    assert {"ar", "fa", "ur"} <= set(language.PROFILES)  # every Arabic-script language langdetect has
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [*[(t, c) for t, c in LABELLED if c != "zh"], (ENGLISH[0] + " " + ARABIC[0], "en")]
+)
+def test_loaded_profiles_agree_with_all_profiles(text, expected):
+    """The 16 profiles rank first what langdetect's 55 rank first, where the page's language is loaded.
+
+    (Not Chinese: all 55 split Han text between zh-cn, zh-tw, ja and ko.)
+    """
+    sample = language.strip_tashkeel(language.unicodedata.normalize("NFKC", text))
+    assert language._langdetect(sample)[0][0] == detect_langs(sample)[0].lang.split("-")[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Η κυβέρνηση ανακοίνωσε σήμερα νέα μέτρα για την οικονομία της χώρας (السلام عليكم)",
+        "รัฐบาลประกาศมาตรการใหม่เพื่อเศรษฐกิจของประเทศ السلام عليكم",
+        "정부는 오늘 경제를 위한 새로운 조치를 발표했다 السلام",
+    ],
+)
+def test_text_in_a_script_no_profile_knows_is_not_arabic(text):
+    """langdetect sees only the Arabic letters of a Greek, Thai or Korean text: that is no evidence."""
+    assert detect_language(text)[0] != "ar"
+
+
+@pytest.mark.parametrize(("text", "expected"), LABELLED)
+def test_loaded_languages_are_in_known_scripts(text, expected):
+    assert language._unknown_letters(language.unicodedata.normalize("NFKC", text)) == 0
+
+
+@pytest.mark.parametrize("text", [t for t, _ in LABELLED] + ["", "abc ١٢٣ ـ ً ﷺ ﻻ Ⅻ ² ڤ", "ﺍﻟﺴﻼﻡ 𝔸"])
+def test_letter_counts_are_isalpha_and_arabic_script(text):
+    expected = (
+        sum(1 for ch in text if ch.isalpha()),
+        sum(1 for ch in text if ch.isalpha() and language.ARABIC_SCRIPT_RE.match(ch)),
+    )
+    assert language._letter_counts(text) == expected
+
+
+def test_arabic_script_letters_are_all_the_arabic_script_letters():
+    every = {chr(c) for c in range(0x110000) if chr(c).isalpha() and language.ARABIC_SCRIPT_RE.match(chr(c))}
+    assert language._ARABIC_SCRIPT_LETTERS == every
 
 
 @pytest.mark.parametrize(
