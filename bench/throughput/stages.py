@@ -31,16 +31,15 @@ STAGES = (
     ("metadata", "worker", "read_metadata: JSON-LD, meta, <time>"),
     ("prune", "worker", "prune_boilerplate"),
     ("title+dates+author", "worker", "_title, _find_title_element, _dateline, _published, _author"),
-    ("body (trafilatura)", "worker", "trafilatura.bare_extraction(tree, with_metadata=False)"),
+    ("body (trafilatura)", "worker", "extraction._body_text: trafilatura.bare_extraction(tree, options), no metadata"),
     ("clean+verdict", "worker", "_clean_body, canonical URL, _article_verdict"),
     ("language", "worker", "detect_language(title + text)"),
-    ("content hash", "worker", "fingerprints.content_hash"),
+    ("fingerprints", "worker", "tokens once → content hash, MinHash signature, FTS search forms (records.fingerprints)"),
     ("pickle to/from pool", "both", "args and record through the pool (dumps+loads)"),
     ("dedup exact", "reactor", "dict lookups in DedupPipeline (url, canonical, hash)"),
-    ("near-dup minhash", "reactor", "near_duplicates.signature (DedupPipeline, when wired in)"),
-    ("near-dup LSH", "reactor", "NearDuplicateIndex.find + add on SQLite"),
-    ("storage", "reactor", "insert_rows, batches of 50, WAL, FTS trigger"),
-    ("warc write", "reactor", "WarcWriter.write_exchange (gzip)"),
+    ("near-dup LSH", "reactor", "NearDuplicateIndex.find + add on SQLite (signature from the worker)"),
+    ("storage", "reactor", "insert_rows, batches of 50, WAL, FTS trigger with the worker's search forms"),
+    ("warc write", "WARC thread", "WarcWriter.write_exchange (gzip level 6): the crawl's WARC thread, GIL released in zlib"),
     ("spider links", "reactor", "parsel //a/@href + urljoin + is_article_url/_follow patterns"),
     ("spider requests", "reactor", "scrapy.Request per link (before dupefilter)"),
     ("naive: bare_extraction", "(b) only", "trafilatura.bare_extraction(html, with_metadata=True), for comparison"),
@@ -93,12 +92,11 @@ def _dates(meta, tree, options, url: str):
     return title, ex._published(meta, dateline, options, url), ex._author(meta, tree, dateline_element)
 
 
-def _clean(extracted, title, meta, url: str, min_words: int):
+def _clean(raw: str, title, meta, url: str, min_words: int):
     """The body cleaning, canonical URL and verdict steps of extract_article."""
     from pipelines import extraction as ex
     from pipelines.urls import canonical_url, same_site
 
-    raw = (extracted.text if extracted is not None else "") or ""
     text = ex._clean_body(raw, title)
     words = ex._words(text)
     canonical = url
@@ -138,7 +136,9 @@ def measure(site: Path, sample: int = 300, origin: str = "http://127.0.0.1:8000"
     from pipelines.archive import insert_rows, open_archive
     from pipelines.boilerplate import prune_boilerplate
     from pipelines.encoding import decode_html
-    from pipelines.fingerprints import content_hash
+    from pipelines.fingerprints import tokens_hash
+    from pipelines.normalize import tokens
+    from pipelines.records import fingerprints
     from pipelines.language import detect_language
     from pipelines.metadata import read_metadata
     from pipelines.records import make_record
@@ -194,18 +194,18 @@ def measure(site: Path, sample: int = 300, origin: str = "http://127.0.0.1:8000"
         timed("pickle to/from pool", _round_trip, (body, url, "text/html", "bench", fetched_at, (), {}, 40))
         text_html, _ = timed("decode", decode_html, body, "text/html")
         text_html = text_html.replace("\x00", "")
-        tree = timed("parse", lxml.html.document_fromstring, text_html)
+        tree = timed("parse", lxml.html.document_fromstring, text_html, parser=ex._HTML_PARSER)
         meta = timed("metadata", read_metadata, tree)
         timed("prune", prune_boilerplate, tree, ())
 
         title, published, author = timed("title+dates+author", _dates, meta, tree, options, url)
-        extracted = timed("body (trafilatura)", trafilatura.bare_extraction, tree, url=url, with_metadata=False,
-                          include_comments=False, include_tables=False, include_images=False, include_links=False,
-                          deduplicate=False, fast=False)
+        raw_text = timed("body (trafilatura)", ex._body_text, tree, url)
 
-        text, words, canonical, verdict = timed("clean+verdict", _clean, extracted, title, meta, url, options.min_words)
+        text, words, canonical, verdict = timed("clean+verdict", _clean, raw_text, title, meta, url, options.min_words)
         language = timed("language", detect_language, f"{title or ''}\n{text}")
-        digest = timed("content hash", content_hash, text) if text else None
+        words_of_text = timed("fingerprints", tokens, text) if text else []
+        digest = timed("fingerprints", tokens_hash, words_of_text) if text else None
+        computed = timed("fingerprints", fingerprints, title, words_of_text)
         record = {"url": url, "canonical_url": canonical, "title": title, "text": text, "author": author,
                   "published": published, "language": language[0], "content_hash": digest, "word_count": words,
                   "is_article": verdict[0]}
@@ -222,12 +222,12 @@ def measure(site: Path, sample: int = 300, origin: str = "http://127.0.0.1:8000"
         keep = verdict[0] and language[0] == "ar"
         duplicate = timed("dedup exact", _exact_duplicate, seen_urls, seen_hashes, url, canonical, digest, keep, number)
         if nd is not None and text:
-            sig = timed("near-dup minhash", nd.signature, text)
+            sig = timed("near-dup LSH", nd.Signature.from_bytes, computed["minhash"], computed["shingles"])
             near = timed("near-dup LSH", index.find, sig)
             if near is None and not duplicate:
                 timed("near-dup LSH", index.add, number, sig)
         if verdict[0] and language[0] == "ar" and not duplicate:
-            batch.append({**reference, "id": number, "source": "bench", "crawl_id": 1, "fetched_at": fetched_at,
+            batch.append({**reference, "fingerprints": computed, "id": number, "source": "bench", "crawl_id": 1, "fetched_at": fetched_at,
                           "warc_file": "x.warc.gz", "warc_offset": 0, "warc_length": len(body)})
             records.append(record)
         if len(batch) >= 50 or number == len(pages):
