@@ -6,20 +6,38 @@
 Listing pages are followed for links; pages whose URL matches the source's
 article patterns are handed to the pipelines as raw bytes, which decide whether
 they hold an article.
+
+URLs read from sitemaps and feeds wait in the spider's pending queue, a few
+hundred bytes each, and `start()` hands them to the scheduler only when it runs
+low: a Request waiting in Scrapy's scheduler costs ~2 KB, and a site's sitemaps
+list all its articles at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
+from collections import deque
 from datetime import datetime, timezone
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from lxml import etree
-from scrapy.http import Response
+from scrapy import signals
+from scrapy.core.scheduler import Scheduler
+from scrapy.http import HtmlResponse, Response
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.response import get_base_url
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.python.failure import Failure
+
+try:
+    from scrapy.utils.asyncio import is_asyncio_available
+except ImportError:  # Scrapy < 2.14
+    from scrapy.utils.reactor import (
+        is_asyncio_reactor_installed as is_asyncio_available,
+    )
 
 from crawler.faults import FAULT_PREFIX, fault_reason
 from crawler.items import PageItem
@@ -32,6 +50,10 @@ logger = logging.getLogger(__name__)
 
 _FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
 _ROLES = {"parse_article": "article", "parse_listing": "listing", "parse_sitemap": "sitemap", "parse_feed": "feed"}
+VIA = "arshif_via"  # request.meta: how the URL was found (start, listing, article, sitemap, feed)
+FEED_WAIT = 0.25  # seconds start() sleeps at most before looking at the scheduler again
+# parsel's parser options (recover, huge_tree), without a Selector object per matched node
+_HTML_PARSER = etree.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
 
 
 class NewsSpider(scrapy.Spider):
@@ -49,6 +71,14 @@ class NewsSpider(scrapy.Spider):
         self.source_name = loaded.name
         self.allowed_domains = list(loaded.allowed_domains)
         self._seen_links: set[str] = set()  # absolute link URLs already turned into requests (or refused)
+        # (url, is_article, via, depth, hints as items) found in sitemaps and feeds, not yet requested
+        self._pending: deque[tuple] = deque()
+        self._lazy = False  # start() is feeding `_pending` to the scheduler
+        self._room = 16  # start() keeps the scheduler at this many requests or fewer
+        self._max_depth = 0  # DEPTH_LIMIT
+        self._depth_priority = 0  # DEPTH_PRIORITY
+        self._wakeup: asyncio.Future | None = None
+        self._parsed: tuple = (None, None)  # (response, lxml root) of the page being read
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -58,9 +88,24 @@ class NewsSpider(scrapy.Spider):
             crawler.settings.set("CLOSESPIDER_PAGECOUNT", limits.max_pages, priority="spider")
         if limits.max_depth:
             crawler.settings.set("DEPTH_LIMIT", limits.max_depth, priority="spider")
+        spider._max_depth = crawler.settings.getint("DEPTH_LIMIT")
+        spider._depth_priority = crawler.settings.getint("DEPTH_PRIORITY")
+        spider._room = max(16, crawler.settings.getint("CONCURRENT_REQUESTS"))
+        crawler.signals.connect(spider._on_download, signal=signals.request_reached_downloader)
+        crawler.signals.connect(spider._wake, signal=signals.scheduler_empty)
         return spider
 
     async def start(self):
+        """The seeds, then the pending queue, fed lazily until the crawl has nothing else left."""
+        self._lazy = self._frontier_in_memory()
+        for request in self._seeds():
+            yield request
+        while self._lazy:
+            request = await self._next_pending()
+            if request is not None:
+                yield request
+
+    def _seeds(self):
         for url in self.source.start_urls:
             yield self._request(url, self.parse_listing, "start", dont_filter=True)
         for url in self.source.sitemaps:
@@ -71,26 +116,144 @@ class NewsSpider(scrapy.Spider):
         for url in self.source.feeds:
             yield self._request(url, self.parse_feed, "feed", dont_filter=True)
 
+    # -- the pending queue ----------------------------------------------------------
+
+    def _frontier_in_memory(self) -> bool:
+        """Lazy only with Scrapy's in-memory scheduler: with JOBDIR or the cluster's Redis queue,
+        requests already live outside this process, and a queue held here would die with it."""
+        scheduler = self._scheduler()
+        return (is_asyncio_available() and isinstance(scheduler, Scheduler)
+                and not getattr(scheduler, "dqdir", None))
+
+    def _scheduler(self):
+        engine = self.crawler.engine
+        if hasattr(engine, "scheduler"):
+            return engine.scheduler
+        return getattr(getattr(engine, "_slot", None), "scheduler", None)  # Scrapy < 2.19
+
+    async def _next_pending(self) -> scrapy.Request | None:
+        """The next pending request once the scheduler has room; None (and the end of
+        lazy feeding) when nothing is pending and nothing in flight can add to it."""
+        while True:
+            if self._pending and self._has_room():
+                request = self._pending_request(self._pending.popleft())
+                if request is not None:
+                    return request
+                continue
+            if not self._pending and self._crawl_idle():
+                self._lazy = False
+                self._poke_engine()
+                return None
+            await self._sleep()
+
+    def _has_room(self) -> bool:
+        engine = self.crawler.engine
+        return engine.running and len(self._scheduler()) < self._room
+
+    def _crawl_idle(self) -> bool:
+        """Nothing queued, downloading or being parsed: no sitemap or feed can still add URLs.
+
+        The engine's own spider_is_idle() is False while start() runs, so it cannot say this.
+        """
+        engine = self.crawler.engine
+        if not engine.running:
+            return True
+        slot = engine.scraper.slot
+        return not engine.downloader.active and (slot is None or slot.is_idle()) \
+            and not self._scheduler().has_pending_requests()
+
+    def _poke_engine(self) -> None:
+        """Let the engine see at once that start() ended (else at its 5 s heartbeat)."""
+        slot = getattr(self.crawler.engine, "_slot", None)
+        if slot is not None:
+            slot.nextcall.schedule()
+
+    async def _sleep(self) -> None:
+        """Until a request reaches the downloader, the scheduler runs dry, a URL is queued, or FEED_WAIT."""
+        loop = asyncio.get_running_loop()
+        self._wakeup = loop.create_future()
+        timer = loop.call_later(FEED_WAIT, self._wake)
+        try:
+            await self._wakeup
+        finally:
+            timer.cancel()
+            self._wakeup = None
+
+    def _on_download(self, request, spider=None) -> None:
+        if self._pending:  # the scheduler gave one up: room for the next
+            self._wake()
+
+    def _wake(self, *args, **kwargs) -> None:
+        if self._wakeup is not None and not self._wakeup.done():
+            self._wakeup.set_result(None)
+
+    def _queue(self, url: str, via: str, hints: dict, response: Response):
+        """A URL from a sitemap or feed: a request now, or a compact pending entry while start() feeds them.
+
+        A pending URL counts as seen, so a page linking it does not request it first
+        (without the sitemap's date). The depth is the one Scrapy would give it, and
+        DEPTH_LIMIT is applied here, as DepthMiddleware does not look at start requests.
+        """
+        if not self._lazy:
+            request = self._follow(url, via, hints)
+            if request is not None:
+                yield request
+            return
+        if not url.startswith(("http://", "https://")):
+            return
+        article = self.source.is_article_url(url)
+        if not article and not self.source.is_followable(url):
+            self._seen_links.add(url)
+            return
+        depth = response.meta.get("depth", 0) + 1
+        if self._max_depth and depth > self._max_depth:
+            self.crawler.stats.inc_value("depth/request_ignored_count")
+            return
+        self._seen_links.add(url)
+        self._pending.append((url, article, via, depth, tuple(hints.items()) if article and hints else None))
+        self._wake()
+
+    def _pending_request(self, entry: tuple) -> scrapy.Request | None:
+        """The entry's request, or None for a malformed URL (an exception here would end start())."""
+        url, article, via, depth, hints = entry
+        callback = self.parse_article if article else self.parse_listing
+        try:
+            request = self._request(url, callback, via, dict(hints) if hints else None,
+                                    priority=-depth * self._depth_priority)
+        except ValueError as exc:
+            logger.debug("Bad URL %r: %s", url, exc)
+            return None
+        request.meta["depth"] = depth
+        # queued as the sitemap's own request would be, not behind every link as start requests are
+        request.meta["is_start_request"] = False
+        self.crawler.stats.max_value("request_depth_max", depth)
+        return request
+
     # -- requests -----------------------------------------------------------------
 
     def _request(self, url: str, callback, via: str, hints: dict | None = None, **kwargs) -> scrapy.Request:
+        """`via` rides in meta and cb_kwargs only holds hints when there are some: no dict per request for nothing."""
         return scrapy.Request(
             fetch_url(url),
             callback=callback,
             errback=self.on_error,
-            cb_kwargs={"via": via, "hints": hints or {}},
-            meta={ROLE: _ROLES.get(callback.__name__, "other")},
+            cb_kwargs={"hints": hints} if hints else None,
+            meta={ROLE: _ROLES.get(callback.__name__, "other"), VIA: via},
             **kwargs,
         )
 
     def _follow(self, url: str, via: str, hints: dict | None = None):
-        """A request for a discovered URL: article candidate, listing, or nothing."""
+        """A request for a discovered URL: article candidate, listing, or nothing (also for a malformed URL,
+        which would otherwise end the page's callback and lose its other links)."""
         if not url.startswith(("http://", "https://")):
             return None
-        if self.source.is_article_url(url):
-            return self._request(url, self.parse_article, via, hints)
-        if self.source.is_followable(url):
-            return self._request(url, self.parse_listing, via)
+        try:
+            if self.source.is_article_url(url):
+                return self._request(url, self.parse_article, via, hints)
+            if self.source.is_followable(url):
+                return self._request(url, self.parse_listing, via)
+        except ValueError as exc:
+            logger.debug("Bad URL %r: %s", url, exc)
         return None
 
     def on_error(self, failure: Failure):
@@ -105,22 +268,24 @@ class NewsSpider(scrapy.Spider):
 
     # -- callbacks ----------------------------------------------------------------
 
-    def parse_listing(self, response: Response, via: str, hints: dict):
+    # `via` as a keyword argument: requests queued in Redis by an earlier version carry it in cb_kwargs
+
+    def parse_listing(self, response: Response, hints: dict | None = None, via: str | None = None):
         if not hasattr(response, "xpath"):
             return
+        via = via or response.meta.get(VIA, "")
         if via != "start" and self.source.is_article_url(response.url):
             yield self._item(response, via, hints)
-        for feed in response.xpath("//link[@rel='alternate']"):
-            if (feed.attrib.get("type") or "").lower() in _FEED_TYPES and feed.attrib.get("href"):
-                yield self._request(response.urljoin(feed.attrib["href"]), self.parse_feed, "feed")
+        for feed in self._feed_links(response):
+            yield self._request(feed, self.parse_feed, "feed")
         yield from self._links(response, "listing")
 
-    def parse_article(self, response: Response, via: str, hints: dict):
-        yield self._item(response, via, hints)
+    def parse_article(self, response: Response, hints: dict | None = None, via: str | None = None):
+        yield self._item(response, via or response.meta.get(VIA, ""), hints)
         if hasattr(response, "xpath"):
             yield from self._links(response, "article")
 
-    def parse_sitemap(self, response: Response, via: str, hints: dict):
+    def parse_sitemap(self, response: Response, hints: dict | None = None, via: str | None = None):
         if response.url.endswith("/robots.txt"):
             for url in sitemap_urls_from_robots(response.text, base_url=response.url):
                 yield self._request(url, self.parse_sitemap, "sitemap")
@@ -139,11 +304,9 @@ class NewsSpider(scrapy.Spider):
             hints = news.get(entry["loc"]) or {}
             if entry.get("lastmod"):
                 hints.setdefault("published", entry["lastmod"])
-            request = self._follow(entry["loc"], "sitemap", {k: v for k, v in hints.items() if v})
-            if request is not None:
-                yield request
+            yield from self._queue(entry["loc"], "sitemap", {k: v for k, v in hints.items() if v}, response)
 
-    def parse_feed(self, response: Response, via: str, hints: dict):
+    def parse_feed(self, response: Response, hints: dict | None = None, via: str | None = None):
         try:
             root = etree.fromstring(response.body, parser=etree.XMLParser(recover=True, resolve_entities=False))
         except etree.XMLSyntaxError as exc:
@@ -160,29 +323,71 @@ class NewsSpider(scrapy.Spider):
                 "title": (entry.findtext("{*}title") or "").strip() or None,
                 "published": entry.findtext("{*}pubDate") or entry.findtext("{*}published") or entry.findtext("{*}updated"),
             }
-            request = self._follow(response.urljoin(link.strip()), "feed", {k: v for k, v in hints.items() if v})
-            if request is not None:
-                yield request
+            yield from self._queue(response.urljoin(link.strip()), "feed", {k: v for k, v in hints.items() if v}, response)
 
     # -- helpers ------------------------------------------------------------------
 
     def _links(self, response: Response, via: str):
-        """Requests for the page's links, each URL once per crawl.
+        """Requests for the page's links, each URL once per crawl, in page order.
 
         A news page links the same 80 URLs as the last one (ticker, menus, most
         read): building a Request for each only for the dupefilter to drop it
-        was two thirds of the reactor's time, so links seen before stop here.
+        was two thirds of the reactor's time, so links seen before stop here,
+        most of them before urljoin (see `_seen_form`). A page at DEPTH_LIMIT
+        gives none: DepthMiddleware would drop them all, and marking them seen
+        would hide them when a shallower page links them later.
         """
-        for href in dict.fromkeys(response.xpath("//a/@href").getall()):  # once each, in page order
-            url = response.urljoin(href.strip())
-            if url in self._seen_links:
+        if self._max_depth and response.meta.get("depth", 0) >= self._max_depth:
+            return
+        base = get_base_url(response)  # honours <base href>, as response.urljoin does
+        parts = urlsplit(base)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        seen = self._seen_links
+        for href in dict.fromkeys(self._hrefs(response)):  # once each, in page order
+            href = href.strip()
+            if _seen_form(href, origin) in seen:
                 continue
-            self._seen_links.add(url)
+            url = urljoin(base, href)
+            if url in seen:
+                continue
+            seen.add(url)
             request = self._follow(url, via)
             if request is not None:
                 yield request
+        self._parsed = (None, None)
 
-    def _item(self, response: Response, via: str, hints: dict) -> PageItem:
+    def _hrefs(self, response: Response) -> list[str]:
+        """Every <a href>, as `//a/@href` gives them."""
+        if not isinstance(response, HtmlResponse):
+            return response.xpath("//a/@href").getall()
+        return [href for a in self._tree(response).iter("a") if (href := a.get("href")) is not None]
+
+    def _feed_links(self, response: Response):
+        """Feeds announced with <link rel="alternate" type="application/rss+xml" ...>."""
+        if isinstance(response, HtmlResponse):
+            links = [(e.get("type"), e.get("href")) for e in self._tree(response).iter("link") if e.get("rel") == "alternate"]
+        else:
+            links = [(e.attrib.get("type"), e.attrib.get("href")) for e in response.xpath("//link[@rel='alternate']")]
+        for kind, href in links:
+            if (kind or "").lower() in _FEED_TYPES and href:
+                yield response.urljoin(href)
+
+    def _tree(self, response: HtmlResponse):
+        """The page parsed by lxml as parsel would, once for its feeds and links.
+
+        `response.xpath('//a/@href').getall()` made a parsel Selector per link:
+        three times the cost of the parse itself.
+        """
+        if self._parsed[0] is not response:
+            body = response.text.strip().replace("\x00", "").encode("utf-8") or b"<html/>"
+            try:
+                root = etree.fromstring(body, parser=_HTML_PARSER)
+            except etree.LxmlError:  # not HTML at all, whatever the Content-Type said: no links
+                root = None
+            self._parsed = (response, root if root is not None else etree.fromstring(b"<html/>", parser=_HTML_PARSER))
+        return self._parsed[1]
+
+    def _item(self, response: Response, via: str, hints: dict | None) -> PageItem:
         content_type = response.headers.get("Content-Type")
         return PageItem(
             url=response.url,
@@ -192,10 +397,31 @@ class NewsSpider(scrapy.Spider):
             status=response.status,
             fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             discovered_via=via,
-            hints=hints,
+            hints=hints or {},
             prune_selectors=self.source.prune_selectors,
             warc=response.meta.get(WARC_REF),
         )
+
+
+# what urljoin may rewrite in an href: empty params, query or fragment markers, dot segments, tabs and newlines
+_REWRITTEN = re.compile(r"[;\t\r\n\\]|\?#|/\.|[?#]$")
+
+
+def _seen_form(href: str, origin: str) -> str | None:
+    """The URL urljoin makes of `href` when it only copies it, so the lookup in `_seen_links` needs no urljoin.
+
+    That is an absolute http(s) href, or a root-relative one (origin + href),
+    with nothing urljoin would rewrite. Any other href, or one resolved against
+    another page's base, takes the full urljoin: a form is skipped only when it
+    is exactly a URL urljoin made before.
+    """
+    if _REWRITTEN.search(href):
+        return None
+    if href.startswith(("http://", "https://")):
+        return href
+    if href.startswith("/") and "//" not in href:
+        return origin + href
+    return None
 
 
 _NEWS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9", "news": "http://www.google.com/schemas/sitemap-news/0.9"}

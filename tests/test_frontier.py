@@ -1,0 +1,223 @@
+"""The spider's frontier: sitemap URLs fed to the scheduler lazily, and links resolved per page.
+
+Real crawls (`arshif crawl` in a subprocess, the real Scrapy engine) of small
+sites served on 127.0.0.1. `FrontierWatch`, a Scrapy extension loaded into the
+crawl with `-s EXTENSIONS=...`, records how many requests the scheduler held and
+what was fetched.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+from scrapy import signals
+from scrapy.http import HtmlResponse
+
+from crawler.demo_server import SiteServer
+from tests.conftest import crawl
+
+HTML = {"Content-Type": "text/html; charset=utf-8"}
+XML = {"Content-Type": "application/xml"}
+ARTICLES = 400  # far more than the scheduler may hold at once
+
+
+class FrontierWatch:
+    """Scheduler size after every request scheduled, the spider's pending queue, every URL fetched."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.out = crawler.settings.get("FRONTIER_WATCH_OUT")
+        self.most_scheduled = self.most_pending = 0
+        self.fetched: Counter = Counter()
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        watch = cls(crawler)
+        crawler.signals.connect(watch.scheduled, signal=signals.request_scheduled)
+        crawler.signals.connect(watch.received, signal=signals.response_received)
+        crawler.signals.connect(watch.closed, signal=signals.spider_closed)
+        return watch
+
+    def scheduled(self, request, spider=None):
+        # sent before the scheduler takes the request: +1 for it
+        self.most_scheduled = max(self.most_scheduled, len(self.crawler.engine.scheduler) + 1)
+        self.most_pending = max(self.most_pending, len(getattr(self.crawler.spider, "_pending", ())))
+
+    def received(self, response, request, spider=None):
+        self.fetched[response.url] += 1
+
+    def closed(self, spider, reason):
+        with open(self.out, "w", encoding="utf-8") as file:
+            json.dump({"most_scheduled": self.most_scheduled, "most_pending": self.most_pending,
+                       "fetched": self.fetched, "reason": reason}, file)
+
+
+def _watched(tmp_path) -> list[str]:
+    return ["-s", 'EXTENSIONS={"tests.test_frontier.FrontierWatch": 0}', "-s", f"FRONTIER_WATCH_OUT={tmp_path / 'watch.json'}",
+            "-s", "CONCURRENT_REQUESTS=4", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=4"]
+
+
+def _watch(tmp_path) -> dict:
+    return json.loads((tmp_path / "watch.json").read_text(encoding="utf-8"))
+
+
+def _article(n: int) -> bytes:
+    # no links and no Arabic body: pages are fetched and judged, nothing more (fast)
+    return f"<html><head><title>page {n}</title></head><body><p>short page {n}</p></body></html>".encode()
+
+
+def _sitemap(urls: list[str]) -> bytes:
+    entries = "".join(f"<url><loc>{u}</loc><lastmod>2025-06-01</lastmod></url>" for u in urls)
+    return f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>'.encode()
+
+
+def _index(urls: list[str]) -> bytes:
+    entries = "".join(f"<sitemap><loc>{u}</loc></sitemap>" for u in urls)
+    return f'<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</sitemapindex>'.encode()
+
+
+def _source(tmp_path, origin: str, extra: str = "") -> str:
+    path = tmp_path / "frontier.toml"
+    path.write_text(
+        f'name = "frontier"\nsite_url = "{origin}/"\nstart_urls = ["{origin}/"]\n'
+        "article_allow = ['/news/']\nfollow_allow = ['/$', '/section/']\nallow_loopback = true\n" + extra,
+        encoding="utf-8",
+    )
+    return str(path)
+
+
+def test_sitemap_urls_reach_the_scheduler_lazily_and_each_is_fetched_once(tmp_path):
+    with SiteServer(tmp_path) as server:
+        o = server.origin
+        half = ARTICLES // 2
+        news = [f"{o}/news/{n}.html" for n in range(ARTICLES)]
+        routes = {
+            "/robots.txt": (200, {"Content-Type": "text/plain"}, f"User-agent: *\nDisallow: /private/\nSitemap: {o}/index.xml\n".encode()),
+            # the index lists: two sitemaps, one twice (dupefilter: no callback), one missing (404),
+            # one robots.txt forbids and one offsite (IgnoreRequest: errback only)
+            "/index.xml": (200, XML, _index([f"{o}/a.xml", f"{o}/b.xml", f"{o}/a.xml", f"{o}/missing.xml",
+                                              f"{o}/private/c.xml", "http://elsewhere.invalid/d.xml"])),
+            "/a.xml": (200, XML, _sitemap(news[:half])),
+            "/b.xml": (200, XML, _sitemap(news[half:] + news[:10])),  # ten URLs listed twice
+            "/": (200, HTML, b'<html><body><a href="/news/0.html">0</a><a href="/section/x">x</a></body></html>'),
+            "/section/x": (200, HTML, f'<html><body><a href="{o}/news/1.html">1</a></body></html>'.encode()),
+        }
+        routes.update({f"/news/{n}.html": (200, HTML, _article(n)) for n in range(ARTICLES)})
+        server.httpd.RequestHandlerClass.extra_routes = routes
+        run = crawl(_source(tmp_path, o), tmp_path / "archive.db", o, *_watched(tmp_path))
+    assert run.returncode in (0, 2), run.stderr[-3000:]  # 2: no article stored (the pages are too short)
+    watch = _watch(tmp_path)
+    assert watch["reason"] == "finished"
+    fetched = watch["fetched"]
+    assert {u for u in fetched if "/news/" in u} == set(news)
+    twice = {u: c for u, c in fetched.items() if c > 1 and not u.endswith("/robots.txt")}  # robots: Scrapy's and ours
+    assert not twice, twice
+    # the sitemaps held 400 URLs; the scheduler never more than its room (16) and a few seeds/links
+    assert watch["most_pending"] > 300
+    assert watch["most_scheduled"] <= 24, watch["most_scheduled"]
+    stats = run.last_crawl()["stats"]
+    assert stats["finish_reason"] == "finished"
+    # URLs found in sitemaps keep the depth Scrapy gives them: robots 0, index 1, sitemap 2, page 3
+    assert stats["request_depth_max"] == 3
+
+
+def test_sitemap_urls_respect_depth_limit_and_max_pages(tmp_path):
+    with SiteServer(tmp_path) as server:
+        o = server.origin
+        news = [f"{o}/news/{n}.html" for n in range(60)]
+        routes = {
+            "/robots.txt": (200, {"Content-Type": "text/plain"}, f"User-agent: *\nSitemap: {o}/index.xml\n".encode()),
+            "/index.xml": (200, XML, _index([f"{o}/a.xml"])),
+            "/a.xml": (200, XML, _sitemap(news)),
+            "/": (200, HTML, b"<html><body>home</body></html>"),
+        }
+        routes.update({f"/news/{n}.html": (200, HTML, _article(n)) for n in range(60)})
+        server.httpd.RequestHandlerClass.extra_routes = routes
+        # robots (0) → index (1) → sitemap (2) → pages (3): a depth limit of 2 keeps the pages out
+        shallow = crawl(_source(tmp_path, o, "[limits]\nmax_depth = 2\n"), tmp_path / "shallow.db", o, *_watched(tmp_path))
+        assert not any("/news/" in u for u in _watch(tmp_path)["fetched"])
+        assert shallow.last_crawl()["stats"]["depth/request_ignored_count"] == 60
+        limited = crawl(_source(tmp_path, o, "[limits]\nmax_pages = 20\n"), tmp_path / "limited.db", o, *_watched(tmp_path))
+    assert limited.last_crawl()["stats"]["finish_reason"] == "closespider_pagecount"
+    assert 20 <= sum(_watch(tmp_path)["fetched"].values()) < 30
+
+
+def _page(links: str, base: str = "") -> bytes:
+    return f"<html><head>{base}</head><body>{links}</body></html>".encode()
+
+
+def test_a_relative_link_is_resolved_against_each_page(tmp_path):
+    """The href cache must not reuse one page's resolution of "story.html" for another page."""
+    with SiteServer(tmp_path) as server:
+        o = server.origin
+        routes = {
+            "/robots.txt": (200, {"Content-Type": "text/plain"}, b"User-agent: *\n"),
+            "/": (200, HTML, _page('<a href="/section/a/">a</a> <a href="/section/b/">b</a> <a href="/section/c/">c</a>'
+                                   '<a href="/news/top.html">top</a>')),
+            "/section/a/": (200, HTML, _page('<a href="story.html">s</a> <a href="/news/top.html">top</a>'
+                                             '<a href="../a/x/../other.html">o</a>')),
+            "/section/b/": (200, HTML, _page('<a href="story.html">s</a> <a href="/news/top.html">top</a>')),
+            # <base href>: relative links follow the base, not the page
+            "/section/c/": (200, HTML, _page('<a href="story.html">s</a> <a href="/news/top.html">top</a>',
+                                             '<base href="/section/d/">')),
+        }
+        for path in ("/section/a/story.html", "/section/b/story.html", "/section/d/story.html", "/news/top.html",
+                     "/section/a/other.html"):
+            routes[path] = (200, HTML, _page(""))
+        server.httpd.RequestHandlerClass.extra_routes = routes
+        path = Path(_source(tmp_path, o, "discover_sitemaps = false\n"))
+        path.write_text(path.read_text(encoding="utf-8").replace("['/news/']", "['/news/', 'story', 'other']"), encoding="utf-8")
+        run = crawl(str(path), tmp_path / "archive.db", o, *_watched(tmp_path))
+    assert run.returncode in (0, 2), run.stderr[-3000:]
+    fetched = _watch(tmp_path)["fetched"]
+    assert {u for u in fetched if u.endswith("story.html")} == {
+        f"{o}/section/a/story.html", f"{o}/section/b/story.html", f"{o}/section/d/story.html"}
+    assert f"{o}/section/a/other.html" in fetched and f"{o}/news/top.html" in fetched
+    assert all(count == 1 for url, count in fetched.items() if not url.endswith("/robots.txt"))
+
+
+def _former_links(spider, response, reference: set[str]) -> list[str]:
+    """What `_links` did before the href cache: parsel's //a/@href and response.urljoin for every href."""
+    urls = []
+    for href in dict.fromkeys(response.xpath("//a/@href").getall()):
+        joined = response.urljoin(href.strip())
+        if joined not in reference:
+            reference.add(joined)
+            if (request := spider._follow(joined, "article")) is not None:
+                urls.append(request.url)
+    return urls
+
+
+def test_links_match_urljoin_on_every_page():
+    """`_links` gives the URLs `response.urljoin` gives, once each, in page order, whatever the href's form."""
+    import html
+    import random
+
+    from crawler.spiders.news import NewsSpider
+
+    spider = NewsSpider(source="demo", base_url="http://127.0.0.1:1")
+    spider.source = replace(spider.source, article_allow=(), follow_allow=())  # every http(s) URL is a candidate
+    pieces = ["/", "//", "/./", "/../", "..", ".", "a", "1.html", "?", "?x=1", "#", "#f", ";", ";p", "?#", "%20", " ", "\t",
+              "&amp;", "\u00e9", "\\", "\x01", "http://127.0.0.1:1", "https://127.0.0.1:1", "HTTP://127.0.0.1:1",
+              "http://other.example", "//127.0.0.1:1"]
+    pages = ["http://127.0.0.1:1/", "http://127.0.0.1:1/a/b.html", "https://127.0.0.1:1/a/", "http://other.example/q"]
+    bases = ["", '<base href="/z/">', '<base href="http://other.example/k/">', '<base href="../">']
+    # urljoin copies an href whose scheme differs from the page's, and rewrites it ("x;" → "x") otherwise
+    tricky = ["http://127.0.0.1:1/articles/3.html;", "http://127.0.0.1:1/articles/4.html?", "/articles/5.html#"]
+    fixed = [("https://127.0.0.1:1/a/", tricky, ""), ("http://127.0.0.1:1/", tricky, ""), ("http://other.example/", tricky, "")]
+    rng = random.Random(7)
+    expected, got, reference = [], [], set()
+    for n in range(400):
+        hrefs = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 5))) for _ in range(20)]
+        hrefs += ["/articles/1.html", "http://127.0.0.1:1/articles/2.html", "story.html"]  # on every page
+        url, base = rng.choice(pages), rng.choice(bases)
+        if n < len(fixed):
+            url, hrefs, base = fixed[n]
+        body = _page("".join(f'<a href="{html.escape(h)}">x</a>' for h in hrefs), base)
+        expected += _former_links(spider, HtmlResponse(url, body=body, encoding="utf-8"), reference)
+        got += [request.url for request in spider._links(HtmlResponse(url, body=body, encoding="utf-8"), "article")]
+    assert got == expected
+    assert len(got) > 2000
