@@ -17,49 +17,10 @@ from concurrent.futures.process import BrokenProcessPool
 
 from itemadapter import ItemAdapter
 
-from pipelines.extraction import ExtractionError
 from pipelines.outcomes import drop
-from pipelines.records import make_record
+from pipelines.worker import extract_page, watch_parent
 
 logger = logging.getLogger(__name__)
-
-
-def _watch_parent(parent_pid: int) -> None:
-    """Worker initializer: exit when the crawl process is gone (killed with -9 too)."""
-    import threading
-    import time
-
-    def watch() -> None:
-        while True:
-            time.sleep(1.0)
-            try:
-                os.kill(parent_pid, 0)
-            except ProcessLookupError:
-                os._exit(0)
-
-    threading.Thread(target=watch, daemon=True, name="arshif-parent-watch").start()
-
-
-_CONTROL_BYTES = bytes(range(0, 9)) + bytes(range(14, 32))
-
-
-def _looks_binary(body: bytes) -> bool:
-    """Binary data labelled text/html: many control bytes in the first 4 KB."""
-    head = body[:4096]
-    return bool(head) and sum(head.count(b) for b in _CONTROL_BYTES) > len(head) * 0.03
-
-
-def _extract(body, url, content_type, source, fetched_at, prune_selectors, hints, min_words):
-    """Worker entry point: returns (record, None) or (None, error message)."""
-    if _looks_binary(body):
-        return None, "binary data, not HTML"
-    try:
-        return make_record(
-            body, url, content_type, source=source, fetched_at=fetched_at,
-            prune_selectors=prune_selectors, hints=hints, min_words=min_words, with_fingerprints=True,
-        ), None
-    except ExtractionError as exc:
-        return None, str(exc)
 
 
 class ExtractionPipeline:
@@ -88,7 +49,7 @@ class ExtractionPipeline:
         if self.workers:
             context = multiprocessing.get_context("forkserver")
             self.pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=context, initializer=_watch_parent, initargs=(os.getpid(),)
+                max_workers=self.workers, mp_context=context, initializer=watch_parent, initargs=(os.getpid(),)
             )
 
     def close_spider(self, spider=None):
@@ -117,15 +78,15 @@ class ExtractionPipeline:
 
     async def _run(self, args):
         if self.pool is None:
-            return _extract(*args)
+            return extract_page(*args)
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.in_flight)
         async with self._slots:
             try:
-                return await asyncio.wrap_future(self.pool.submit(_extract, *args))
+                return await asyncio.wrap_future(self.pool.submit(extract_page, *args))
             except BrokenProcessPool:
                 # a worker died (out of memory, a crash in C code): restart the pool, retry once here
                 logger.error("Extraction worker died on %s; restarting the pool", args[1])
                 self.close_spider()
                 self.open_spider()
-                return _extract(*args)
+                return extract_page(*args)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pipelines.extraction import ExtractOptions, extract_article
 from pipelines.fingerprints import tokens_hash
 from pipelines.language import detect_language
-from pipelines.near_duplicates import signature_of
+from pipelines.minhash import signature_of
 from pipelines.normalize import tokens
 from pipelines.search_text import search_form
 
@@ -52,7 +52,7 @@ def make_record(
 
 
 def fingerprints(title: str | None, words: list[str]) -> dict:
-    """MinHash signature and shingle count (pipelines/near_duplicates.py), FTS forms of title and text."""
+    """MinHash signature and shingle count (pipelines/minhash.py), FTS forms of title and text."""
     sig = signature_of(words)
     return {
         "minhash": sig.to_bytes(),

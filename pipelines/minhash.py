@@ -1,0 +1,118 @@
+"""MinHash signatures of word shingles: what a near-duplicate check compares.
+
+A text's signature is a datasketch MinHash (NUM_PERM values, scheme "affine32")
+over shingles of SHINGLE_WORDS consecutive tokens of ``normalize.tokens(text)``,
+so tashkeel, tatweel, hamza and alef forms, digits and punctuation (Arabic
+، ؛ ؟ included) never make a copy look new. The values are computed here with
+datasketch's own formula (sha1_hash32, the MurmurHash3 finalizer, odd affine
+permutations from ``RandomState(SEED)``) on numpy alone: importing datasketch
+imports scipy (~45 MB in every process that does it, the crawl's reactor and
+each extraction worker). tests/test_near_duplicates.py checks the values equal
+datasketch's. This module imports nothing but numpy and the normalizer, so the
+extraction worker computes signatures without loading the index's SQLite code;
+the index itself is pipelines/near_duplicates.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipelines.normalize import tokens
+
+NUM_PERM = 128
+BANDS, ROWS = 32, 4
+SHINGLE_WORDS = 3
+SEED = 1
+SCHEME = "affine32"
+
+_DTYPE = np.dtype("<u4")
+_EMPTY = np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32)  # datasketch's initial values (the maximum hash)
+
+
+def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's affine32 permutations h → a·h + b (mod 2^32), a odd, drawn from RandomState(seed)."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
+
+
+_A, _B = _permutations(NUM_PERM, SEED)
+
+
+def _fmix32(hv: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer, datasketch's pre-mix before the permutations."""
+    hv = hv ^ (hv >> np.uint32(16))
+    hv = hv * np.uint32(0x85EBCA6B)
+    hv = hv ^ (hv >> np.uint32(13))
+    hv = hv * np.uint32(0xC2B2AE35)
+    return hv ^ (hv >> np.uint32(16))
+
+
+def minhash_values(grams) -> np.ndarray:
+    """MinHash values of a set of strings: datasketch's MinHash(num_perm, seed, "affine32").update_batch."""
+    if not grams:
+        return _EMPTY.copy()
+    digests = b"".join(hashlib.sha1(gram.encode("utf-8")).digest()[:4] for gram in grams)
+    hv = _fmix32(np.frombuffer(digests, dtype=_DTYPE).astype(np.uint32).reshape(-1, 1))
+    return (hv * _A + _B).min(axis=0)
+
+
+@dataclass(frozen=True)
+class Signature:
+    values: np.ndarray  # NUM_PERM uint32
+    shingles: int  # distinct shingles hashed (0: empty text)
+
+    def similarity(self, other: Signature) -> float:
+        """Estimated Jaccard similarity (datasketch's MinHash.jaccard)."""
+        return float(np.count_nonzero(self.values == other.values)) / NUM_PERM
+
+    def band_keys(self) -> list[int]:
+        return band_keys(self.values)
+
+    def to_bytes(self) -> bytes:
+        return self.values.astype(_DTYPE, copy=False).tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, shingles: int = 0) -> Signature:
+        return cls(np.frombuffer(data, dtype=_DTYPE).astype(np.uint32), shingles)
+
+
+def shingles(text: str, size: int = SHINGLE_WORDS) -> set[str]:
+    """Distinct runs of ``size`` normalized tokens (the whole text when shorter)."""
+    return shingles_of(tokens(text), size)
+
+
+def shingles_of(words: list[str], size: int = SHINGLE_WORDS) -> set[str]:
+    """``shingles`` of a text already split into ``normalize.tokens``."""
+    if len(words) <= size:
+        return {" ".join(words)} if words else set()
+    return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
+
+
+def signature(text: str) -> Signature:
+    """The MinHash signature of a text's shingles."""
+    return signature_of(tokens(text))
+
+
+def signature_of(words: list[str]) -> Signature:
+    """``signature`` of a text already split into ``normalize.tokens``."""
+    grams = shingles_of(words)
+    return Signature(minhash_values(grams), len(grams))
+
+
+def band_keys(values: np.ndarray) -> list[int]:
+    """One signed 64-bit key per band: a hash of the band number and its values."""
+    data = values.astype(_DTYPE, copy=False).tobytes()
+    width = ROWS * 4
+    return [
+        int.from_bytes(
+            hashlib.blake2b(data[band * width : (band + 1) * width], digest_size=8, person=band.to_bytes(2, "little")).digest(),
+            "little",
+            signed=True,
+        )
+        for band in range(BANDS)
+    ]

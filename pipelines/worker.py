@@ -1,0 +1,50 @@
+"""What runs in an extraction worker process: one page in, (record, error) out.
+
+Kept apart from pipelines/extract.py (the Scrapy item pipeline that owns the
+pool) so a worker imports the extraction code only: no Scrapy, Twisted or
+sqlite-utils, about 50 MB less in every worker.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+from pipelines.extraction import ExtractionError
+from pipelines.records import make_record
+
+_CONTROL_BYTES = bytes(range(0, 9)) + bytes(range(14, 32))
+
+
+def watch_parent(parent_pid: int) -> None:
+    """Worker initializer: exit when the crawl process is gone (killed with -9 too)."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="arshif-parent-watch").start()
+
+
+def looks_binary(body: bytes) -> bool:
+    """Binary data labelled text/html: many control bytes in the first 4 KB."""
+    head = body[:4096]
+    return bool(head) and sum(head.count(b) for b in _CONTROL_BYTES) > len(head) * 0.03
+
+
+def extract_page(body, url, content_type, source, fetched_at, prune_selectors, hints, min_words):
+    """Worker entry point: returns (record, None) or (None, error message)."""
+    if looks_binary(body):
+        return None, "binary data, not HTML"
+    try:
+        return make_record(
+            body, url, content_type, source=source, fetched_at=fetched_at,
+            prune_selectors=prune_selectors, hints=hints, min_words=min_words, with_fingerprints=True,
+        ), None
+    except ExtractionError as exc:
+        return None, str(exc)

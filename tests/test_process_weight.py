@@ -1,0 +1,34 @@
+"""What each process of a crawl imports: memory per process is a target (bench/throughput)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _top_level_modules(*modules: str) -> set[str]:
+    code = f"import sys; {'; '.join(f'import {m}' for m in modules)}; print(' '.join({{m.split('.')[0] for m in sys.modules}}))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return set(out.stdout.split())
+
+
+def test_the_crawl_process_does_not_import_scipy():
+    """datasketch imports scipy (~45 MB per process); the crawl's modules compute MinHash without it."""
+    loaded = _top_level_modules("crawler.cli", "pipelines.records", "pipelines.dedup", "pipelines.extract")
+    assert not loaded & {"scipy", "datasketch"}
+
+
+def test_an_extraction_worker_imports_no_crawler_or_database_code():
+    """The pool's entry point (pipelines.worker.extract_page) loads extraction only: ~50 MB less per worker."""
+    from pipelines.extract import ExtractionPipeline  # noqa: F401  (the pipeline submits this function)
+    from pipelines.worker import extract_page
+
+    assert extract_page.__module__ == "pipelines.worker"
+    loaded = _top_level_modules("pipelines.worker")
+    assert not loaded & {"scrapy", "twisted", "sqlite_utils", "datasette", "scipy", "crawler"}
+    assert {"trafilatura", "lxml", "numpy"} <= loaded
