@@ -56,7 +56,7 @@ ARSHIF_WARC_MAX_SIZE = 100 * 1024 * 1024  # rotate WARC files at this size (byte
 ARSHIF_WARC_GZIP_LEVEL = 6  # zlib level 1-9 of each WARC record (warcio's own is 9: slower, 1% smaller)
 ARSHIF_REFRESH = False  # True: download archived article pages again
 ARSHIF_EXTRACT_WORKERS = -1  # extraction processes; -1: cores - 1 (at least 1), 0: on the reactor thread
-ARSHIF_EXTRACT_IN_FLIGHT = 0  # pages in the pool at once; 0: twice the workers
+ARSHIF_EXTRACT_IN_FLIGHT = 0  # pages in the pool at once; 0: 16 per worker
 ARSHIF_MAX_RETRY_AFTER = 60  # longest Retry-After wait honoured (seconds)
 ARSHIF_NEAR_DUPLICATE_THRESHOLD = 0.5  # estimated Jaccard of word 3-shingles for a near-duplicate; 0: off
 

@@ -23,6 +23,13 @@ from pipelines.worker import extract_page, watch_parent
 logger = logging.getLogger(__name__)
 
 
+# Pages handed to the pool per worker. A worker must always have the next page
+# queued when it finishes one, even while the reactor is busy with a burst of
+# responses: with 2 the pool idled and the crawl ran at 78 pages/s, with 16 at 95
+# (bench/throughput). Pages waiting here are in memory either way.
+IN_FLIGHT_PER_WORKER = 16
+
+
 class ExtractionPipeline:
     def __init__(self, crawler, min_words: int, workers: int, in_flight: int):
         self.crawler = crawler
@@ -42,7 +49,7 @@ class ExtractionPipeline:
             crawler,
             settings.getint("ARSHIF_MIN_WORDS", 40),
             workers,
-            settings.getint("ARSHIF_EXTRACT_IN_FLIGHT", 0) or 2 * max(1, workers),
+            settings.getint("ARSHIF_EXTRACT_IN_FLIGHT", 0) or IN_FLIGHT_PER_WORKER * max(1, workers),
         )
 
     def open_spider(self, spider=None):
