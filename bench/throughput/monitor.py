@@ -98,6 +98,7 @@ class TreeMonitor:
     role_by_pid: dict[int, str] = field(default_factory=dict)
     parent_by_pid: dict[int, int] = field(default_factory=dict)
     root_main_thread_cpu: float = 0.0  # user+system seconds of the root's main thread (tid == pid)
+    root_thread_cpu: dict[str, float] = field(default_factory=dict)  # "tid name" → CPU seconds, every root thread
 
     def __post_init__(self):
         self._stop = threading.Event()
@@ -128,14 +129,30 @@ class TreeMonitor:
                 self.parent_by_pid[pid] = stat[0]
             if self.with_pss:
                 pss += _pss(pid)
-        thread = _stat_path(f"/proc/{self.root}/task/{self.root}/stat")
-        if thread is not None:
-            self.root_main_thread_cpu = thread[1]
+        self._sample_root_threads()
         self.samples += 1
         self.peak_rss = max(self.peak_rss, rss)
         self.peak_pss = max(self.peak_pss, pss)
         self.peak_processes = max(self.peak_processes, len(pids))
         self.rss_series.append((round(time.monotonic() - self._started, 1), rss))
+
+    def _sample_root_threads(self) -> None:
+        try:
+            tids = os.listdir(f"/proc/{self.root}/task")
+        except OSError:
+            return
+        for tid in tids:
+            stat = _stat_path(f"/proc/{self.root}/task/{tid}/stat")
+            if stat is None:
+                continue
+            if tid == str(self.root):
+                self.root_main_thread_cpu = stat[1]
+            try:
+                with open(f"/proc/{self.root}/task/{tid}/comm", encoding="utf-8", errors="replace") as handle:
+                    name = handle.read().strip()
+            except OSError:
+                name = "?"
+            self.root_thread_cpu[f"{tid} {name}"] = stat[1]
 
     def _run(self) -> None:
         while not self._stop.is_set():

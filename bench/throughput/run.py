@@ -129,6 +129,8 @@ def run_mode(key: str, site: Path, server: Server, args) -> dict:
         "main_process_cpu_ms_per_page": round(main_cpu * 1000 / pages, 2) if pages else None,
         "workers_cpu_ms_per_page": round((cpu - main_cpu) * 1000 / pages, 2) if pages else None,
         "reactor_thread_cpu_ms_per_page": round(reactor_cpu * 1000 / pages, 2) if pages else None,
+        "main_threads_cpu_ms_per_page": {name: round(cpu_s * 1000 / pages, 2) for name, cpu_s in
+                                         sorted(monitor.root_thread_cpu.items(), key=lambda kv: -kv[1])[:8]} if pages else {},
         "cpu_sources": {"proc_tree": round(monitor.cpu_seconds, 2), "rusage_children": round(rusage_cpu, 2)},
         "peak_rss_mb": round(monitor.peak_rss / 2**20, 1),
         "peak_pss_mb": round(monitor.peak_pss / 2**20, 1),
@@ -209,6 +211,10 @@ def format_results(runs: dict[str, dict], manifest: dict | None = None) -> str:
             parts = [f"{role} {len(v['peak_rss_mb'])}x peak {max(v['peak_rss_mb'])} MB, {v['cpu_seconds']} CPU s"
                      for role, v in runs[key]["by_process"].items()]
             lines.append(f"{runs[key]['label']} processes: " + "; ".join(parts))
+            threads = runs[key].get("main_threads_cpu_ms_per_page")
+            if threads:
+                lines.append(f"{runs[key]['label']} main-process threads, CPU ms/page: "
+                             + ", ".join(f"{name.split(' ', 1)[-1]} {ms}" for name, ms in threads.items()))
     if "c" in runs:
         for other in "ab":
             if other in runs and runs[other]["pages_per_s"]:
