@@ -52,10 +52,10 @@ class DedupPipeline:
         self.threshold = threshold
         self.batch_size = batch_size
         self.fold: frozenset[str] = frozenset()
-        self.fetched: dict[str, int] = {}  # URLs fetched before or in this run → article id
-        self.archived: dict[str, int] = {}  # URL keys of earlier runs' pages → article id
-        self.seen: dict[str, int] = {}  # URL keys met in this run → article id
-        self.hashes: dict[str, int] = {}
+        self.fetched: ByHash = ByHash()  # URLs fetched before or in this run → article id
+        self.archived: ByHash = ByHash()  # URL keys of earlier runs' pages → article id
+        self.seen: ByHash = ByHash()  # URL keys met in this run → article id
+        self.hashes: ByHash = ByHash()
         self.next_id = 1
         # article id → (publication day, fetched at its own address) of the copy kept in this run:
         # all that deciding a displacement needs (the displaced row is read back when it happens)
@@ -173,16 +173,40 @@ def _earlier(candidate: str | None, kept: str | None) -> bool:
     return bool(candidate and kept) and candidate[:10] < kept[:10]
 
 
-def archived_keys(db, fold: frozenset[str] = frozenset()) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+class ByHash(dict):
+    """A dict that keeps ``hash(key)`` instead of the key: the same lookups, ~70 B less per entry.
+
+    DedupPipeline holds one entry per URL and per content hash of the whole archive;
+    with the strings themselves that was most of the crawl's memory growth with a
+    site's size. str hashes are 64-bit SipHash with a per-process key, so the odds
+    of two of a million keys colliding are about 1 in 3.7e7, and nobody can make
+    two URLs collide on purpose.
+    """
+
+    def __getitem__(self, key):
+        return super().__getitem__(hash(key))
+
+    def __setitem__(self, key, value):
+        super().__setitem__(hash(key), value)
+
+    def __contains__(self, key) -> bool:
+        return super().__contains__(hash(key))
+
+    def get(self, key, default=None):
+        return super().get(hash(key), default)
+
+    def setdefault(self, key, default=None):
+        return super().setdefault(hash(key), default)
+
+
+def archived_keys(db, fold: frozenset[str] = frozenset()) -> tuple[ByHash, ByHash, ByHash]:
     """What dedup needs from the archive, read once at open: URLs and content hashes, no text.
 
     Returns (fetched URLs → article id, URL keys → article id, content hashes →
     article id). Keys are the canonical URLs, folded as ``fold`` says; a
     duplicates row maps to the article it duplicates.
     """
-    fetched: dict[str, int] = {}
-    keys: dict[str, int] = {}
-    hashes: dict[str, int] = {}
+    fetched, keys, hashes = ByHash(), ByHash(), ByHash()
     for article_id, url, canonical, digest in db.execute("SELECT id, url, canonical_url, content_hash FROM articles"):
         fetched[url] = article_id
         for key in (canonical, url) if canonical else (url,):

@@ -32,3 +32,24 @@ def test_an_extraction_worker_imports_no_crawler_or_database_code():
     loaded = _top_level_modules("pipelines.worker")
     assert not loaded & {"scrapy", "twisted", "sqlite_utils", "datasette", "scipy", "crawler"}
     assert {"trafilatura", "lxml", "numpy"} <= loaded
+
+
+def test_dedup_maps_and_seen_links_keep_hashes_not_strings():
+    """DedupPipeline's URL and hash maps and the spider's seen links answer as before, holding ints only."""
+    from crawler.spiders.news import SeenUrls
+    from pipelines.dedup import ByHash
+
+    urls = [f"https://news.example/ar/{n}/خبر-{n}.html" for n in range(2000)]
+    by_hash = ByHash()
+    for number, url in enumerate(urls):
+        by_hash[url] = number
+    by_hash.setdefault(urls[0], -1)
+    assert [by_hash.get(url) for url in urls] == list(range(2000)) and by_hash[urls[5]] == 5
+    assert urls[7] in by_hash and "https://news.example/other" not in by_hash
+    assert by_hash.get("https://news.example/other", "none") == "none"
+    assert all(isinstance(key, int) for key in dict.keys(by_hash))
+    seen = SeenUrls()
+    for url in urls[:1000]:
+        seen.add(url)
+    assert all(url in seen for url in urls[:1000]) and not any(url in seen for url in urls[1000:])
+    assert None not in seen and all(isinstance(item, int) for item in set.__iter__(seen))

@@ -70,7 +70,7 @@ class NewsSpider(scrapy.Spider):
         self.source = loaded
         self.source_name = loaded.name
         self.allowed_domains = list(loaded.allowed_domains)
-        self._seen_links: set[str] = set()  # absolute link URLs already turned into requests (or refused)
+        self._seen_links = SeenUrls()  # absolute link URLs already turned into requests (or refused)
         # (url, is_article, via, depth, hints as items) found in sitemaps and feeds, not yet requested
         self._pending: deque[tuple] = deque()
         self._lazy = False  # start() is feeding `_pending` to the scheduler
@@ -405,6 +405,21 @@ class NewsSpider(scrapy.Spider):
 
 # what urljoin may rewrite in an href: empty params, query or fragment markers, dot segments, tabs and newlines
 _REWRITTEN = re.compile(r"[;\t\r\n\\]|\?#|/\.|[?#]$")
+
+
+class SeenUrls(set):
+    """A set of URLs that keeps ``hash(url)`` (64-bit SipHash, keyed per process), not the URL.
+
+    It holds every URL a crawl has linked: on a news site that is every article
+    of the site, ~80 B per URL less this way. Two of a million URLs collide
+    with odds of about 1 in 3.7e7, and nobody can make them collide on purpose.
+    """
+
+    def add(self, url: str) -> None:
+        super().add(hash(url))
+
+    def __contains__(self, url) -> bool:
+        return url is not None and super().__contains__(hash(url))
 
 
 def _seen_form(href: str, origin: str) -> str | None:
