@@ -259,19 +259,9 @@ class _Writer:
             self.articles.append(record)
             self._maybe_flush()
             return
-        # an earlier-published copy takes the place of the one kept so far (StoragePipeline._add_article)
-        displaced = next((a for a in self.articles if a["id"] == record["id"]), None)
-        if displaced is None:
-            self.flush()
-            displaced = self.db["articles"].get(record["id"])
-            self.replacements.append(record)
-        else:
-            self.articles = [a for a in self.articles if a["id"] != record["id"]] + [record]
-        self.duplicates.append({
-            **{key: displaced.get(key) for key in ("url", "canonical_url", "source", "title", "fetched_at")},
-            **{key: displaced.get(key) for key in ("warc_file", "warc_offset", "warc_length", "crawl_id")},
-            "duplicate_of": record["id"], "similarity": replaces["similarity"], "kind": replaces["kind"],
-        })
+        from pipelines.archive import take_place
+
+        take_place(self, record, replaces)  # the displaced copy keeps its own crawl_id
 
     def _maybe_flush(self) -> None:
         if len(self.articles) + len(self.duplicates) >= BATCH:

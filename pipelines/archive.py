@@ -310,6 +310,29 @@ def _insert_rows(db: Database, articles, duplicates, replacements, pages) -> Non
             db["pages"].upsert_all(pages, pk="url")
 
 
+def take_place(batch, row: dict, replaces: dict, crawl_id: int | None = None) -> None:
+    """An earlier-published copy takes the id of the article kept so far; that one becomes a duplicate.
+
+    ``batch`` is a writer with pending ``articles``, ``replacements`` and ``duplicates``
+    lists, ``db`` and ``flush()`` (StoragePipeline, `arshif merge`). The displaced
+    copy is the pending row with that id, or the archived one after a flush. Its
+    duplicates row keeps its URL, title and WARC record; ``crawl_id`` None keeps its own.
+    """
+    displaced = next((a for a in batch.articles if a["id"] == row["id"]), None)
+    if displaced is None:
+        batch.flush()
+        displaced = batch.db["articles"].get(row["id"])
+        batch.replacements.append(row)
+    else:
+        batch.articles = [a for a in batch.articles if a["id"] != row["id"]] + [row]
+    keys = ("url", "canonical_url", "source", "title", "fetched_at", "warc_file", "warc_offset", "warc_length", "crawl_id")
+    batch.duplicates.append({
+        **{key: displaced.get(key) for key in keys},
+        **({"crawl_id": crawl_id} if crawl_id is not None else {}),
+        "duplicate_of": row["id"], "similarity": replaces["similarity"], "kind": replaces["kind"],
+    })
+
+
 def known_pages(db: Database, source: str | None = None) -> dict[str, dict]:
     """Pages fetched before: what conditional requests and skipping need.
 

@@ -14,7 +14,7 @@ from scrapy import signals
 
 from crawler.faults import FAULT_PREFIX
 from crawler.lock import ArchiveLock
-from pipelines.archive import OUTCOMES, RUN_COUNTS, finish_crawl, insert_rows, open_archive, start_crawl, utc_now
+from pipelines.archive import OUTCOMES, RUN_COUNTS, finish_crawl, insert_rows, open_archive, start_crawl, take_place, utc_now
 from pipelines.outcomes import STATS_PREFIX, count, drop
 
 logger = logging.getLogger(__name__)
@@ -111,24 +111,7 @@ class StoragePipeline:
         if not replaces:
             self.articles.append(row)
             return
-        # an earlier-published copy displaces the one kept earlier in this run
-        displaced = next((a for a in self.articles if a["id"] == row["id"]), None)
-        if displaced is None:
-            self.flush()
-            displaced = self.db["articles"].get(row["id"])
-            self.replacements.append(row)
-        else:
-            self.articles = [a for a in self.articles if a["id"] != row["id"]] + [row]
-        self.duplicates.append(
-            {
-                **{k: displaced.get(k) for k in ("url", "canonical_url", "source", "title", "fetched_at")},
-                **{k: displaced.get(k) for k in ("warc_file", "warc_offset", "warc_length")},
-                "duplicate_of": row["id"],
-                "similarity": replaces["similarity"],
-                "kind": replaces["kind"],
-                "crawl_id": self.crawl_id,
-            }
-        )
+        take_place(self, row, replaces, self.crawl_id)  # an earlier-published copy displaces the kept one
 
     def flush(self):
         if self.articles or self.duplicates or self.replacements or self.pages:
