@@ -15,7 +15,7 @@ from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
 from pipelines.archive import known_pages, open_archive
-from pipelines.warc import DEFAULT_GZIP_LEVEL, DEFAULT_MAX_SIZE, ROLE_HEADER, SOURCE_HEADER, WarcWriter, payload_digest, warc_date, write_cdxj
+from pipelines.warc import DEFAULT_GZIP_LEVEL, DEFAULT_MAX_SIZE, ROLE_HEADER, SOURCE_HEADER, WarcWriter
 
 logger = logging.getLogger(__name__)
 
@@ -115,15 +115,13 @@ class WarcMiddleware:
             "warc_file": ref.file,
             "warc_offset": ref.offset,
             "warc_length": ref.length,
-            "warc_date": warc_date(),
-            "digest": payload_digest(exchange["body"]) if with_digest else None,
+            "warc_date": ref.date,
+            "digest": ref.digest if with_digest else None,
         }
 
     def spider_closed(self, spider):
         self.thread.shutdown(wait=True)
         self.writer.close()
-        for path in self.writer.finished:
-            write_cdxj(path)
 
 
 def _reason(status: int) -> str:

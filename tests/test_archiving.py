@@ -231,3 +231,40 @@ def test_warc_gzip_level_changes_size_not_content(tmp_path):
         assert payloads == [body]
         sizes[level] = ref.length
     assert sizes[9] < sizes[1]
+
+
+def test_cdxj_index_written_while_crawling_equals_cdxj_indexers(tmp_path):
+    """Each file's index is built from the records as written, and must be what cdxj-indexer
+    reads off the finished file: responses with and without a content type, a revisit, rotation."""
+    import base64
+    import hashlib
+
+    from cdxj_indexer.main import write_cdx_index
+
+    from pipelines.warc import WarcWriter, cdxj_path
+
+    writer = WarcWriter(tmp_path, max_size=9000)
+    refs = []
+    for number in range(6):
+        body = f"<html><body><p>خبر رقم {number}</p>{os.urandom(1500).hex()}</body></html>".encode()
+        headers = [("Content-Type", "text/html; charset=windows-1256")] if number % 3 else []
+        refs.append((body, writer.write_exchange(f"http://news.test/ar/{number}.html?id={number}", "200 OK", headers, body)))
+    original = refs[0][1]
+    refs.append((b"", writer.write_exchange(
+        "http://news.test/ar/0.html?id=0", "304 Not Modified", [], b"",
+        revisit_of=("http://news.test/ar/0.html?id=0", original.date, original.digest),
+    )))
+    writer.close()
+    files = sorted(tmp_path.glob("*.warc.gz"))
+    assert len(files) >= 2  # rotated
+    for path in files:
+        reference = tmp_path / (path.name + ".reference")
+        with open(reference, "w", encoding="utf-8") as out:
+            write_cdx_index(out, [str(path)], {"sort": True})
+        ours = cdxj_path(path).read_text(encoding="utf-8")
+        assert ours and ours == reference.read_text(encoding="utf-8")
+    lines = "".join(cdxj_path(path).read_text(encoding="utf-8") for path in files)
+    assert lines.count('"mime": "warc/revisit"') == 1 and lines.count('"mime": "text/html"') == 4
+    for body, ref in refs[:-1]:
+        assert ref.digest == "sha1:" + base64.b32encode(hashlib.sha1(body).digest()).decode()
+        assert f'"digest": "{ref.digest}", "length": "{ref.length}", "offset": "{ref.offset}"' in lines

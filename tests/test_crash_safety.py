@@ -84,7 +84,7 @@ def test_kill_9_twenty_times_then_resume(tmp_path):
 
 async def test_datasette_reads_consistent_data_while_a_crawl_writes(tmp_path):
     db_path = tmp_path / "archive.db"
-    with SiteServer(delay=0.05) as server:
+    with SiteServer(delay=0.2) as server:  # slow enough for several reads during the crawl
         process = _start(db_path, server.origin)
         try:
             deadline = time.monotonic() + 30
