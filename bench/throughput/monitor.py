@@ -94,6 +94,7 @@ class TreeMonitor:
     peak_processes: int = 0
     samples: int = 0
     rss_series: list[tuple[float, int]] = field(default_factory=list)
+    cpu_series: list[tuple[float, float, float]] = field(default_factory=list)  # (s, tree CPU s, reactor thread CPU s)
     peak_rss_by_pid: dict[int, int] = field(default_factory=dict)
     role_by_pid: dict[int, str] = field(default_factory=dict)
     parent_by_pid: dict[int, int] = field(default_factory=dict)
@@ -134,7 +135,9 @@ class TreeMonitor:
         self.peak_rss = max(self.peak_rss, rss)
         self.peak_pss = max(self.peak_pss, pss)
         self.peak_processes = max(self.peak_processes, len(pids))
-        self.rss_series.append((round(time.monotonic() - self._started, 1), rss))
+        moment = round(time.monotonic() - self._started, 2)
+        self.rss_series.append((round(moment, 1), rss))
+        self.cpu_series.append((moment, self.cpu_seconds, self.root_main_thread_cpu))
 
     def _sample_root_threads(self) -> None:
         try:
@@ -175,3 +178,20 @@ class TreeMonitor:
     @property
     def cpu_seconds(self) -> float:
         return sum(self.cpu_by_pid.values())
+
+    def busy_cores(self, parts: int = 10) -> list[tuple[float, float]]:
+        """Cores the tree and its reactor thread kept busy in each of `parts` equal spans of the run:
+        where the measured rate falls short of the CPU-bound one (start-up, the end, stalls)."""
+        series = self.cpu_series
+        if len(series) < 2:
+            return []
+        start, end = series[0][0], series[-1][0]
+        spans = []
+        for part in range(parts):
+            lo, hi = start + (end - start) * part / parts, start + (end - start) * (part + 1) / parts
+            inside = [s for s in series if lo <= s[0] <= hi]
+            if len(inside) < 2 or inside[-1][0] == inside[0][0]:
+                continue
+            seconds = inside[-1][0] - inside[0][0]
+            spans.append((round((inside[-1][1] - inside[0][1]) / seconds, 2), round((inside[-1][2] - inside[0][2]) / seconds, 2)))
+        return spans

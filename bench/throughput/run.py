@@ -140,6 +140,7 @@ def run_mode(key: str, site: Path, server: Server, args) -> dict:
         "cpu_bound_pages_per_s": cpu_bound_rate(reactor_cpu, cpu, server_cpu, pages),
         "other_load_cores": round(max(0.0, busy - cpu - server_cpu) / wall, 2),
         "other_load_before": None if other_before is None else round(other_before, 2),
+        "busy_cores_by_tenth": monitor.busy_cores(10),
         "rss_series_mb": [(t, round(r / 2**20)) for t, r in monitor.rss_series[:: max(1, len(monitor.rss_series) // 60)]],
         "stats": result["stats"],
         "crawls_row": result.get("crawls_row"),
@@ -211,6 +212,10 @@ def format_results(runs: dict[str, dict], manifest: dict | None = None) -> str:
             parts = [f"{role} {len(v['peak_rss_mb'])}x peak {max(v['peak_rss_mb'])} MB, {v['cpu_seconds']} CPU s"
                      for role, v in runs[key]["by_process"].items()]
             lines.append(f"{runs[key]['label']} processes: " + "; ".join(parts))
+            busy = runs[key].get("busy_cores_by_tenth")
+            if busy:
+                lines.append(f"{runs[key]['label']} cores busy (crawl tree, reactor thread) by tenth of the run: "
+                             + " ".join(f"{tree:.2f}/{reactor:.2f}" for tree, reactor in busy))
             threads = runs[key].get("main_threads_cpu_ms_per_page")
             if threads:
                 lines.append(f"{runs[key]['label']} main-process threads, CPU ms/page: "
