@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from itertools import chain
 
+import numpy as np
 from lxml import etree
 
 from pipelines.normalize import normalize_arabic
@@ -105,6 +106,8 @@ _LONG_P_XPATH = etree.XPath(".//p[string-length(normalize-space()) > $chars]")
 _BREAKS_XPATH = etree.XPath("//br/parent::div | //br/parent::td")  # //div[br] | //td[br]
 _ARTICLE_BODY_XPATH = etree.XPath("//@itemprop[.='articleBody']/..")  # //*[@itemprop='articleBody']
 _SCRIPTS_XPATH = etree.XPath("//script[not(@type='application/ld+json')] | //style")
+_STRING_VALUE_XPATH = etree.XPath("string()", smart_strings=False)
+_TEXT_NODES_XPATH = etree.XPath("count(descendant::text())")
 _MAX_OVERLAY_CHARS = 600
 _CLASS_HINT_RE = re.compile(
     r"(^|[\s_-])(comments?|comment-list|commentlist|comment-form|respond|disqus|fb-comments|path|crumbs?|ftr|foot"
@@ -136,18 +139,20 @@ _ANNOUNCED_SKIP_TAGS = {"html", "body", "head", "script", "style", "title", "met
 _MAX_DROPPED_BLOCK_CHARS = 4000
 
 
-def _raw_first_word_filter() -> tuple[dict, re.Pattern, re.Pattern]:
+def _raw_first_word_filter() -> tuple[re.Pattern, re.Pattern]:
     """What _may_announce needs to tell, on raw text, whether normalize_arabic(text) may start with an announcing phrase.
 
     Most short texts of a page (menu items, teasers, captions) start with no
     announcing phrase; matching their raw text against the phrases' first words
     spares normalizing them. Each character of _RAW_SCAN_RANGES is classed by
     what normalize_arabic makes of it: nothing (whitespace, tashkeel, tatweel,
-    invisible marks: dropped before matching), one letter (أ إ آ ٱ ﺍ → ا …:
-    matches that letter), or several characters holding a letter (ligatures such
-    as ﻻ: the text is normalized whatever it holds). No character outside these
-    ranges normalizes to nothing or to a letter of a phrase (tests/test_boilerplate.py
-    checks every code point).
+    invisible marks: skipped before and between the letters), one letter
+    (أ إ آ ٱ ﺍ → ا …: matches that letter), or several characters holding a
+    letter (ligatures such as ﻻ: the text is normalized whatever it holds). No
+    character outside these ranges normalizes to nothing or to a letter of a
+    phrase (tests/test_boilerplate.py checks every code point). The first words
+    share one trie-shaped regex, and a word that begins a longer one stands for
+    both, so a match reads each character once.
     """
     phrase_letters = set("".join(_ANNOUNCING_NORM)) - {" "}
     dropped, wild, letters = [], [], {}
@@ -159,23 +164,43 @@ def _raw_first_word_filter() -> tuple[dict, re.Pattern, re.Pattern]:
             letters.setdefault(norm, []).append(ch)
         elif phrase_letters.intersection(norm):
             wild.append(ch)
-    words = sorted({phrase.split(" ")[0] for phrase in _ANNOUNCING_NORM}, key=len, reverse=True)
-    first_words = "|".join("".join("[" + re.escape("".join(letters[ch])) + "]" for ch in word) for word in words)
-    return (
-        dict.fromkeys(map(ord, dropped)),
-        re.compile(first_words),
-        re.compile("[" + re.escape("".join(wild)) + "]"),
-    )
+    skipped = _char_class(dropped) + "*"
+    trie: dict = {}
+    for phrase in _ANNOUNCING_NORM:
+        node = trie
+        for letter in phrase.split(" ")[0]:
+            node = node.setdefault(letter, {})
+        node[""] = {}
+
+    def pattern(node: dict) -> str:
+        if "" in node:
+            return ""  # a first word ends here: longer ones add nothing
+        branches = [_char_class(letters[letter]) + skipped + pattern(child) for letter, child in sorted(node.items())]
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+    return re.compile(skipped + pattern(trie)), re.compile(_char_class(wild))
+
+
+def _char_class(chars) -> str:
+    """A regex character class of `chars`, as ranges of escaped code points."""
+    codes = sorted(set(map(ord, chars)))
+    ranges = []
+    for code in codes:
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return "[" + "".join(f"\\U{a:08x}" + (f"-\\U{b:08x}" if b > a else "") for a, b in ranges) + "]"
 
 
 # Where the characters are that normalize_arabic turns into nothing or into Arabic letters.
 _RAW_SCAN_RANGES = ((0x0000, 0x0900), (0x1680, 0x1681), (0x2000, 0x2070), (0x3000, 0x3001), (0xFB50, 0xFF00), (0x1EE00, 0x1EF00))
-_RAW_DROPPED, _RAW_FIRST_WORD_RE, _RAW_WILD_RE = _raw_first_word_filter()
+_RAW_FIRST_WORD_RE, _RAW_WILD_RE = _raw_first_word_filter()
 
 
 def _may_announce(text: str) -> bool:
     """False only when normalize_arabic(text) cannot start with an announcing phrase (see _raw_first_word_filter)."""
-    return _RAW_FIRST_WORD_RE.match(text.translate(_RAW_DROPPED)) is not None or _RAW_WILD_RE.search(text) is not None
+    return _RAW_FIRST_WORD_RE.match(text) is not None or _RAW_WILD_RE.search(text) is not None
 
 
 def _text_len(element) -> int:
@@ -203,7 +228,18 @@ def _text_within(element, limit: int) -> str | None:
 
 
 def _text_over(element, limit: int) -> bool:
-    """_text_len(element) > limit, reading only as much text as that takes."""
+    """_text_len(element) > limit, mostly decided in C.
+
+    The itertext pieces are the subtree's text nodes, so their joined text is
+    its string value plus one space between pieces, and stripping it keeps at
+    least the stripped string value and at most one more character per text
+    node: only an element within those bounds of `limit` has its text read.
+    """
+    least = len(_STRING_VALUE_XPATH(element).strip())
+    if least > limit:
+        return True
+    if least + _TEXT_NODES_XPATH(element) - 1 <= limit:
+        return False
     return _text_within(element, limit) is None
 
 
@@ -253,8 +289,15 @@ def _is_label_line(text: str, norm: str) -> bool:
 
 def _drop_announced_blocks(tree) -> None:
     norms: dict[str, str] = {}  # nested elements often share one text (<li><a>…</a></li>)
+    # Elements of the blocks removed so far: checking them could only change what is already gone.
+    gone: set = set()
+
+    def drop(element) -> None:
+        gone.update(element.iter())
+        _remove(element)
+
     for element in list(tree.iter()):
-        if element.getparent() is None or not isinstance(element.tag, str):
+        if element.getparent() is None or element in gone or not isinstance(element.tag, str):
             continue
         if element.tag in _ANNOUNCED_SKIP_TAGS:
             continue
@@ -268,9 +311,9 @@ def _drop_announced_blocks(tree) -> None:
         if not _heading_text(text, norm):
             # "اقرأ أيضاً: <a>headline</a>" inside the body: drop just that line
             if element.tag in {"p", "li", "span", "strong", "b"} and _starts_with_phrase(text, norm) and _has_descendant(element, "a"):
-                _remove(element)
+                drop(element)
             elif element.tag in {"p", "div", "li", "span"} and _is_label_line(text, norm):
-                _remove(element)
+                drop(element)
             continue
         if any(_is_heading_like(child) for child in element):
             continue  # the innermost heading decides
@@ -283,7 +326,7 @@ def _drop_announced_blocks(tree) -> None:
                 break
             heading = parent
         if heading is not element and heading.tag in _BLOCK_TAGS | {"article"}:
-            _remove(heading)
+            drop(heading)
             continue
         # heading in the middle of a block: it and what follows it belong to the widget
         parent = element.getparent()
@@ -292,9 +335,9 @@ def _drop_announced_blocks(tree) -> None:
         siblings = [element, *element.itersiblings()]
         if sum(_text_len(s) for s in siblings) <= _MAX_DROPPED_BLOCK_CHARS:
             for sibling in siblings:
-                _remove(sibling)
+                drop(sibling)
         else:
-            _remove(element)
+            drop(element)
 
 
 def _label(element) -> str:
@@ -358,15 +401,21 @@ def _drop_structural(tree) -> None:
     for element in _overlays(tree):
         if not _text_over(element, _MAX_OVERLAY_CHARS):
             _remove(element)
+    removed: set = set()  # checking what lies inside these could only change what is already gone
     for element in _LABELLED_XPATH(tree):
         if element.getparent() is None or element.tag in {"html", "body", "article", "main"}:
             continue
         label = _label(element)
-        if _CLASS_HINT_RE.search(label) and not _text_over(element, _MAX_DROPPED_BLOCK_CHARS - 1):
+        if (
+            _CLASS_HINT_RE.search(label)
+            and not any(map(removed.__contains__, element.iterancestors()))
+            and not _text_over(element, _MAX_DROPPED_BLOCK_CHARS - 1)
+        ):
             if _has_descendant(element, "h1") or _LONG_P_XPATH(element, chars=250):
                 continue  # a wrapper of the article itself
             if _COMMENT_HINT_RE.search(_words_label(element)):
                 _drop_comment_notice(element)
+            removed.add(element)
             _remove(element)
 
 
@@ -375,24 +424,45 @@ def _count_letters(text: str | None) -> int:
     return sum(map(str.isalnum, text)) if text else 0
 
 
+# str.isalnum of every code point of the BMP, for counting many texts' letters in one numpy pass.
+_ALNUM = np.fromiter(map(str.isalnum, map(chr, range(0x10000))), dtype=np.uint8, count=0x10000)
+
+
+def _count_letters_each(texts: list) -> list[int]:
+    """[_count_letters(text) for text in texts], in one numpy pass over the texts joined."""
+    joined = "".join(filter(None, texts))
+    codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    if codes.size and codes.max() > 0xFFFF:  # beyond the table (emoji, math letters): count in Python
+        return [_count_letters(text) for text in texts]
+    running = np.zeros(len(codes) + 1, dtype=np.int64)
+    np.cumsum(_ALNUM[codes], out=running[1:])
+    ends = np.cumsum([len(text) if text else 0 for text in texts], dtype=np.int64)
+    starts = np.concatenate(([0], ends[:-1]))
+    return (running[ends] - running[starts]).tolist()
+
+
 def _link_stats(tree) -> tuple[list, dict]:
     """Block elements in document order, and per block: (letters, letters inside links, links, holds an <h1>).
 
     One post-order walk with a stack (linear time; only the blocks' proxies are kept).
+    The letters of every text and tail are counted beforehand, all in one pass.
     """
+    nodes = list(tree.iter())
+    counts = _count_letters_each([node.text if isinstance(node.tag, str) else None for node in nodes] + [node.tail for node in nodes])
+    text_letters = dict(zip(nodes, counts))
+    tail_letters = dict(zip(nodes, counts[len(nodes):]))
     blocks: list = []
     stats: dict = {}
-    stack = [(tree, iter(tree), [_count_letters(tree.text), 0, 0, tree.tag == "h1"])]
+    stack = [(tree, iter(tree), [text_letters[tree], 0, 0, tree.tag == "h1"])]
     if tree.tag in _LINK_LIST_TAGS:
         blocks.append(tree)
     while stack:
         element, children, total = stack[-1]
         child = next(children, None)
         if child is not None:
-            is_tag = isinstance(child.tag, str)
             if child.tag in _LINK_LIST_TAGS:
                 blocks.append(child)
-            stack.append((child, iter(child), [_count_letters(child.text) if is_tag else 0, 0, 0, child.tag == "h1"]))
+            stack.append((child, iter(child), [text_letters[child], 0, 0, child.tag == "h1"]))
             continue
         stack.pop()
         if element.tag == "a":
@@ -401,7 +471,7 @@ def _link_stats(tree) -> tuple[list, dict]:
             stats[element] = tuple(total)
         if stack:
             parent = stack[-1][2]
-            parent[0] += total[0] + _count_letters(element.tail)
+            parent[0] += total[0] + tail_letters[element]
             parent[1] += total[1]
             parent[2] += total[2]
             parent[3] = parent[3] or total[3]

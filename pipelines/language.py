@@ -7,6 +7,7 @@ import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 from langdetect import DetectorFactory
 from langdetect.detector_factory import PROFILES_DIRECTORY
 from langdetect.lang_detect_exception import LangDetectException
@@ -74,9 +75,20 @@ _ARABIC_SCRIPT_LETTERS = frozenset(
 )
 
 
+# Per code point of the BMP: 1 a letter (str.isalpha), 3 an Arabic-script letter, 0 neither.
+_LETTER_CLASS = np.fromiter(map(str.isalpha, map(chr, range(0x10000))), dtype=np.uint8, count=0x10000)
+_LETTER_CLASS[[ord(ch) for ch in _ARABIC_SCRIPT_LETTERS]] = 3
+# NON_ARABIC_LETTERS.isdisjoint(text), as a regex: a scan in C, not one 1-char string per character.
+_NON_ARABIC_LETTER_RE = re.compile("[" + re.escape("".join(sorted(NON_ARABIC_LETTERS))) + "]")
+
+
 def _letter_counts(text: str) -> tuple[int, int]:
-    """(letters, Arabic-script letters) of ``text``."""
-    return sum(map(str.isalpha, text)), sum(map(_ARABIC_SCRIPT_LETTERS.__contains__, text))
+    """(letters, Arabic-script letters) of ``text``: a table lookup per code point, in numpy."""
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    if codes.size and codes.max() > 0xFFFF:  # beyond the table (emoji, math letters): count in Python
+        return sum(map(str.isalpha, text)), sum(map(_ARABIC_SCRIPT_LETTERS.__contains__, text))
+    classes = np.bincount(_LETTER_CLASS[codes], minlength=4)
+    return int(classes[1] + classes[3]), int(classes[3])
 
 
 def arabic_script_ratio(text: str) -> float:
@@ -142,7 +154,7 @@ def _is_arabic_on_persian_keyboard(text: str) -> bool:
 def _is_plain_arabic(text: str, ratio: float) -> bool:
     return (
         ratio >= FAST_PATH_MIN_RATIO
-        and NON_ARABIC_LETTERS.isdisjoint(text)
+        and _NON_ARABIC_LETTER_RE.search(text) is None
         and not PERSIAN_DIGIT_RE.search(text)
         and ("ة" in text or ARABIC_ARTICLE_RE.search(text) is not None)
     )

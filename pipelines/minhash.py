@@ -90,7 +90,7 @@ def shingles_of(words: list[str], size: int = SHINGLE_WORDS) -> set[str]:
     """``shingles`` of a text already split into ``normalize.tokens``."""
     if len(words) <= size:
         return {" ".join(words)} if words else set()
-    return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
+    return set(map(" ".join, zip(*(words[i:] for i in range(size)))))  # words[i : i + size], joined in C
 
 
 def signature(text: str) -> Signature:

@@ -6,7 +6,7 @@ crawl can run it in a process pool and the CLI can run it directly.
 
 from __future__ import annotations
 
-from pipelines.extraction import ExtractOptions, extract_article
+from pipelines.extraction import ExtractOptions, extract_with_tokens
 from pipelines.fingerprints import tokens_hash
 from pipelines.language import detect_language
 from pipelines.minhash import signature_of
@@ -30,13 +30,14 @@ def make_record(
 
     ``with_fingerprints`` (the crawl's workers) adds ``record["fingerprints"]``:
     the MinHash signature and the FTS search forms. They and the content hash
-    start from the text's normalized tokens, computed once here, in the worker,
-    so the reactor only compares and stores them.
+    start from the text's normalized tokens, computed once, in the worker (by
+    extraction, which normalizes the text's lines anyway), so the reactor only
+    compares and stores them.
     """
     options = ExtractOptions(prune_selectors=tuple(prune_selectors), fetched_at=fetched_at, hints=hints or {})
     if min_words is not None:
         options.min_words = min_words
-    record = extract_article(body, url, content_type, options)
+    record, words = extract_with_tokens(body, url, content_type, options)
     language, probability = detect_language(f"{record['title'] or ''}\n{record['text']}")
     record.update(
         source=source,
@@ -44,7 +45,6 @@ def make_record(
         language=language,
         language_prob=round(probability, 4),
     )
-    words = tokens(record["text"]) if record["text"] else []
     record["content_hash"] = tokens_hash(words) if record["text"] else None
     if with_fingerprints:
         record["fingerprints"] = fingerprints(record["title"], words)

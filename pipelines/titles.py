@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .normalize import WHITESPACE_RE, tokens
+from .normalize import collapse_space, tokens
 
 __all__ = ["clean_title"]
 
@@ -124,7 +124,7 @@ def clean_title(title: str, site_name: str | None = None) -> str:
     """
     if not title:
         return ""
-    cleaned = WHITESPACE_RE.sub(" ", BIDI_RE.sub("", title)).strip()
+    cleaned = collapse_space(BIDI_RE.sub("", title))
     cleaned = _dedupe(cleaned)
     cleaned = _strip_site(cleaned, site_name).strip()
     return _dedupe(cleaned)

@@ -7,6 +7,7 @@ import unicodedata
 
 import lxml.html
 import pytest
+from lxml import etree
 
 from pipelines import boilerplate
 from pipelines.boilerplate import in_boilerplate_block, merge_lead, prune_boilerplate
@@ -172,6 +173,33 @@ def test_text_within_is_the_joined_text_up_to_the_limit(limit):
         assert boilerplate._text_over(element, limit) == (len(full) > limit)
 
 
+def test_text_over_is_the_joined_text_length_over_the_limit():
+    """_text_over's C-level bounds (string value, text-node count) decide as the joined itertext does."""
+    root = tree(
+        f"<div> <p>  {STORY} </p><!-- ملاحظة --><ul><li><a> اقرأ أيضاً </a></li><li> </li></ul>x<?pi y?>"
+        "<b>y</b> z <i> </i><span>\u00a0ة\u00a0</span>\n</div><p>\n\t</p><span>a</span><p></p>"
+    )
+    root.find(".//b").tail = ""  # an empty piece still adds a separator
+    for element in root.iter(etree.Element):
+        full = len(" ".join(element.itertext()).strip())
+        for limit in range(full + 3):
+            assert boilerplate._text_over(element, limit) == (full > limit), (element.tag, limit)
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        [],
+        [None, "", None],
+        [STORY, None, " ", "١٢٣ abc_² ½", "ـــَ", "x"],
+        ["𝐀𝐁 😀 ب", None, "ة"],  # beyond the BMP table
+        [None, "\ud800ة"],  # a lone surrogate
+    ],
+)
+def test_count_letters_each_is_count_letters_of_each(texts):
+    assert boilerplate._count_letters_each(texts) == [boilerplate._count_letters(text) for text in texts]
+
+
 def test_count_letters_is_the_alnum_regex():
     # str.isalnum is exactly [^\W_] over every code point
     sample = "".join(map(chr, range(0x20, 0x3000))) + "_٣ ة ـ ١٢ abc ²½"
@@ -242,6 +270,36 @@ def test_raw_first_word_filter_agrees_with_the_phrase_regexes(text):
     assert boilerplate._may_announce(text) or not _phrase_match(text)
     if text in ("وزير الخارجية يزور بغداد", "Home", STORY):
         assert not boilerplate._may_announce(text)  # and it does spare the common case
+
+
+def _may_announce_by_translation(text: str) -> bool:
+    """The raw filter as first written: drop what normalizes to nothing, then match the first words."""
+    from itertools import chain
+
+    dropped, letters = [], {}
+    for ch in map(chr, chain.from_iterable(range(start, end) for start, end in boilerplate._RAW_SCAN_RANGES)):
+        norm = normalize_arabic(ch)
+        if not norm:
+            dropped.append(ch)
+        elif len(norm) == 1:
+            letters.setdefault(norm, []).append(ch)
+    words = {phrase.split(" ")[0] for phrase in boilerplate._ANNOUNCING_NORM}
+    first = re.compile("|".join("".join("[" + re.escape("".join(letters[ch])) + "]" for ch in word) for word in words))
+    stripped = text.translate(dict.fromkeys(map(ord, dropped)))
+    return first.match(stripped) is not None or boilerplate._RAW_WILD_RE.search(text) is not None
+
+
+def test_raw_first_word_regex_matches_as_the_translated_text_did():
+    """One regex on the raw text (marks and spaces skipped between letters) = translate, then match."""
+    samples = [
+        *boilerplate._ANNOUNCING, *boilerplate._ANNOUNCING_NORM, STORY, "", " ", "ا", "ال", "الت", "اقـــرَأْ",
+        "\u200f\u00a0 أَضِفْ", "ا\u0654قرا", "آخر الأخبار", "أخبار", "ﺍﻗﺮﺃ", "شا رك", "ش\u200cارك", "شاركنا", "Home",
+        "تعليق", "تع ليقات", "١٢ تعليقات", "قـد", "ق", "ﻻ", "وزير", "\u0640\u0640", "«اقرأ أيضاً»",
+    ]
+    samples += [word[:cut] + mark + word[cut:] for word in ("الاكثر", "مقالات", "كلمات", "النشره") for cut in range(7)
+                for mark in ("\u064e", "\u0640", " ", "\u200d", "\u2028")]
+    for sample in samples:
+        assert boilerplate._may_announce(sample) == _may_announce_by_translation(sample), sample
 
 
 def test_announced_blocks_same_with_and_without_the_raw_filter(monkeypatch):

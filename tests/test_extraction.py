@@ -248,6 +248,44 @@ def test_meta_index_reads_what_one_xpath_per_name_read():
         assert metadata._meta(index, *names) == by_xpath(tree, *names), names
 
 
+def test_element_date_selectors_select_what_the_plain_xpath_did():
+    plain = (
+        "//*[@itemprop='datePublished'][@content or @datetime]",
+        (
+            "//*[not(self::meta)][@property='dc:date' or @property='dc:created' or @property='dcterms:created'"
+            " or @property='schema:datePublished' or @property='article:published_time'][@content]"
+        ),
+    )
+    dated = "".join(
+        f"<span {attr}='{value}' {extra}>x</span><meta {attr}='{value}' {extra}>"
+        for attr, value in [("itemprop", "datePublished"), ("itemprop", "datePublishedX"), ("property", "dc:date"),
+                            ("property", "dc:created"), ("property", "dcterms:created"), ("property", "schema:datePublished"),
+                            ("property", "article:published_time"), ("property", "og:title"), ("name", "dc:date")]
+        for extra in ("content='2024-01-02'", "datetime='2024-01-03'", "")
+    )
+    tree, _ = extraction.parse_html(page(f"<h1>{TITLE}</h1><div>{dated}<time itemprop='datePublished' datetime='1'>t</time></div>"))
+    for compiled, xpath in zip(metadata._ELEMENT_DATE_XPATHS, plain):
+        assert compiled(tree) == tree.xpath(xpath)
+        assert compiled(tree)
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        page(f"<h1>{TITLE}</h1>{BODY}"),
+        page(f"<h1>{TITLE}</h1><div class='detail'><div>{'<br><br>'.join(PARAGRAPHS * 3)}</div></div>"),
+        page("<p>قصير</p>"),
+        page(f"<h1>{TITLE}</h1><p>ﺍﻟﺴﻼﻡ عَلَيْكُمْ ٢٠٢٤ كـــتـــاب، مدرسة؛ إلى «أحمد» پیک_x</p>{BODY}<p>{BODY}</p>"),
+    ],
+)
+def test_extract_with_tokens_gives_the_records_text_tokens(html):
+    from pipelines.normalize import tokens
+
+    record, words = extraction.extract_with_tokens(html, URL)
+    assert record == extract_article(html, URL)
+    assert words == tokens(record["text"])
+
+
 FORM_PAGE = page(
     f"<h1>{TITLE}</h1><article>{BODY}<label for='q'>بحث</label><input id='q' value='x'>"
     "<select><option>1</option></select><textarea>نص</textarea></article>"

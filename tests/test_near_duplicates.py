@@ -43,6 +43,18 @@ def test_shingles_are_normalized_word_runs():
     assert shingles("") == set() and shingles("؟ ، .") == set()
 
 
+@pytest.mark.parametrize("size", [1, 2, 3, 5])
+def test_shingles_of_are_the_sliced_word_runs(size):
+    from pipelines.minhash import shingles_of
+
+    for count in range(9):
+        words = [f"ك{n % 4}" for n in range(count)]  # repeated words: repeated shingles
+        expected = {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)} if count > size else (
+            {" ".join(words)} if words else set()
+        )
+        assert shingles_of(words, size) == expected
+
+
 def test_signature_equals_datasketch_minhash(site):
     """Our numpy MinHash is datasketch's: signatures stored by either agree, bit for bit."""
     datasketch = pytest.importorskip("datasketch")

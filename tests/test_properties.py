@@ -626,6 +626,86 @@ def test_decode_html_never_raises(budget):
     check()
 
 
+# --- fast paths: each equals the plain code it replaced ------------------------
+
+control_bytes = st.binary(max_size=40) | st.lists(
+    st.sampled_from([b"\x00", b"\x01", b"\x08", b"\t", b"\n", b"\x0b", b"\x0c", b"\r", b"\x1b", b"\x1f", b"\xc3",
+                     b"\xd8", b"\xa7", b"\xd8\xa7", b"\xef\xbb\xbf", b"\xff\xfe", b"<p>", " ة ".encode()]),
+    max_size=20,
+).map(b"".join)
+
+
+@budgets(fast=80, slow=3000)
+def test_collapse_space_is_the_whitespace_regex(budget):
+    from pipelines.normalize import WHITESPACE_RE, collapse_space
+
+    @budget
+    @given(hostile_text | st.text(alphabet=st.sampled_from(WHITESPACE + "ab\u200c\u00a0\x00"), max_size=12))
+    @example("a\u3000b \u2028")
+    @example("  ")
+    def check(text):
+        assert collapse_space(text) == WHITESPACE_RE.sub(" ", text).strip()
+
+    check()
+
+
+def test_only_the_space_is_printable_whitespace():
+    """collapse_space's premise: str.split() splits on what \\s matches, and of those only " " is printable."""
+    every = [chr(code) for code in range(0x110000) if not 0xD800 <= code < 0xE000]
+    spaces = [ch for ch in every if re.match(r"\s", ch)]
+    assert spaces == [ch for ch in every if ch.isspace()]
+    assert [ch for ch in spaces if ch.isprintable()] == [" "]
+
+
+@budgets(fast=50, slow=2000)
+def test_text_tokens_are_its_normalized_lines_tokens(budget):
+    """extraction.extract_with_tokens reads a text's tokens off its lines' normalize_arabic keys."""
+    from pipelines.normalize import TOKEN_RE
+
+    @budget
+    @given(st.lists(hostile_text, max_size=6))
+    @example(["ا", "\u0654ب"])  # a mark opening a line does not compose across the break
+    @example(["ﻻ", "ß\u0345"])
+    def check(lines):
+        assert tokens("\n".join(lines)) == TOKEN_RE.findall(" ".join(normalize_arabic(line) for line in lines))
+
+    check()
+
+
+@budgets(fast=60, slow=2500)
+def test_control_characters_go_as_the_regex_removes_them(budget):
+    from pipelines.extraction import _CONTROL_RE, _without_controls
+
+    @budget
+    @given(body_bytes | control_bytes, content_types)
+    @example(b"\xd8\x01\xa7", None)  # a control byte inside a broken UTF-8 sequence
+    def check(body, content_type):
+        text, encoding = decode_html(body, content_type)
+        assert _without_controls(text, body, encoding) == _CONTROL_RE.sub("", text)
+
+    check()
+
+
+@budgets(fast=50, slow=2000)
+def test_letter_counts_are_the_per_character_definitions(budget):
+    from pipelines.language import (
+        _ARABIC_SCRIPT_LETTERS,
+        _NON_ARABIC_LETTER_RE,
+        NON_ARABIC_LETTERS,
+        _letter_counts,
+    )
+
+    @budget
+    @given(hostile_text)
+    @example("ﺍﻟﺴﻼﻡ 𝐀 😀 پ ۴")  # beyond the BMP table
+    @example("\ud800ة")  # a lone surrogate
+    def check(text):
+        assert _letter_counts(text) == (sum(map(str.isalpha, text)), sum(map(_ARABIC_SCRIPT_LETTERS.__contains__, text)))
+        assert (_NON_ARABIC_LETTER_RE.search(text) is None) == NON_ARABIC_LETTERS.isdisjoint(text)
+
+    check()
+
+
 # --- bugs found by these properties: fixed ones stay as regression tests, open ones are strict xfail ---
 
 @pytest.mark.xfail(strict=True, raises=ValueError,
