@@ -40,29 +40,15 @@ STAGES = (
     ("near-dup LSH", "reactor", "NearDuplicateIndex.find + add on SQLite (signature from the worker)"),
     ("storage", "reactor", "insert_rows, batches of 50, WAL, FTS trigger with the worker's search forms"),
     ("warc write", "WARC thread", "WarcWriter.write_exchange (gzip level 6): the crawl's WARC thread, GIL released in zlib"),
-    ("spider links", "reactor", "parsel //a/@href + urljoin + is_article_url/_follow patterns"),
-    ("spider requests", "reactor", "scrapy.Request per link (before dupefilter)"),
+    ("spider links", "reactor", "NewsSpider._links: parse, hrefs, links seen before skipped, a Request per new one"),
     ("naive: bare_extraction", "(b) only", "trafilatura.bare_extraction(html, with_metadata=True), for comparison"),
     ("naive: langdetect", "(b) only", "langdetect.detect on the whole text, for comparison"),
 )
 
 
-def _spider_links(response, source) -> list[str]:
-    """What NewsSpider._links does before building Requests: every href, joined, matched, canonicalized."""
-    from pipelines.urls import canonical_url
-
-    found = []
-    for href in response.xpath("//a/@href").getall():
-        link = response.urljoin(href.strip())
-        if source.is_article_url(link) or source.is_followable(link):
-            found.append(canonical_url(link))
-    return found
-
-
-def _requests(urls: list[str]) -> list:
-    import scrapy
-
-    return [scrapy.Request(u, meta={"arshif_role": "article"}, cb_kwargs={"via": "article", "hints": {}}) for u in urls]
+def _spider_links(spider, response) -> list:
+    """The spider's own link step; its seen-links set carries over from page to page, as in a crawl."""
+    return list(spider._links(response, "article"))
 
 
 def _langdetect(text: str) -> str | None:
@@ -129,19 +115,18 @@ def sample_pages(site: Path, sample: int) -> list[tuple[int, bytes, dict]]:
 def measure(site: Path, sample: int = 300, origin: str = "http://127.0.0.1:8000") -> dict:
     import lxml.html
     import trafilatura
-    from scrapy.http import HtmlResponse
+    from scrapy.http import HtmlResponse, Request
 
-    from crawler.sources import load_source, rebase
+    from crawler.spiders.news import NewsSpider
     from pipelines import extraction as ex
     from pipelines.archive import insert_rows, open_archive
     from pipelines.boilerplate import prune_boilerplate
     from pipelines.encoding import decode_html
     from pipelines.fingerprints import tokens_hash
-    from pipelines.normalize import tokens
-    from pipelines.records import fingerprints
     from pipelines.language import detect_language
     from pipelines.metadata import read_metadata
-    from pipelines.records import make_record
+    from pipelines.normalize import tokens
+    from pipelines.records import fingerprints, make_record
     from pipelines.warc import WarcWriter
 
     try:
@@ -157,7 +142,8 @@ def measure(site: Path, sample: int = 300, origin: str = "http://127.0.0.1:8000"
         except ex.ExtractionError:
             pass
     _langdetect("warm-up: the naive pipeline's langdetect loads its profiles once")
-    source = rebase(load_source(str(site / "bench.toml")), origin)
+    spider = NewsSpider(source=str(site / "bench.toml"), base_url=origin)
+    spider._max_depth = 6  # the project's DEPTH_LIMIT
     costs: dict[str, float] = defaultdict(float)  # CPU seconds (time.process_time): robust to a busy machine
     wall: dict[str, float] = defaultdict(float)  # time.perf_counter
     mismatches: list[str] = []
@@ -186,9 +172,9 @@ def measure(site: Path, sample: int = 300, origin: str = "http://127.0.0.1:8000"
         timed("warc write", warc.write_exchange, url, "200 OK", [("Content-Type", "text/html")], body,
               request_method="GET", request_headers=[("User-Agent", "Arshif")], protocol="HTTP/1.1",
               extra={"WARC-Arshif-Role": "article", "WARC-Arshif-Source": "bench"})
-        response = HtmlResponse(url, body=body, headers={"Content-Type": "text/html"})
-        found = timed("spider links", _spider_links, response, source)
-        timed("spider requests", _requests, found)
+        response = HtmlResponse(url, body=body, headers={"Content-Type": "text/html"},
+                                request=Request(url, meta={"depth": 1}))
+        timed("spider links", _spider_links, spider, response)
 
         # -- worker: the steps of extract_article -------------------------------------
         timed("pickle to/from pool", _round_trip, (body, url, "text/html", "bench", fetched_at, (), {}, 40))
