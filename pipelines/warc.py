@@ -165,7 +165,8 @@ class WarcWriter:
             self._file.close()
             path = self.folder / self._name
             self._index.sort()
-            cdxj_path(path).write_text("".join(self._index), encoding="utf-8")
+            with open(cdxj_path(path), "w", encoding="utf-8") as out:
+                out.writelines(self._index)  # not "".join: no second copy of a file's index at its peak
             self._index = []
             self.finished.append(path)
             self._file = self._writer = None

@@ -221,3 +221,25 @@ def test_links_match_urljoin_on_every_page():
         got += [request.url for request in spider._links(HtmlResponse(url, body=body, encoding="utf-8"), "article")]
     assert got == expected
     assert len(got) > 2000
+
+
+def test_a_pending_url_packs_into_one_string_and_back():
+    """The queue keeps one string per pending URL; unpacking gives back every field, Arabic hints included."""
+    import sys
+
+    from crawler.spiders.news import _pack_pending, _unpack_pending
+
+    hints = {"published": "2026-11-22T09:30:00+03:00", "title": "افتتاح جسر جديد\tيربط \"ضفتي\" النهر"}
+    cases = [
+        ("https://news.test/ar/2026/11/22/جسر?id=7&x=ـ", True, "sitemap", 1, hints),
+        ("https://news.test/ar/section/page/2", False, "feed", 3, None),
+        ("https://news.test/a", True, "sitemap", 0, None),
+    ]
+    for case in cases:
+        packed = _pack_pending(*case)
+        assert isinstance(packed, str)
+        assert _unpack_pending(packed) == case
+    as_tuple = (cases[0][0], True, "sitemap", 1, tuple(hints.items()))
+    packed = _pack_pending(*cases[0])
+    assert sys.getsizeof(packed) < sys.getsizeof(as_tuple) + sum(sys.getsizeof(v) for v in as_tuple) + sum(
+        sys.getsizeof(v) for item in as_tuple[4] for v in item)

@@ -16,6 +16,7 @@ list all its articles at once.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections import deque
@@ -71,8 +72,8 @@ class NewsSpider(scrapy.Spider):
         self.source_name = loaded.name
         self.allowed_domains = list(loaded.allowed_domains)
         self._seen_links = SeenUrls()  # absolute link URLs already turned into requests (or refused)
-        # (url, is_article, via, depth, hints as items) found in sitemaps and feeds, not yet requested
-        self._pending: deque[tuple] = deque()
+        # URLs found in sitemaps and feeds, not yet requested, one packed string each (_pack_pending)
+        self._pending: deque[str] = deque()
         self._lazy = False  # start() is feeding `_pending` to the scheduler
         self._room = 16  # start() keeps the scheduler at this many requests or fewer
         self._max_depth = 0  # DEPTH_LIMIT
@@ -199,7 +200,7 @@ class NewsSpider(scrapy.Spider):
             if request is not None:
                 yield request
             return
-        if not url.startswith(("http://", "https://")):
+        if not url.startswith(("http://", "https://")) or "\x00" in url:
             return
         article = self.source.is_article_url(url)
         if not article and not self.source.is_followable(url):
@@ -210,16 +211,15 @@ class NewsSpider(scrapy.Spider):
             self.crawler.stats.inc_value("depth/request_ignored_count")
             return
         self._seen_links.add(url)
-        self._pending.append((url, article, via, depth, tuple(hints.items()) if article and hints else None))
+        self._pending.append(_pack_pending(url, article, via, depth, hints if article else None))
         self._wake()
 
-    def _pending_request(self, entry: tuple) -> scrapy.Request | None:
+    def _pending_request(self, entry: str) -> scrapy.Request | None:
         """The entry's request, or None for a malformed URL (an exception here would end start())."""
-        url, article, via, depth, hints = entry
+        url, article, via, depth, hints = _unpack_pending(entry)
         callback = self.parse_article if article else self.parse_listing
         try:
-            request = self._request(url, callback, via, dict(hints) if hints else None,
-                                    priority=-depth * self._depth_priority)
+            request = self._request(url, callback, via, hints, priority=-depth * self._depth_priority)
         except ValueError as exc:
             logger.debug("Bad URL %r: %s", url, exc)
             return None
@@ -401,6 +401,19 @@ class NewsSpider(scrapy.Spider):
             prune_selectors=self.source.prune_selectors,
             warc=response.meta.get(WARC_REF),
         )
+
+
+def _pack_pending(url: str, article: bool, via: str, depth: int, hints: dict | None) -> str:
+    """A pending URL as one string: 150 B instead of 360 for a tuple of its fields. A site's
+    sitemaps are read first, so the queue's peak holds every URL they list (51,685 in
+    bench/throughput's 50,000-page site: 18 MB as tuples)."""
+    packed_hints = json.dumps(hints, ensure_ascii=False, separators=(",", ":")) if hints else ""
+    return f"{depth}\x00{'a' if article else 'l'}\x00{via}\x00{url}\x00{packed_hints}"
+
+
+def _unpack_pending(entry: str) -> tuple[str, bool, str, int, dict | None]:
+    depth, kind, via, url, hints = entry.split("\x00", 4)  # _queue takes no URL with a NUL
+    return url, kind == "a", via, int(depth), json.loads(hints) if hints else None
 
 
 # what urljoin may rewrite in an href: empty params, query or fragment markers, dot segments, tabs and newlines
