@@ -15,7 +15,14 @@ from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
 from pipelines.archive import known_pages, open_archive
-from pipelines.warc import DEFAULT_GZIP_LEVEL, DEFAULT_MAX_SIZE, ROLE_HEADER, SOURCE_HEADER, WarcWriter
+from pipelines.warc import (
+    DEFAULT_GZIP_LEVEL,
+    DEFAULT_MAX_SIZE,
+    ROLE_HEADER,
+    SOURCE_HEADER,
+    WarcWriter,
+    index_unindexed,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +74,8 @@ class WarcMiddleware:
 
     def __init__(self, crawler, folder: str, max_size: int, gzip_level: int = DEFAULT_GZIP_LEVEL):
         self.crawler = crawler
+        for path in index_unindexed(folder) if Path(folder).is_dir() else ():
+            logger.info("Indexed %s, left without a CDXJ index by an interrupted crawl", path.name)
         self.writer = WarcWriter(
             folder, prefix=f"arshif-{getattr(crawler.spider, 'name', 'crawl')}", max_size=max_size, gzip_level=gzip_level
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import logging
 import os
 import re
 import zlib
@@ -23,6 +24,8 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import iso_date_to_timestamp
 from warcio.warcwriter import WARCWriter
+
+logger = logging.getLogger(__name__)
 
 ROLE_HEADER = "WARC-Arshif-Role"  # article, listing, sitemap, feed, robots
 SOURCE_HEADER = "WARC-Arshif-Source"
@@ -264,3 +267,34 @@ def cdxj_line(record, offset: int, length: int, filename: str) -> str:
 def cdxj_path(warc_path: str | Path) -> Path:
     warc_path = Path(warc_path)
     return warc_path.with_name(warc_path.name[: -len(".warc.gz")] + ".cdxj")
+
+
+def index_unindexed(folder: str | Path) -> list[Path]:
+    """Write the CDXJ index of every WARC file in `folder` that has none: a crawl killed before it
+    closed its file (kill -9, power loss) leaves one. A record cut short by the kill ends the
+    file's readable part; the index covers the records before it."""
+    indexed = []
+    for path in sorted(Path(folder).glob("*.warc.gz")):
+        if cdxj_path(path).exists():
+            continue
+        lines = []
+        try:
+            with open(path, "rb") as stream, open(path, "rb") as members:
+                iterator = ArchiveIterator(stream)
+                for record in iterator:
+                    if record.rec_type not in ("response", "revisit"):
+                        continue
+                    offset = iterator.get_record_offset()
+                    iterator.read_to_end(record)
+                    length = iterator.get_record_length()
+                    members.seek(offset)
+                    gzip.decompress(members.read(length))  # warcio reads a cut member without a word
+                    lines.append(cdxj_line(record, offset, length, path.name))
+        except Exception as exc:  # EOFError, zlib.error, warcio's own: a record cut short
+            logger.warning("WARC file %s ends in a broken record (%s: %s); indexed the %d responses before it",
+                           path.name, type(exc).__name__, exc, len(lines))
+        lines.sort()
+        with open(cdxj_path(path), "w", encoding="utf-8") as out:
+            out.writelines(lines)
+        indexed.append(path)
+    return indexed

@@ -18,7 +18,7 @@ from warcio.archiveiterator import ArchiveIterator
 from crawler.demo_server import DEMO_SITE, SiteServer
 from crawler.lock import ArchiveLock
 from pipelines.archive import open_archive
-from pipelines.warc import iter_responses
+from pipelines.warc import cdxj_path, iter_responses
 from tests.conftest import PROJECT_DIR, crawl, run_arshif
 
 NEW_ARTICLE = """<!DOCTYPE html>
@@ -181,6 +181,8 @@ def test_killed_crawl_resumes_to_the_same_archive(tmp_path):
         process.wait()
         partial = Database(killed_db)["articles"].count
         assert 3 <= partial < Database(clean_db)["articles"].count, "the kill came too late to test resuming"
+        warc_dir = tmp_path / "warc"
+        assert [p for p in warc_dir.glob("*.warc.gz") if not cdxj_path(p).exists()], "the killed run's file has no index yet"
         assert Database(killed_db).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         server.httpd.RequestHandlerClass.delay = 0
         resumed = crawl("demo", killed_db, server.origin)
@@ -191,6 +193,7 @@ def test_killed_crawl_resumes_to_the_same_archive(tmp_path):
     assert resumed_urls == clean_urls  # every URL once, nothing lost
     statuses = [r["status"] for r in Database(killed_db).query("SELECT status FROM crawls ORDER BY id")]
     assert statuses == ["killed", "finished"]
+    assert all(cdxj_path(p).exists() for p in warc_dir.glob("*.warc.gz"))  # the next run indexed it
 
 
 def test_warc_files_rotate_at_the_configured_size(tmp_path):
@@ -268,3 +271,33 @@ def test_cdxj_index_written_while_crawling_equals_cdxj_indexers(tmp_path):
     for body, ref in refs[:-1]:
         assert ref.digest == "sha1:" + base64.b32encode(hashlib.sha1(body).digest()).decode()
         assert f'"digest": "{ref.digest}", "length": "{ref.length}", "offset": "{ref.offset}"' in lines
+
+
+def test_a_warc_file_left_open_by_a_kill_is_indexed_up_to_its_broken_record(tmp_path, caplog):
+    """A crawl killed mid-way leaves its WARC file without a CDXJ index, and maybe a record cut short."""
+    from cdxj_indexer.main import write_cdx_index
+
+    from pipelines.warc import WarcWriter, index_unindexed
+
+    writer = WarcWriter(tmp_path)
+    for number in range(4):
+        body = f"<html><body><p>خبر رقم {number}</p>{os.urandom(2000).hex()}</body></html>".encode()
+        last = writer.write_exchange(f"http://news.test/{number}.html", "200 OK", [("Content-Type", "text/html")], body)
+    # killed here: the file stays open and unindexed
+    (path,) = tmp_path.glob("*.warc.gz")
+    complete = path.read_bytes()
+    assert index_unindexed(tmp_path) == [path]
+    reference = tmp_path / "reference.cdxj"
+    with open(reference, "w", encoding="utf-8") as out:
+        write_cdx_index(out, [str(path)], {"sort": True})
+    assert cdxj_path(path).read_text(encoding="utf-8") == reference.read_text(encoding="utf-8")
+    assert index_unindexed(tmp_path) == []  # indexed files are left alone
+
+    cdxj_path(path).unlink()
+    path.write_bytes(complete[: last.offset + last.length // 2])  # the kill cut the last response short
+    with caplog.at_level("WARNING", logger="pipelines.warc"):
+        assert index_unindexed(tmp_path) == [path]
+    lines = cdxj_path(path).read_text(encoding="utf-8").splitlines()
+    assert sorted(line.split('"url": "')[1].split('"')[0] for line in lines) == [f"http://news.test/{n}.html" for n in range(3)]
+    assert "broken record" in caplog.text
+    writer.close()
