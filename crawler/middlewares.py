@@ -74,7 +74,7 @@ class WarcMiddleware:
 
     def __init__(self, crawler, folder: str, max_size: int, gzip_level: int = DEFAULT_GZIP_LEVEL):
         self.crawler = crawler
-        for path in index_unindexed(folder) if Path(folder).is_dir() else ():
+        for path in index_unindexed(folder):
             logger.info("Indexed %s, left without a CDXJ index by an interrupted crawl", path.name)
         self.writer = WarcWriter(
             folder, prefix=f"arshif-{getattr(crawler.spider, 'name', 'crawl')}", max_size=max_size, gzip_level=gzip_level

@@ -121,13 +121,9 @@ def _words(text: str) -> int:
     return len(_WORD_RE.findall(text))
 
 
-def _clean_body(text: str, title: str | None) -> str:
-    """Drop leftover heading lines, the repeated headline and repeated lines."""
-    return "\n".join(_clean_lines(text, title)[0])
-
-
 def _clean_lines(text: str, title: str | None) -> tuple[list[str], list[str]]:
-    """_clean_body's lines, and their normalize_arabic keys (the text's tokens are in them)."""
+    """The body's lines without leftover heading lines, the repeated headline and repeated lines,
+    and their normalize_arabic keys (the text's tokens are in them)."""
     seen: set[str] = set()
     title_key = normalize_arabic(title or "")
     lines, keys = [], []

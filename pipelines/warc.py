@@ -167,9 +167,7 @@ class WarcWriter:
         if self._file is not None:
             self._file.close()
             path = self.folder / self._name
-            self._index.sort()
-            with open(cdxj_path(path), "w", encoding="utf-8") as out:
-                out.writelines(self._index)  # not "".join: no second copy of a file's index at its peak
+            write_index(path, self._index)
             self._index = []
             self.finished.append(path)
             self._file = self._writer = None
@@ -207,29 +205,33 @@ class StoredResponse:
     ref: WarcRef
 
 
+def _placed_records(path: Path, stream, kinds: tuple[str, ...], with_payload: bool):
+    """(record, payload or None, WarcRef) for the file's records of these kinds, in file order."""
+    iterator = ArchiveIterator(stream)
+    for record in iterator:
+        if record.rec_type not in kinds:
+            continue
+        payload = record.content_stream().read() if with_payload else None
+        offset = iterator.get_record_offset()
+        iterator.read_to_end(record)
+        yield record, payload, WarcRef(path.name, offset, iterator.get_record_length())
+
+
 def iter_responses(folder: str | Path):
     """Every response record in the folder's WARC files, oldest file first."""
-    folder = Path(folder)
-    for path in sorted(folder.glob("*.warc.gz")):
+    for path in sorted(Path(folder).glob("*.warc.gz")):
         with open(path, "rb") as stream:
-            iterator = ArchiveIterator(stream)
-            for record in iterator:
-                if record.rec_type != "response":
-                    continue
+            for record, raw, ref in _placed_records(path, stream, ("response",), with_payload=True):
                 headers = {k.lower(): v for k, v in record.http_headers.headers} if record.http_headers else {}
-                raw = record.content_stream().read()
-                body = decoded_body(raw, headers.get("content-encoding"))
-                offset = iterator.get_record_offset()
-                iterator.read_to_end(record)
                 yield StoredResponse(
                     url=record.rec_headers.get_header("WARC-Target-URI"),
                     status=int(record.http_headers.get_statuscode() or 0),
                     headers=headers,
-                    body=body,
+                    body=decoded_body(raw, headers.get("content-encoding")),
                     date=record.rec_headers.get_header("WARC-Date"),
                     role=record.rec_headers.get_header(ROLE_HEADER),
                     source=record.rec_headers.get_header(SOURCE_HEADER),
-                    ref=WarcRef(path.name, offset, iterator.get_record_length()),
+                    ref=ref,
                 )
 
 
@@ -237,8 +239,9 @@ _MIME_END = re.compile(r"[;\s]")
 
 
 def cdxj_line(record, offset: int, length: int, filename: str) -> str:
-    """The line cdxj-indexer writes for a response or revisit record, from the record just
-    written: indexing at close would read and decompress every record again (0.3 ms a page)."""
+    """The line cdxj-indexer writes for a response or revisit record. The crawl makes it from
+    each record as it writes it: indexing a file at close would read and decompress every
+    record again (0.2 ms a page)."""
     url = record.rec_headers.get_header("WARC-Target-URI")
     try:
         urlkey = surt.surt(url)
@@ -269,6 +272,13 @@ def cdxj_path(warc_path: str | Path) -> Path:
     return warc_path.with_name(warc_path.name[: -len(".warc.gz")] + ".cdxj")
 
 
+def write_index(warc_path: Path, lines: list[str]) -> None:
+    """The file's CDXJ index, its lines sorted (in place)."""
+    lines.sort()
+    with open(cdxj_path(warc_path), "w", encoding="utf-8") as out:
+        out.writelines(lines)  # not "".join: no second copy of a file's index at its peak
+
+
 def index_unindexed(folder: str | Path) -> list[Path]:
     """Write the CDXJ index of every WARC file in `folder` that has none: a crawl killed before it
     closed its file (kill -9, power loss) leaves one. A record cut short by the kill ends the
@@ -280,21 +290,13 @@ def index_unindexed(folder: str | Path) -> list[Path]:
         lines = []
         try:
             with open(path, "rb") as stream, open(path, "rb") as members:
-                iterator = ArchiveIterator(stream)
-                for record in iterator:
-                    if record.rec_type not in ("response", "revisit"):
-                        continue
-                    offset = iterator.get_record_offset()
-                    iterator.read_to_end(record)
-                    length = iterator.get_record_length()
-                    members.seek(offset)
-                    gzip.decompress(members.read(length))  # warcio reads a cut member without a word
-                    lines.append(cdxj_line(record, offset, length, path.name))
+                for record, _, ref in _placed_records(path, stream, ("response", "revisit"), with_payload=False):
+                    members.seek(ref.offset)
+                    gzip.decompress(members.read(ref.length))  # warcio reads a cut member without a word
+                    lines.append(cdxj_line(record, ref.offset, ref.length, path.name))
         except Exception as exc:  # EOFError, zlib.error, warcio's own: a record cut short
             logger.warning("WARC file %s ends in a broken record (%s: %s); indexed the %d responses before it",
                            path.name, type(exc).__name__, exc, len(lines))
-        lines.sort()
-        with open(cdxj_path(path), "w", encoding="utf-8") as out:
-            out.writelines(lines)
+        write_index(path, lines)
         indexed.append(path)
     return indexed

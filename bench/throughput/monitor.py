@@ -52,6 +52,14 @@ def _pss(pid: int) -> int:
     return 0
 
 
+def _thread_name(pid: int, tid: str) -> str:
+    try:
+        with open(f"/proc/{pid}/task/{tid}/comm", encoding="utf-8", errors="replace") as handle:
+            return handle.read().strip()
+    except OSError:
+        return "?"
+
+
 def descendants(root: int) -> list[int]:
     """`root` and every process below it."""
     children: dict[int, list[int]] = {}
@@ -102,6 +110,7 @@ class TreeMonitor:
     root_thread_cpu: dict[str, float] = field(default_factory=dict)  # "tid name" → CPU seconds, every root thread
 
     def __post_init__(self):
+        self._thread_names: dict[str, str] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._started = time.monotonic()
@@ -150,12 +159,9 @@ class TreeMonitor:
                 continue
             if tid == str(self.root):
                 self.root_main_thread_cpu = stat[1]
-            try:
-                with open(f"/proc/{self.root}/task/{tid}/comm", encoding="utf-8", errors="replace") as handle:
-                    name = handle.read().strip()
-            except OSError:
-                name = "?"
-            self.root_thread_cpu[f"{tid} {name}"] = stat[1]
+            if tid not in self._thread_names:  # a thread's name is read once, not every sample
+                self._thread_names[tid] = _thread_name(self.root, tid)
+            self.root_thread_cpu[f"{tid} {self._thread_names[tid]}"] = stat[1]
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -32,7 +32,7 @@ STAGES = (
     ("prune", "worker", "prune_boilerplate"),
     ("title+dates+author", "worker", "_title, _find_title_element, _dateline, _published, _author"),
     ("body (trafilatura)", "worker", "extraction._body_text: trafilatura.bare_extraction(tree, options), no metadata"),
-    ("clean+verdict", "worker", "_clean_body, canonical URL, _article_verdict"),
+    ("clean+verdict", "worker", "_clean_lines, canonical URL, _article_verdict"),
     ("language", "worker", "detect_language(title + text)"),
     ("fingerprints", "worker", "tokens once → content hash, MinHash signature, FTS search forms (records.fingerprints)"),
     ("pickle to/from pool", "both", "args and record through the pool (dumps+loads)"),
@@ -83,7 +83,7 @@ def _clean(raw: str, title, meta, url: str, min_words: int):
     from pipelines import extraction as ex
     from pipelines.urls import canonical_url, same_site
 
-    text = ex._clean_body(raw, title)
+    text = "\n".join(ex._clean_lines(raw, title)[0])
     words = ex._words(text)
     canonical = url
     for declared in (meta.canonical, meta.og_url):
