@@ -25,6 +25,7 @@ from pipelines.encoding import decode_html
 from pipelines.metadata import PageMetadata, clean_space, read_metadata
 from pipelines.normalize import TOKEN_RE, normalize_arabic
 from pipelines.titles import clean_title
+from pipelines.trafilatura_shortcut import install as install_trafilatura_shortcut
 from pipelines.urls import canonical_url, same_site
 
 MIN_WORDS = 40
@@ -48,6 +49,8 @@ _ARABIC_SCRIPT_RE = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff]")
 # Not fast: where the main pass finds little (a div-soup body between inline ads), trafilatura
 # falls back to its other extractors (readability, justext); elsewhere this costs about 1 ms.
 # (fast=True keeps 163 of the 1,505 words of the quality gate's urdupoint_1 page.)
+# The comparison is skipped where it provably keeps the main pass (pipelines/trafilatura_shortcut.py).
+install_trafilatura_shortcut()
 _BODY_OPTIONS = Extractor(
     output_format="python", fast=False, comments=False, tables=False, images=False, links=False, dedup=False
 )

@@ -1,0 +1,132 @@
+"""The trafilatura comparison shortcut changes nothing but speed.
+
+On every page we have (the shared seed and quality-gate pages: Arabic, Persian,
+Urdu; the demo site), trafilatura with the shortcut returns the same body text
+as trafilatura without it, and so does the archive's record. The bound the
+shortcut rests on, that readability's text is never longer than the page's, is
+checked against readability itself on the same pages.
+"""
+
+from __future__ import annotations
+
+from copy import copy
+from pathlib import Path
+
+import lxml.html
+import pytest
+import trafilatura
+import trafilatura.external
+from lxml import etree
+
+from crawler.demo_server import DEMO_SITE
+from pipelines import trafilatura_shortcut as shortcut
+from pipelines.extraction import _BODY_OPTIONS
+from pipelines.records import make_record
+from tests.seed_pages import load_seed_pages, render
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def _html_pages() -> list[tuple[str, bytes]]:
+    pages = [(path.name, path.read_bytes()) for path in sorted(DEMO_SITE.glob("articles/**/*.html"))]
+    pages += [(path.name, path.read_bytes()) for path in sorted((SHARED / "pages").glob("*/*.html"))]
+    if (SHARED / "seeds").is_dir():
+        pages += [(page.name, render(page).encode("utf-8")) for page in load_seed_pages(SHARED / "seeds")]
+    return pages
+
+
+PAGES = _html_pages()
+
+
+@pytest.fixture
+def trafilatura_own_comparison():
+    """trafilatura's own comparison for the test's duration, the shortcut again after it."""
+    shortcut.uninstall()
+    yield
+    assert shortcut.install()
+
+
+def test_installed_on_the_trafilatura_the_project_pins():
+    assert trafilatura.__version__.startswith(shortcut.VERIFIED_VERSIONS)
+    assert shortcut.installed()
+
+
+def test_every_page_gets_the_same_body_and_record(trafilatura_own_comparison):
+    assert len(PAGES) >= 20
+    own = {name: (trafilatura.bare_extraction(html, options=copy(_BODY_OPTIONS)), _record(html)) for name, html in PAGES}
+    settled = []
+    original = shortcut.comparison_settled
+
+    def counted(*args):
+        settled.append(original(*args))
+        return settled[-1]
+
+    assert shortcut.install()
+    shortcut.comparison_settled = counted
+    try:
+        for name, html in PAGES:
+            document, record = trafilatura.bare_extraction(html, options=copy(_BODY_OPTIONS)), _record(html)
+            assert (document.text if document else None) == (own[name][0].text if own[name][0] else None), name
+            assert record == own[name][1], name
+    finally:
+        shortcut.comparison_settled = original
+    # both branches ran: the shortcut skipped readability on some pages and let it run on others
+    assert settled.count(True) >= 10 and settled.count(False) >= 5, (settled.count(True), settled.count(False))
+
+
+def _record(html: bytes) -> dict | str:
+    try:
+        return make_record(html, "https://example.com/news/1", "text/html; charset=utf-8", with_fingerprints=True)
+    except Exception as exc:  # the same failure both ways is the same result
+        return repr(exc)
+
+
+@pytest.mark.parametrize("name,html", PAGES, ids=[name for name, _ in PAGES])
+def test_readability_text_is_within_the_bound(name, html):
+    tree = lxml.html.document_fromstring(html)
+    algo = trafilatura.external.try_readability(copy(tree))
+    algo_text = trafilatura.utils.trim(etree.tostring(algo, method="text", encoding="utf-8").decode("utf-8"))
+    assert len(algo_text) <= shortcut.page_text_bound(tree)
+
+
+def test_bound_counts_video_iframes_readability_writes_into():
+    html = b"<html><body><div><p>" + "نص الخبر هنا. ".encode() * 3 + b"</p><iframe src='https://www.youtube.com/embed/x'></iframe></div></body></html>"
+    tree = lxml.html.document_fromstring(html)
+    algo = trafilatura.external.try_readability(copy(tree))
+    assert "VIDEO" in etree.tostring(algo, method="text", encoding=str)
+    whole = " ".join(etree.tostring(tree, method="text", encoding=str).split())
+    assert shortcut.page_text_bound(tree) == len(whole) + len("VIDEO")
+
+
+def _conditions(body_html: str, page_text: str) -> bool:
+    body = lxml.html.fragment_fromstring(body_html, create_parent="body")
+    text = " ".join(body.text_content().split())
+    page = lxml.html.document_fromstring(f"<html><body>{page_text}{body_html}</body></html>")
+    return shortcut.comparison_settled(page, body, text, copy(_BODY_OPTIONS))
+
+
+PARAGRAPH = "<p>" + "قال المتحدث باسم الوزارة إن الاجتماع ناقش خطة العام المقبل. " * 3 + "</p>"
+
+
+@pytest.mark.parametrize(
+    "body_html,page_text,settled",
+    [
+        (PARAGRAPH * 2, "", True),  # the page is the article: readability can't find twice as much
+        (PARAGRAPH * 2, "<div>" + "قائمة روابط وعناوين أخرى " * 60 + "</div>", False),  # the page holds far more
+        ("<p>خبر قصير</p>", "", False),  # under trafilatura's minimum: justext is consulted
+        (PARAGRAPH * 2 + "<nav>روابط</nav>", "", False),  # an unclean result: justext is consulted
+        ("<div>" + "نص بلا فقرات " * 40 + "</div>", "", False),  # no paragraph text: readability may be preferred
+        (PARAGRAPH + "<table><tr><td>1</td></tr></table>" * 2, "", False),  # more tables than paragraphs
+    ],
+    ids=["article-page", "page-far-longer", "short", "unclean", "no-paragraphs", "tables"],
+)
+def test_settled_only_where_the_comparison_keeps_the_main_pass(body_html, page_text, settled):
+    assert _conditions(body_html, page_text) is settled
+
+
+def test_other_focus_runs_the_comparison():
+    options = copy(_BODY_OPTIONS)
+    options.focus = "recall"
+    body = lxml.html.fragment_fromstring(PARAGRAPH * 2, create_parent="body")
+    page = lxml.html.document_fromstring(f"<html><body>{PARAGRAPH * 2}</body></html>")
+    assert not shortcut.comparison_settled(page, body, " ".join(body.text_content().split()), options)
