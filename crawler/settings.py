@@ -37,6 +37,10 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.WarcMiddleware": 950,
 }
 
+EXTENSIONS = {
+    "crawler.extensions.GarbageCollectionTuning": 0,
+}
+
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractionPipeline": 100,
     "pipelines.language_filter.LanguagePipeline": 200,
@@ -62,6 +66,7 @@ ARSHIF_REFRESH = False  # True: download archived article pages again
 ARSHIF_EXTRACT_WORKERS = -1  # extraction processes; -1: cores - 1 (at least 1), 0: on the reactor thread
 ARSHIF_EXTRACT_IN_FLIGHT = 0  # pages in the pool at once; 0: 16 per worker
 ARSHIF_MAX_RETRY_AFTER = 60  # longest Retry-After wait honoured (seconds)
+ARSHIF_GC_THRESHOLD = 10_000  # collect new objects every N allocations, not 700, and freeze what is loaded at start (0: Python's own)
 ARSHIF_NEAR_DUPLICATE_THRESHOLD = 0.5  # estimated Jaccard of word 3-shingles for a near-duplicate; 0: off
 
 # --- Cluster: `arshif crawl --redis URL` (crawler/distributed.py); REDIS_URL is scrapy-redis's own setting ---

@@ -143,6 +143,7 @@ def run_mode(key: str, site: Path, server: Server, args) -> dict:
         "busy_cores_by_tenth": monitor.busy_cores(10),
         "rss_series_mb": [(t, round(r / 2**20)) for t, r in monitor.rss_series[:: max(1, len(monitor.rss_series) // 60)]],
         "stats": result["stats"],
+        "gc": result.get("gc"),
         "crawls_row": result.get("crawls_row"),
         "warc_mb": round(result.get("warc_bytes", 0) / 2**20, 1) if "warc_bytes" in result else None,
     }
@@ -216,6 +217,11 @@ def format_results(runs: dict[str, dict], manifest: dict | None = None) -> str:
             if busy:
                 lines.append(f"{runs[key]['label']} cores busy (crawl tree, reactor thread) by tenth of the run: "
                              + " ".join(f"{tree:.2f}/{reactor:.2f}" for tree, reactor in busy))
+            collections = runs[key].get("gc")
+            if collections and runs[key]["pages"]:
+                lines.append(f"{runs[key]['label']} garbage collection in the crawl process: "
+                             f"{collections['seconds'] * 1000 / runs[key]['pages']:.2f} ms/page, "
+                             f"runs by generation {collections['runs']}")
             threads = runs[key].get("main_threads_cpu_ms_per_page")
             if threads:
                 lines.append(f"{runs[key]['label']} main-process threads, CPU ms/page: "
