@@ -22,6 +22,7 @@ from pipelines.warc import (
     SOURCE_HEADER,
     WarcWriter,
     index_unindexed,
+    warc_date,
 )
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,12 @@ class WarcLocation(Mapping):
     def __init__(self, future: Future):
         self._future = future
 
+    def ready(self) -> bool:
+        return self._future.done()
+
+    def settle(self) -> None:
+        """Make sure it will resolve (a PendingWarc not taken by extraction is written now)."""
+
     def _values(self) -> dict:
         return self._future.result()
 
@@ -64,15 +71,79 @@ class WarcLocation(Mapping):
         return len(self._values())
 
 
+class PendingWarc(WarcLocation):
+    """An article page's WARC records, not written yet.
+
+    The extraction pipeline `claim`s it and sends its fields to the extraction
+    worker with the body it sends anyway; the worker builds the gzipped records
+    (pipelines.warc.build_exchange) and the pipeline `complete`s it by appending
+    them. Compressing and digesting a page then costs the crawl process nothing:
+    it was 1 ms of its ~5.6 ms per page, and its threads share one GIL. When the
+    workers fall behind (no free pool slot), the pipeline leaves the page to the
+    WARC thread instead, so the load balances itself between the two processes.
+    A page that extraction never takes (a meta refresh made a new request of it,
+    a callback failed) is written by the WARC thread too (`write_now`).
+    """
+
+    def __init__(self, middleware: WarcMiddleware, exchange: dict, body: bytes):
+        super().__init__(Future())
+        self._middleware = middleware
+        self._exchange = exchange
+        self._body: bytes | None = body
+        self.size = len(body)
+        self._claimed = False
+
+    def claim(self) -> dict | None:
+        """build_exchange's arguments but the body, or None if it is written or claimed already."""
+        if self._body is None or self._claimed:
+            return None
+        self._claimed = True
+        self._middleware.release(self)
+        return {**self._exchange, "gzip_level": self._middleware.writer.gzip_level}
+
+    def complete(self, built) -> None:
+        """Append records built from the claim; None (the worker failed): the WARC thread writes them."""
+        if self._body is None:
+            return
+        if built is None:
+            self._claimed = False
+            self.write_now()
+            return
+        self._body = None
+        try:
+            ref = self._middleware.writer.append(built)
+        except BaseException as exc:
+            self._future.set_exception(exc)
+            raise
+        self._future.set_result(_ref_fields(ref, with_digest=True))
+
+    def write_now(self) -> None:
+        """Hand the page to the WARC thread, unless extraction has claimed it."""
+        if self._body is None or self._claimed:
+            return
+        body, self._body = self._body, None
+        self._middleware.release(self)
+        self._middleware.submit(self._exchange, body, True, self._future)
+
+    def settle(self) -> None:
+        self.write_now()
+
+
 class WarcMiddleware:
     """Write every response the crawl receives to gzipped WARC files (warcio).
 
     Writing runs in one thread of its own, in arrival order: compressing a page
-    (zlib releases the GIL) costs the reactor thread nothing, so it keeps
-    downloading. `request.meta[WARC_REF]` is a WarcLocation that resolves when read.
+    (zlib releases the GIL) costs the reactor thread little, so it keeps
+    downloading. Article pages (200) are offered to the extraction pool first (see
+    PendingWarc). `request.meta[WARC_REF]` is a WarcLocation that resolves when read.
     """
 
-    def __init__(self, crawler, folder: str, max_size: int, gzip_level: int = DEFAULT_GZIP_LEVEL):
+    # Unclaimed article pages held for extraction, in bytes of body; past this the oldest is
+    # written by the WARC thread. Scrapy holds up to SCRAPER_SLOT_MAX_ACTIVE_SIZE (20 MB) of
+    # responses waiting for the spider and the pipelines, so only pages nothing will claim reach it.
+    MAX_UNCLAIMED_BYTES = 32 * 1024 * 1024
+
+    def __init__(self, crawler, folder: str, max_size: int, gzip_level: int = DEFAULT_GZIP_LEVEL, defer_articles: bool = True):
         self.crawler = crawler
         for path in index_unindexed(folder):
             logger.info("Indexed %s, left without a CDXJ index by an interrupted crawl", path.name)
@@ -80,6 +151,9 @@ class WarcMiddleware:
             folder, prefix=f"arshif-{getattr(crawler.spider, 'name', 'crawl')}", max_size=max_size, gzip_level=gzip_level
         )
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="arshif-warc")
+        self.defer_articles = defer_articles
+        self._unclaimed: dict[int, PendingWarc] = {}  # oldest first
+        self._unclaimed_bytes = 0
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -93,44 +167,79 @@ class WarcMiddleware:
             folder,
             crawler.settings.getint("ARSHIF_WARC_MAX_SIZE", DEFAULT_MAX_SIZE),
             crawler.settings.getint("ARSHIF_WARC_GZIP_LEVEL", DEFAULT_GZIP_LEVEL),
+            # extraction on the reactor thread (0 workers): the WARC thread is cheaper than building there
+            defer_articles=crawler.settings.getint("ARSHIF_EXTRACT_WORKERS", -1) != 0,
         )
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         return middleware
 
     def process_response(self, request, response, spider=None):
+        carried = request.meta.get(WARC_REF)
+        if isinstance(carried, PendingWarc):  # a meta refresh made this request of an unclaimed page
+            carried.write_now()
         source = getattr(self.crawler.spider, "source_name", "")
         extra = {ROLE_HEADER: request.meta.get(ROLE, "other"), SOURCE_HEADER: source}
         revisit = request.meta.get(PREVIOUS) if response.status == 304 else None
         status_line = f"{response.status} {_reason(response.status)}"
-        exchange = dict(  # WarcWriter.write_exchange's arguments
+        exchange = dict(  # build_exchange's arguments but the body
             url=response.url,
             status_line=status_line,
             headers=_headers(response.headers),
-            body=response.body,
             request_method=request.method,
             request_headers=_headers(request.headers),
             protocol=response.protocol or "HTTP/1.1",
             extra=extra,
             revisit_of=revisit if revisit and revisit[2] else None,
+            date=warc_date(),  # when it was received, wherever it is written
         )
-        request.meta[WARC_REF] = WarcLocation(self.thread.submit(self._write, exchange, response.status != 304))
+        if self.defer_articles and response.status == 200 and request.meta.get(ROLE) == "article":
+            pending = PendingWarc(self, exchange, response.body)
+            self._hold(pending)
+            request.meta[WARC_REF] = pending
+        else:
+            future: Future = Future()
+            self.submit(exchange, response.body, response.status != 304, future)
+            request.meta[WARC_REF] = WarcLocation(future)
         self.crawler.stats.inc_value("arshif/warc_records")
         return response
 
-    def _write(self, exchange: dict, with_digest: bool) -> dict:
+    def submit(self, exchange: dict, body: bytes, with_digest: bool, future: Future) -> None:
+        self.thread.submit(self._write, exchange, body, with_digest, future)
+
+    def _write(self, exchange: dict, body: bytes, with_digest: bool, future: Future) -> None:
         """In the writer thread: one exchange to the current WARC file."""
-        ref = self.writer.write_exchange(**exchange)
-        return {
-            "warc_file": ref.file,
-            "warc_offset": ref.offset,
-            "warc_length": ref.length,
-            "warc_date": ref.date,
-            "digest": ref.digest if with_digest else None,
-        }
+        try:
+            ref = self.writer.write_exchange(body=body, **exchange)
+        except BaseException as exc:
+            future.set_exception(exc)
+            raise
+        future.set_result(_ref_fields(ref, with_digest))
+
+    def _hold(self, pending: PendingWarc) -> None:
+        self._unclaimed[id(pending)] = pending
+        self._unclaimed_bytes += pending.size
+        while self._unclaimed_bytes > self.MAX_UNCLAIMED_BYTES:
+            next(iter(self._unclaimed.values())).write_now()
+
+    def release(self, pending: PendingWarc) -> None:
+        if self._unclaimed.pop(id(pending), None) is not None:
+            self._unclaimed_bytes -= pending.size
 
     def spider_closed(self, spider):
+        for pending in list(self._unclaimed.values()):
+            pending.write_now()
         self.thread.shutdown(wait=True)
         self.writer.close()
+
+
+def _ref_fields(ref, with_digest: bool) -> dict:
+    return {
+        "warc_file": ref.file,
+        "warc_offset": ref.offset,
+        "warc_length": ref.length,
+        "warc_date": ref.date,
+        "digest": ref.digest if with_digest else None,
+    }
 
 
 def _reason(status: int) -> str:

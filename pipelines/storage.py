@@ -113,19 +113,30 @@ class StoragePipeline:
             return
         take_place(self, row, replaces, self.crawl_id)  # an earlier-published copy displaces the kept one
 
-    def flush(self):
-        if self.articles or self.duplicates or self.replacements or self.pages:
-            insert_rows(self.db, self.articles, self.duplicates, self.replacements, [_page_row(p) for p in self.pages.values()])
-            self.articles, self.duplicates, self.replacements, self.pages = [], [], [], {}
+    def flush(self, final: bool = False):
+        """Write the open batch. A page whose WARC records an extraction worker is still building
+        waits for the next batch; the last flush (`final`) has them written and waits."""
+        pages, waiting = self.pages, {}
+        if final:
+            for page in pages.values():
+                if page.get("warc") is not None:
+                    page["warc"].settle()
+        else:
+            waiting = {url: page for url, page in pages.items() if page.get("warc") is not None and not page["warc"].ready()}
+            pages = {url: page for url, page in pages.items() if url not in waiting} if waiting else pages
+        if self.articles or self.duplicates or self.replacements or pages:
+            insert_rows(self.db, self.articles, self.duplicates, self.replacements, [_page_row(p) for p in pages.values()])
+            self.articles, self.duplicates, self.replacements = [], [], []
+        self.pages = waiting
 
     def close_spider(self, spider=None):
-        self.flush()
+        self.flush(final=True)
 
     def spider_closed(self, spider, reason):
         """Close the run's `crawls` row, also when the run failed or was stopped."""
         if self.db is None or self.crawl_id is None:
             return
-        self.flush()
+        self.flush(final=True)
         stats = self.crawler.stats.get_stats()
         counts = {outcome: stats.get(f"{STATS_PREFIX}{outcome}", 0) for outcome in (*OUTCOMES, *RUN_COUNTS)}
         counts["pages_fetched"] = stats.get("downloader/response_count", 0)

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import threading
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -94,6 +95,7 @@ class WarcWriter:
         self._name: str | None = None
         self._writer: WARCWriter | None = None
         self._index: list[str] = []  # CDXJ lines of the open file, unsorted
+        self._lock = threading.RLock()  # the WARC thread writes other pages while the crawl appends built ones
         self.finished: list[Path] = []
 
     def _open(self) -> None:
@@ -115,62 +117,96 @@ class WarcWriter:
             self.close()
             self._open()
 
-    def write_exchange(
-        self,
-        url: str,
-        status_line: str,
-        headers: list[tuple[str, str]],
-        body: bytes,
-        request_method: str = "GET",
-        request_headers: list[tuple[str, str]] | None = None,
-        protocol: str = "HTTP/1.1",
-        extra: dict[str, str] | None = None,
-        revisit_of: tuple[str, str, str] | None = None,
-    ) -> WarcRef:
-        """Write the response (or a revisit of an earlier one), then its request.
+    def append(self, built: BuiltExchange) -> WarcRef:
+        """Append an exchange built by `build_exchange` (here or in an extraction worker)."""
+        with self._lock:
+            self._rotate_if_needed()
+            offset = self._file.tell()
+            self._file.write(built.data)
+            self._file.flush()
+            self._index.append(built.index_head + _cdxj_tail(offset, self._name))
+            return WarcRef(self._name, offset, built.response_length, built.date, built.digest)
 
-        `revisit_of` is (original URL, original WARC-Date, original payload digest).
-        """
-        self._rotate_if_needed()
-        date = warc_date()
-        warc_headers = {"WARC-Date": date, **(extra or {})}
-        path = url.split("/", 3)[3] if url.count("/") >= 3 else ""
-        request = self._writer.create_warc_record(
-            url,
-            "request",
-            payload=io.BytesIO(b""),
-            http_headers=StatusAndHeaders(f"{request_method} /{path} {protocol}", request_headers or [], is_http_request=True),
-            warc_headers_dict={"WARC-Date": date},
-        )
-        http_headers = StatusAndHeaders(status_line, headers, protocol=protocol)
-        if revisit_of:
-            refers_to_uri, refers_to_date, digest = revisit_of
-            response = self._writer.create_revisit_record(
-                url, digest=digest, refers_to_uri=refers_to_uri, refers_to_date=refers_to_date, http_headers=http_headers
-            )
-            for key, value in warc_headers.items():
-                response.rec_headers.replace_header(key, value)
-        else:
-            response = self._writer.create_warc_record(
-                url, "response", payload=io.BytesIO(body), http_headers=http_headers, warc_headers_dict=warc_headers
-            )
-        offset = self._file.tell()
-        self._writer.write_record(response)
-        length = self._file.tell() - offset
-        self._writer.write_record(request)
-        self._file.flush()
-        self._index.append(cdxj_line(response, offset, length, self._name))
-        return WarcRef(self._name, offset, length, date, response.rec_headers.get_header("WARC-Payload-Digest"))
+    def write_exchange(self, url: str, status_line: str, headers: list[tuple[str, str]], body: bytes, **exchange) -> WarcRef:
+        """Build the exchange's records (see `build_exchange`) and append them."""
+        return self.append(build_exchange(url, status_line, headers, body, gzip_level=self.gzip_level, **exchange))
 
     def close(self) -> None:
         """Close the open file and write its CDXJ index beside it."""
-        if self._file is not None:
-            self._file.close()
-            path = self.folder / self._name
-            write_index(path, self._index)
-            self._index = []
-            self.finished.append(path)
-            self._file = self._writer = None
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                path = self.folder / self._name
+                write_index(path, self._index)
+                self._index = []
+                self.finished.append(path)
+                self._file = self._writer = None
+
+
+@dataclass(frozen=True)
+class BuiltExchange:
+    """A response (or revisit) record and its request record as gzip members, ready to append.
+
+    Built where the page's bytes already are: the crawl's extraction worker builds
+    the records of article pages, so compressing and digesting them costs the
+    crawl process nothing; the crawl only appends the bytes.
+    """
+
+    data: bytes
+    response_length: int  # the response record's bytes, at the start of `data`
+    date: str
+    digest: str | None
+    index_head: str  # the CDXJ line up to its offset and filename
+
+
+def build_exchange(
+    url: str,
+    status_line: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    request_method: str = "GET",
+    request_headers: list[tuple[str, str]] | None = None,
+    protocol: str = "HTTP/1.1",
+    extra: dict[str, str] | None = None,
+    revisit_of: tuple[str, str, str] | None = None,
+    date: str | None = None,
+    gzip_level: int = DEFAULT_GZIP_LEVEL,
+) -> BuiltExchange:
+    """The response record (or a revisit of an earlier one), then its request.
+
+    `revisit_of` is (original URL, original WARC-Date, original payload digest);
+    `date` is the WARC-Date of both (default: now).
+    """
+    date = date or warc_date()
+    out = io.BytesIO()
+    writer = _LeveledWARCWriter(out, gzip_level)
+    path = url.split("/", 3)[3] if url.count("/") >= 3 else ""
+    request = writer.create_warc_record(
+        url,
+        "request",
+        payload=io.BytesIO(b""),
+        http_headers=StatusAndHeaders(f"{request_method} /{path} {protocol}", request_headers or [], is_http_request=True),
+        warc_headers_dict={"WARC-Date": date},
+    )
+    http_headers = StatusAndHeaders(status_line, headers, protocol=protocol)
+    warc_headers = {"WARC-Date": date, **(extra or {})}
+    if revisit_of:
+        refers_to_uri, refers_to_date, digest = revisit_of
+        response = writer.create_revisit_record(
+            url, digest=digest, refers_to_uri=refers_to_uri, refers_to_date=refers_to_date, http_headers=http_headers
+        )
+        for key, value in warc_headers.items():
+            response.rec_headers.replace_header(key, value)
+    else:
+        response = writer.create_warc_record(
+            url, "response", payload=io.BytesIO(body), http_headers=http_headers, warc_headers_dict=warc_headers
+        )
+    writer.write_record(response)
+    length = out.tell()
+    writer.write_record(request)
+    return BuiltExchange(
+        out.getvalue(), length, date, response.rec_headers.get_header("WARC-Payload-Digest"), _cdxj_head(response, length)
+    )
 
 
 def decoded_body(body: bytes, content_encoding: str | None) -> bytes:
@@ -240,8 +276,14 @@ _MIME_END = re.compile(r"[;\s]")
 
 def cdxj_line(record, offset: int, length: int, filename: str) -> str:
     """The line cdxj-indexer writes for a response or revisit record. The crawl makes it from
-    each record as it writes it: indexing a file at close would read and decompress every
+    each record as it builds it: indexing a file at close would read and decompress every
     record again (0.2 ms a page)."""
+    return _cdxj_head(record, length) + _cdxj_tail(offset, filename)
+
+
+def _cdxj_head(record, length: int) -> str:
+    """The line up to the record's place: its JSON without the closing brace (offset and
+    filename are cdxj-indexer's last two keys, known only when the record is appended)."""
     url = record.rec_headers.get_header("WARC-Target-URI")
     try:
         urlkey = surt.surt(url)
@@ -259,12 +301,14 @@ def cdxj_line(record, offset: int, length: int, filename: str) -> str:
         "status": record.http_headers.get_statuscode() if record.http_headers else None,
         "digest": record.rec_headers.get_header("WARC-Payload-Digest"),
         "length": str(length),
-        "offset": str(offset),
-        "filename": filename,
     }
     index = {key: value for key, value in fields.items() if value is not None}
     timestamp = iso_date_to_timestamp(record.rec_headers.get_header("WARC-Date"))
-    return f"{urlkey} {timestamp} {json.dumps(index)}\n"
+    return f"{urlkey} {timestamp} {json.dumps(index)[:-1]}"
+
+
+def _cdxj_tail(offset: int, filename: str) -> str:
+    return f', "offset": "{offset}", "filename": {json.dumps(filename)}}}\n'
 
 
 def cdxj_path(warc_path: str | Path) -> Path:

@@ -13,6 +13,7 @@ import time
 
 from pipelines.extraction import ExtractionError
 from pipelines.records import make_record
+from pipelines.warc import build_exchange
 
 _CONTROL_BYTES = bytes(range(0, 9)) + bytes(range(14, 32))
 
@@ -37,14 +38,19 @@ def looks_binary(body: bytes) -> bool:
     return bool(head) and sum(head.count(b) for b in _CONTROL_BYTES) > len(head) * 0.03
 
 
-def extract_page(body, url, content_type, source, fetched_at, prune_selectors, hints, min_words):
-    """Worker entry point: returns (record, None) or (None, error message)."""
+def extract_page(body, url, content_type, source, fetched_at, prune_selectors, hints, min_words, warc_exchange=None):
+    """Worker entry point: returns (record, None, built) or (None, error message, built).
+
+    With `warc_exchange` (build_exchange's arguments but the body) it also builds the page's
+    WARC records first, whatever extraction makes of the page; `built` is None without.
+    """
+    built = build_exchange(body=body, **warc_exchange) if warc_exchange is not None else None
     if looks_binary(body):
-        return None, "binary data, not HTML"
+        return None, "binary data, not HTML", built
     try:
         return make_record(
             body, url, content_type, source=source, fetched_at=fetched_at,
             prune_selectors=prune_selectors, hints=hints, min_words=min_words, with_fingerprints=True,
-        ), None
+        ), None, built
     except ExtractionError as exc:
-        return None, str(exc)
+        return None, str(exc), built

@@ -301,3 +301,70 @@ def test_a_warc_file_left_open_by_a_kill_is_indexed_up_to_its_broken_record(tmp_
     assert sorted(line.split('"url": "')[1].split('"')[0] for line in lines) == [f"http://news.test/{n}.html" for n in range(3)]
     assert "broken record" in caplog.text
     writer.close()
+
+
+def _refreshing_page(target: str) -> str:
+    return (f'<!DOCTYPE html><html lang="ar" dir="rtl"><head><meta charset="utf-8">'
+            f'<meta http-equiv="refresh" content="0; url={target}"><title>نُقل الخبر</title></head>'
+            f'<body><p>نُقل هذا الخبر إلى <a href="{target}">صفحته الجديدة</a>.</p></body></html>')
+
+
+def test_article_records_are_built_by_the_worker_and_pages_extraction_never_sees_are_kept(tmp_path):
+    """Article pages' WARC records come from the extraction worker; a page that a meta refresh
+    turns into another request never reaches extraction, and is archived all the same."""
+    site = _copy_site(tmp_path)
+    (site / "articles" / "1017.html").write_text(_refreshing_page("/articles/1001.html"), encoding="utf-8")  # already linked
+    (site / "articles" / "1018.html").write_text(_refreshing_page("/articles/1019.html"), encoding="utf-8")  # new
+    (site / "articles" / "1019.html").write_text(NEW_ARTICLE, encoding="utf-8")
+    index = (site / "index.html").read_text(encoding="utf-8")
+    links = '<a href="/articles/1017.html">خبر</a> <a href="/articles/1018.html">جسر</a>'
+    (site / "index.html").write_text(index.replace("</body>", links + "</body>"), encoding="utf-8")
+    db_path = tmp_path / "archive.db"
+    with SiteServer(site) as server:
+        # pool slots for every page: extraction never falls behind, so no page is left to the WARC thread
+        run = crawl("demo", db_path, server.origin, "-s", "ARSHIF_EXTRACT_IN_FLIGHT=1000")
+        assert run.returncode == 0, run.stderr[-2000:]
+        stored = list(iter_responses(tmp_path / "warc"))
+        by_url = {response.url: response for response in stored}
+        for name in ("1017", "1018", "1019"):
+            url = f"{server.origin}/articles/{name}.html"
+            assert by_url[url].status == 200 and by_url[url].body == _served(url), url
+    row = run.last_crawl()
+    assert len(stored) == row["pages_fetched"]  # every response
+    assert sum(1 for r in stored if "/articles/10" in r.url and r.url.endswith(("1017.html", "1018.html", "1019.html"))) == 3
+    article_pages = [r for r in stored if r.role == "article" and r.status == 200]
+    # all but the two refreshing pages went through extraction, which built their records
+    assert row["stats"]["arshif/warc_built_in_workers"] == len(article_pages) - 2
+    assert Database(db_path).execute("SELECT COUNT(*) FROM articles WHERE url LIKE '%/1019.html'").fetchone()[0] == 1
+
+
+def test_unclaimed_article_pages_beyond_the_cap_go_to_the_warc_thread(tmp_path):
+    from scrapy.http import HtmlResponse, Request
+    from scrapy.utils.test import get_crawler
+
+    from crawler.middlewares import ROLE, WARC_REF, PendingWarc, WarcMiddleware
+
+    middleware = WarcMiddleware(get_crawler(), str(tmp_path / "warc"), max_size=10**8)
+    middleware.MAX_UNCLAIMED_BYTES = 2500
+    body = "<html><body><p>نص</p></body></html>".encode() * 30  # ~1 KB
+    pendings = []
+    for number in range(4):
+        request = Request(f"https://example.com/news/{number}", meta={ROLE: "article"})
+        response = HtmlResponse(request.url, body=body, request=request)
+        middleware.process_response(request, response)
+        pendings.append(request.meta[WARC_REF])
+    assert all(isinstance(pending, PendingWarc) for pending in pendings)
+    middleware.thread.submit(lambda: None).result()  # the thread has done what it was given
+    # 4 KB held against a 2.5 KB cap: the two oldest were written by the thread, the others wait
+    assert [pending.ready() for pending in pendings] == [True, True, False, False]
+    exchange = pendings[2].claim()
+    assert exchange is not None and pendings[2].claim() is None  # claimed once
+    pendings[2].write_now()  # claimed: extraction will write it, not the thread
+    assert not pendings[2].ready()
+    pendings[2].complete(None)  # the worker failed: the thread writes it
+    middleware.spider_closed(None)  # writes the one never claimed
+    assert all(pending.ready() for pending in pendings)
+    written = {response.url: response for response in iter_responses(tmp_path / "warc")}
+    assert sorted(written) == [f"https://example.com/news/{number}" for number in range(4)]
+    assert all(written[url].body == body for url in written)
+    assert [pending["warc_offset"] for pending in pendings] == [written[url].ref.offset for url in sorted(written)]

@@ -19,7 +19,7 @@ def test_engine_start_freezes_what_is_loaded_and_raises_the_threshold():
         extension.engine_started()
         assert gc.get_threshold() == (12_345, *before[1:])
         assert gc.get_freeze_count() > 10_000  # the modules, Scrapy, Twisted: out of every collection's way
-        assert crawler.stats.get_value("arshif/gc_frozen_objects") == gc.get_freeze_count()
+        assert crawler.stats.get_value("arshif/gc_frozen_objects") >= gc.get_freeze_count()  # frozen objects can still be freed
     finally:
         extension.engine_stopped()
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
