@@ -101,42 +101,42 @@ class DedupPipeline:
         original = next((found for key in (url_key, canonical_key) for found in (self.archived.get(key), self.seen.get(key))
                          if found is not None), None)
         if original is not None:
-            return self._duplicate(page, original, "url", 1.0)
+            return self._duplicate(page, url_key, original, "url", 1.0)
         original = self.hashes.get(record["content_hash"]) if record["content_hash"] else None
         if original is not None:
-            return self._duplicate(page, original, "exact", 1.0)
+            return self._duplicate(page, url_key, original, "exact", 1.0)
         sig = _signature(record) if self.near is not None else None
         match = self.near.find(sig) if sig is not None else None
         if match is not None:
-            return self._duplicate(page, match[0], "near", round(match[1], 4), sig)
+            return self._duplicate(page, url_key, match[0], "near", round(match[1], 4), sig)
         record["id"] = self.next_id
         self.next_id += 1
-        self._remember(record, record["id"])
+        self._remember(record, url_key, record["id"])
         if sig is not None:
             self.near.add(record["id"], sig)
         return item
 
-    def _duplicate(self, page, original: int, kind: str, similarity: float, sig: Signature | None = None):
+    def _duplicate(self, page, url_key: str, original: int, kind: str, similarity: float, sig: Signature | None = None):
         record = page["record"]
         kept = self.kept_this_run.get(original)
         if kept and self._displaces(record, kept, kind):
             record["id"] = original
             page["replaces"] = {"kind": kind, "similarity": similarity}
-            self._remember(record, original)
+            self._remember(record, url_key, original)
             if self.near is not None:
                 self.near.replace(original, sig or _signature(record))
             return page.item
         page["duplicate"] = {"of": original, "kind": kind, "similarity": similarity}
         self.fetched[record["url"]] = original
-        self.seen[self._key(record["url"])] = original
+        self.seen[url_key] = original
         self.seen.setdefault(self._fold(record["canonical_url"]), original)
         return page.item
 
-    def _remember(self, record: dict, article_id: int) -> None:
+    def _remember(self, record: dict, url_key: str, article_id: int) -> None:
         published = record.get("published")
         self.kept_this_run[article_id] = (sys.intern(published[:10]) if published else None, self._at_home(record))
         self.fetched[record["url"]] = article_id
-        self.seen[self._key(record["url"])] = self.seen[self._fold(record["canonical_url"])] = article_id
+        self.seen[url_key] = self.seen[self._fold(record["canonical_url"])] = article_id
         if record["content_hash"]:
             self.hashes.setdefault(record["content_hash"], article_id)
 
@@ -164,7 +164,7 @@ def _signature(record: dict) -> Signature:
     """The worker's MinHash signature of the text (pipelines/records.py), or computed here."""
     computed = record.get("fingerprints")
     if computed:
-        return Signature.from_bytes(computed["minhash"], computed["shingles"])
+        return Signature.from_bytes(computed["minhash"], computed["shingles"], computed.get("bands"))
     return signature(record["text"] or "")
 
 

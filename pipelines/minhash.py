@@ -16,7 +16,7 @@ the index itself is pipelines/near_duplicates.py.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -65,20 +65,24 @@ def minhash_values(grams) -> np.ndarray:
 class Signature:
     values: np.ndarray  # NUM_PERM uint32
     shingles: int  # distinct shingles hashed (0: empty text)
+    bands: tuple[int, ...] | None = field(default=None, compare=False)  # band_keys(values), once known
 
     def similarity(self, other: Signature) -> float:
         """Estimated Jaccard similarity (datasketch's MinHash.jaccard)."""
         return float(np.count_nonzero(self.values == other.values)) / NUM_PERM
 
-    def band_keys(self) -> list[int]:
-        return band_keys(self.values)
+    def band_keys(self) -> tuple[int, ...]:
+        """The LSH band keys, computed once (the extraction worker computes them with the signature)."""
+        if self.bands is None:
+            object.__setattr__(self, "bands", tuple(band_keys(self.values)))
+        return self.bands
 
     def to_bytes(self) -> bytes:
         return self.values.astype(_DTYPE, copy=False).tobytes()
 
     @classmethod
-    def from_bytes(cls, data: bytes, shingles: int = 0) -> Signature:
-        return cls(np.frombuffer(data, dtype=_DTYPE).astype(np.uint32), shingles)
+    def from_bytes(cls, data: bytes, shingles: int = 0, bands: tuple[int, ...] | None = None) -> Signature:
+        return cls(np.frombuffer(data, dtype=_DTYPE).astype(np.uint32), shingles, bands)
 
 
 def shingles(text: str, size: int = SHINGLE_WORDS) -> set[str]:

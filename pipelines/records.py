@@ -52,11 +52,12 @@ def make_record(
 
 
 def fingerprints(title: str | None, words: list[str]) -> dict:
-    """MinHash signature and shingle count (pipelines/minhash.py), FTS forms of title and text."""
+    """MinHash signature, shingle count and LSH band keys (pipelines/minhash.py), FTS forms of title and text."""
     sig = signature_of(words)
     return {
         "minhash": sig.to_bytes(),
         "shingles": sig.shingles,
+        "bands": sig.band_keys(),  # the reactor looks them up without hashing again
         "search_title": search_form(tokens(title)) if title else "",
         "search_text": search_form(words),
     }

@@ -195,3 +195,16 @@ def test_band_keys_are_stable_across_processes(site):
         other = subprocess.run([sys.executable, "-c", code], input=sample, capture_output=True, text=True, check=True,
                                cwd=Path(__file__).resolve().parent.parent, env={**os.environ, "PYTHONHASHSEED": seed})
         assert other.stdout.strip() == str(keys)
+
+
+def test_band_keys_from_the_worker_equal_the_index_own(site):
+    """The extraction worker ships the band keys with the signature; the index computes them the same way."""
+    from pipelines.minhash import Signature, band_keys
+    from pipelines.normalize import tokens
+    from pipelines.records import fingerprints
+
+    computed = fingerprints("عنوان", tokens(text(site.A)))
+    fresh = Signature.from_bytes(computed["minhash"], computed["shingles"])
+    assert computed["bands"] == fresh.band_keys() == tuple(band_keys(fresh.values))
+    shipped = Signature.from_bytes(computed["minhash"], computed["shingles"], computed["bands"])
+    assert (shipped.values == fresh.values).all() and shipped.band_keys() is computed["bands"]
