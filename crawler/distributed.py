@@ -160,11 +160,18 @@ def configure(settings, source: str) -> str:
     return prefix
 
 
+# request.meta keys that only mean something in the worker that set them: where it archived a response
+_LOCAL_META = frozenset({"arshif_warc"})
+
+
 class JsonSerializer:
     """Requests in Redis as JSON, not pickle: whoever can write to Redis cannot run code in a worker."""
 
     @staticmethod
     def dumps(value) -> str:
+        meta = value.get("meta") if isinstance(value, dict) else None
+        if meta and _LOCAL_META & meta.keys():  # a redirect's request carries them from the response before
+            value = {**value, "meta": {key: item for key, item in meta.items() if key not in _LOCAL_META}}
         return json.dumps(_encode(value), ensure_ascii=False, separators=(",", ":"))
 
     @staticmethod

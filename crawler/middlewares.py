@@ -55,6 +55,10 @@ class WarcLocation(Mapping):
     def ready(self) -> bool:
         return self._future.done()
 
+    def in_extraction(self) -> bool:
+        """An extraction worker is building the records (a claimed PendingWarc)."""
+        return False
+
     def settle(self) -> None:
         """Make sure it will resolve (a PendingWarc not taken by extraction is written now)."""
 
@@ -93,13 +97,18 @@ class PendingWarc(WarcLocation):
         self.size = len(body)
         self._claimed = False
 
-    def claim(self) -> dict | None:
-        """build_exchange's arguments but the body, or None if it is written or claimed already."""
+    def claim(self, extraction_body: bytes) -> dict | None:
+        """build_exchange's arguments, or None if it is written or claimed already. The body is
+        left out when it is the one extraction gets anyway: where Scrapy decompressed the page
+        (Content-Encoding), the record needs the bytes as they came over the wire."""
         if self._body is None or self._claimed:
             return None
         self._claimed = True
         self._middleware.release(self)
-        return {**self._exchange, "gzip_level": self._middleware.writer.gzip_level}
+        exchange = {**self._exchange, "gzip_level": self._middleware.writer.gzip_level}
+        if self._body is not extraction_body:
+            exchange["body"] = self._body
+        return exchange
 
     def complete(self, built) -> None:
         """Append records built from the claim; None (the worker failed): the WARC thread writes them."""
@@ -124,6 +133,9 @@ class PendingWarc(WarcLocation):
         body, self._body = self._body, None
         self._middleware.release(self)
         self._middleware.submit(self._exchange, body, True, self._future)
+
+    def in_extraction(self) -> bool:
+        return self._claimed and self._body is not None
 
     def settle(self) -> None:
         self.write_now()

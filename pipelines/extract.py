@@ -70,7 +70,7 @@ class ExtractionPipeline:
         warc_exchange = None
         if hasattr(warc, "claim"):  # WarcMiddleware left the page's WARC records to extraction (PendingWarc)
             if self.pool is not None and not (self._slots is not None and self._slots.locked()):
-                warc_exchange = warc.claim()  # the worker builds them from the body it gets anyway
+                warc_exchange = warc.claim(page["body"])  # the worker builds them, mostly from the body it gets anyway
             else:
                 warc.write_now()  # the workers are the bottleneck: the WARC thread builds them
         args = (

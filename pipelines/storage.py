@@ -115,15 +115,21 @@ class StoragePipeline:
 
     def flush(self, final: bool = False):
         """Write the open batch. A page whose WARC records an extraction worker is still building
-        waits for the next batch; the last flush (`final`) has them written and waits."""
-        pages, waiting = self.pages, {}
-        if final:
-            for page in pages.values():
-                if page.get("warc") is not None:
-                    page["warc"].settle()
-        else:
-            waiting = {url: page for url, page in pages.items() if page.get("warc") is not None and not page["warc"].ready()}
-            pages = {url: page for url, page in pages.items() if url not in waiting} if waiting else pages
+        waits for the next batch (its request is still in Scrapy's hands); any other page's
+        record is written first if it is still held (a PendingWarc extraction never took)."""
+        pages, waiting = {}, {}
+        for url, page in self.pages.items():
+            warc = page.get("warc")
+            if warc is not None and warc.in_extraction():
+                if not final:
+                    waiting[url] = page
+                    continue
+                # cannot happen: Scrapy closes pipelines when every item is through them
+                logger.warning("The WARC record of %s was never completed; its pages row has no WARC reference", url)
+                page = {**page, "warc": None}
+            elif warc is not None:
+                warc.settle()
+            pages[url] = page
         if self.articles or self.duplicates or self.replacements or pages:
             insert_rows(self.db, self.articles, self.duplicates, self.replacements, [_page_row(p) for p in pages.values()])
             self.articles, self.duplicates, self.replacements = [], [], []

@@ -31,10 +31,16 @@ _VIDEO_TEXT = len("VIDEO")  # readability's sanitize() writes this into a video 
 
 def page_text_bound(raw_tree) -> int:
     """An upper bound on the length of readability's text for this tree (trimmed as trafilatura
-    trims). Readability keeps a part of the tree's text nodes, in their order, and adds only
-    "VIDEO" to iframes: its trimmed text is no longer than the whole tree's plus those."""
+    trims), for a tree without RAW_TEXT_TAGS. Readability keeps a part of the tree's text nodes,
+    in their order, and adds only "VIDEO" to iframes: its trimmed text is no longer than the
+    whole tree's plus those."""
     whole = etree.tostring(raw_tree, method="text", encoding=str)
     return len(" ".join(whole.split())) + _VIDEO_TEXT * sum(1 for _ in raw_tree.iter("iframe"))
+
+
+# Elements whose text HTML parsers keep raw: readability serializes its result as XML and
+# trafilatura parses that again, so an escaped "&" or "<" in them comes back longer ("&amp;").
+RAW_TEXT_TAGS = ("xmp", "noembed", "noframes", "plaintext", "noscript")
 
 
 def comparison_settled(raw_tree, body, text: str, options) -> bool:
@@ -42,6 +48,7 @@ def comparison_settled(raw_tree, body, text: str, options) -> bool:
     len_text = len(text)
     return (
         options.focus == "balanced"
+        and next(raw_tree.iter(RAW_TEXT_TAGS), None) is None  # the bound below holds without them
         # justext is consulted on short or unclean (widget-bearing) results
         and len_text >= options.min_extracted_size
         and not _UNCLEAN(body)

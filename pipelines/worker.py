@@ -41,10 +41,16 @@ def looks_binary(body: bytes) -> bool:
 def extract_page(body, url, content_type, source, fetched_at, prune_selectors, hints, min_words, warc_exchange=None):
     """Worker entry point: returns (record, None, built) or (None, error message, built).
 
-    With `warc_exchange` (build_exchange's arguments but the body) it also builds the page's
-    WARC records first, whatever extraction makes of the page; `built` is None without.
+    With `warc_exchange` (build_exchange's arguments; without a body of their own when the
+    page came uncompressed) it also builds the page's WARC records first, whatever extraction
+    makes of the page; `built` is None without.
     """
-    built = build_exchange(body=body, **warc_exchange) if warc_exchange is not None else None
+    built = None
+    if warc_exchange is not None:
+        try:
+            built = build_exchange(**{"body": body, **warc_exchange})
+        except Exception:  # the crawl's WARC thread writes it instead, and reports what fails there
+            built = None
     if looks_binary(body):
         return None, "binary data, not HTML", built
     try:

@@ -7,6 +7,7 @@ be handled without a fault, e.g. stored despite broken HTML).
 
 from __future__ import annotations
 
+import gzip
 import os
 import socket
 import struct
@@ -42,6 +43,7 @@ OUTCOMES = {
     "/articles/flaky503.html": "stored",
     "/articles/busy.html": "stored",
     "/articles/broken.html": "stored",
+    "/articles/gzipped.html": "stored",  # served gzip-compressed, as most news sites serve pages
     "/articles/wrongcharset.html": "stored",
 }
 UNSAFE_LINKS = [
@@ -155,6 +157,9 @@ def _listing(origin_paths: list[str]) -> bytes:
     return f'<html lang="ar" dir="rtl"><head><meta charset="utf-8"><title>الأخبار</title></head><body><ul>{links}{unsafe}</ul></body></html>'.encode()
 
 
+GZIPPED = gzip.compress(_article("1014"), mtime=0)
+
+
 def fault_routes() -> dict:
     good = [f"/articles/{n}.html" for n in GOOD]
     paths = [*good, *FAULTS, *OUTCOMES, METADATA_REDIRECT]
@@ -178,6 +183,7 @@ def fault_routes() -> dict:
         "/articles/busy.html": _flaky(429, 1, _article("1004"), {"Retry-After": "1"}),
         "/articles/broken.html": (200, HTML, _broken_html()),
         "/articles/wrongcharset.html": _wrong_charset(),
+        "/articles/gzipped.html": (200, {**HTML, "Content-Encoding": "gzip"}, GZIPPED),
     }
     for number in GOOD:
         routes[f"/articles/{number}.html"] = (200, HTML, _article(number))

@@ -343,28 +343,34 @@ def test_unclaimed_article_pages_beyond_the_cap_go_to_the_warc_thread(tmp_path):
     from scrapy.utils.test import get_crawler
 
     from crawler.middlewares import ROLE, WARC_REF, PendingWarc, WarcMiddleware
+    from pipelines.warc import build_exchange
 
     middleware = WarcMiddleware(get_crawler(), str(tmp_path / "warc"), max_size=10**8)
-    middleware.MAX_UNCLAIMED_BYTES = 2500
+    middleware.MAX_UNCLAIMED_BYTES = 3500
     body = "<html><body><p>نص</p></body></html>".encode() * 30  # ~1 KB
     pendings = []
-    for number in range(4):
+    for number in range(5):
         request = Request(f"https://example.com/news/{number}", meta={ROLE: "article"})
         response = HtmlResponse(request.url, body=body, request=request)
         middleware.process_response(request, response)
         pendings.append(request.meta[WARC_REF])
     assert all(isinstance(pending, PendingWarc) for pending in pendings)
     middleware.thread.submit(lambda: None).result()  # the thread has done what it was given
-    # 4 KB held against a 2.5 KB cap: the two oldest were written by the thread, the others wait
-    assert [pending.ready() for pending in pendings] == [True, True, False, False]
-    exchange = pendings[2].claim()
-    assert exchange is not None and pendings[2].claim() is None  # claimed once
+    # 5 KB held against a 3.5 KB cap: the two oldest were written by the thread, the others wait
+    assert [pending.ready() for pending in pendings] == [True, True, False, False, False]
+    exchange = pendings[2].claim(body)
+    assert exchange is not None and "body" not in exchange  # extraction's body is the same bytes
+    assert pendings[2].claim(body) is None  # claimed once
     pendings[2].write_now()  # claimed: extraction will write it, not the thread
     assert not pendings[2].ready()
     pendings[2].complete(None)  # the worker failed: the thread writes it
+    # Scrapy decompressed the page for extraction: the worker gets the bytes as received
+    raw = pendings[3].claim(b"<html>decompressed</html>")
+    assert raw["body"] is body
+    pendings[3].complete(build_exchange(**raw))  # as the worker builds it
     middleware.spider_closed(None)  # writes the one never claimed
     assert all(pending.ready() for pending in pendings)
     written = {response.url: response for response in iter_responses(tmp_path / "warc")}
-    assert sorted(written) == [f"https://example.com/news/{number}" for number in range(4)]
+    assert sorted(written) == [f"https://example.com/news/{number}" for number in range(5)]
     assert all(written[url].body == body for url in written)
     assert [pending["warc_offset"] for pending in pendings] == [written[url].ref.offset for url in sorted(written)]

@@ -378,6 +378,24 @@ def test_requests_go_to_redis_as_json_and_come_back_whole():
     assert list(back.meta["arshif_previous"]) == list(request.meta["arshif_previous"])
 
 
+def test_a_redirected_request_is_queued_without_the_local_warc_reference():
+    """RedirectMiddleware copies the 301 response's meta, WarcMiddleware's record location included:
+    it names a file of this worker, so it stays here."""
+    pytest.importorskip("scrapy_redis")
+    from concurrent.futures import Future
+
+    from crawler.distributed import JsonSerializer
+    from crawler.middlewares import WARC_REF, WarcLocation
+    from crawler.spiders.news import NewsSpider
+
+    spider = NewsSpider(source="demo")
+    request = spider._request("http://127.0.0.1:1/articles/1.html", spider.parse_article, "sitemap", {})
+    request.meta[WARC_REF] = WarcLocation(Future())
+    queued = json.loads(JsonSerializer.dumps(request.to_dict(spider=spider)))
+    assert WARC_REF not in queued["meta"] and queued["meta"]["arshif_role"] == "article"
+    assert WARC_REF in request.meta  # the worker's own request keeps it
+
+
 def test_keys_are_per_source_and_run_and_names_are_checked():
     pytest.importorskip("scrapy_redis")
     from scrapy.settings import Settings

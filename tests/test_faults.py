@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 
@@ -9,7 +10,7 @@ import pytest
 
 from crawler.demo_server import SiteServer
 from tests.conftest import crawl
-from tests.fault_site import BOMB_MB, FAULTS, GOOD, OUTCOMES, SOURCE_TOML, UNSAFE_LINKS, fault_routes
+from tests.fault_site import BOMB_MB, FAULTS, GOOD, GZIPPED, OUTCOMES, SOURCE_TOML, UNSAFE_LINKS, fault_routes
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +141,20 @@ def test_a_source_whose_articles_all_fail_is_reported(tmp_path):
     assert "source broken" in run.stderr and "8 of 8 article pages (100%)" in run.stderr
     assert "yielded no article at all" in run.stderr
     assert run.last_crawl()["warning"].startswith("source broken")
+
+
+def test_a_compressed_page_is_archived_as_it_came_over_the_wire(fault_crawl):
+    """The WARC record keeps the gzip bytes and the header that says so, whichever thread or
+    process built it; extraction got the decompressed page."""
+    from pipelines.warc import iter_responses
+
+    url = f"{fault_crawl.origin}/articles/gzipped.html"
+    records = [r for r in iter_responses(fault_crawl.db_path.parent / "warc") if r.url == url]
+    assert len(records) == 1
+    record = records[0].ref
+    with open(fault_crawl.db_path.parent / "warc" / record.file, "rb") as stream:
+        stream.seek(record.offset)
+        raw = gzip.decompress(stream.read(record.length))
+    assert raw.endswith(b"\r\n\r\n" + GZIPPED + b"\r\n\r\n") and b"Content-Encoding: gzip" in raw
+    assert records[0].body == gzip.decompress(GZIPPED)
+    assert fault_crawl.db.execute("SELECT COUNT(*) FROM articles WHERE url = ?", [url]).fetchone()[0] == 1
