@@ -86,7 +86,9 @@ class PendingWarc(WarcLocation):
     workers fall behind (no free pool slot), the pipeline leaves the page to the
     WARC thread instead, so the load balances itself between the two processes.
     A page that extraction never takes (a meta refresh made a new request of it,
-    a callback failed) is written by the WARC thread too (`write_now`).
+    a callback failed) is written by the WARC thread too (`write_now`): when the
+    storage pipeline writes its next batch, when more than MAX_UNCLAIMED_BYTES of
+    pages are held, or at close, whichever comes first.
     """
 
     def __init__(self, middleware: WarcMiddleware, exchange: dict, body: bytes):
