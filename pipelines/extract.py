@@ -66,13 +66,15 @@ class ExtractionPipeline:
 
     async def process_item(self, item):
         page = ItemAdapter(item)
+        # WarcMiddleware left the page's WARC records to extraction (crawler.middlewares.PendingWarc)
         warc = page.get("warc")
+        pending = warc if hasattr(warc, "claim") else None
         warc_exchange = None
-        if hasattr(warc, "claim"):  # WarcMiddleware left the page's WARC records to extraction (PendingWarc)
+        if pending is not None:
             if self.pool is not None and not (self._slots is not None and self._slots.locked()):
-                warc_exchange = warc.claim(page["body"])  # the worker builds them, mostly from the body it gets anyway
+                warc_exchange = pending.claim(page["body"])  # the worker builds them, mostly from the body it gets anyway
             else:
-                warc.write_now()  # the workers are the bottleneck: the WARC thread builds them
+                pending.write_now()  # the workers are the bottleneck: the WARC thread builds them
         args = (
             page["body"], page["url"], page["content_type"], page["source"], page["fetched_at"],
             tuple(page["prune_selectors"]), dict(page["hints"]), self.min_words, warc_exchange,
@@ -84,8 +86,8 @@ class ExtractionPipeline:
             logger.exception("Extraction crashed on %s", page["url"])
             raise drop(self.crawler, "extraction_failed", f"{page['url']}: {exc!r}") from None
         finally:
-            if hasattr(warc, "complete"):
-                warc.complete(built)  # appended here; None: the WARC thread writes the page
+            if pending is not None:
+                pending.complete(built)  # appended here; None: the WARC thread writes the page
                 if built is not None:
                     self.crawler.stats.inc_value("arshif/warc_built_in_workers")
         if error is not None:

@@ -319,7 +319,7 @@ def _published(meta: PageMetadata, dateline: str | None, options: ExtractOptions
 
 def extract_article(body: bytes, url: str, content_type: str | None = None, options: ExtractOptions | None = None) -> dict:
     """Return the article record for one page (see README: the `articles` columns)."""
-    return extract_with_tokens(body, url, content_type, options)[0]
+    return _extract(body, url, content_type, options)[0]
 
 
 def extract_with_tokens(
@@ -331,6 +331,12 @@ def extract_with_tokens(
     normalization boundary, so the text's folded form is its lines' folded
     forms joined: the text is not folded a second time (tests/test_properties.py).
     """
+    record, keys = _extract(body, url, content_type, options)
+    return record, TOKEN_RE.findall(" ".join(keys))
+
+
+def _extract(body: bytes, url: str, content_type: str | None, options: ExtractOptions | None) -> tuple[dict, list[str]]:
+    """The record, and the normalize_arabic keys of its text's lines."""
     options = options or ExtractOptions()
     tree, encoding = parse_html(body, content_type)
     meta = read_metadata(tree)
@@ -365,7 +371,7 @@ def extract_with_tokens(
         "is_article": is_article,
         "verdict": reason,
     }
-    return record, TOKEN_RE.findall(" ".join(keys))
+    return record, keys
 
 
 def _body_text(tree, url: str) -> str:

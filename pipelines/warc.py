@@ -96,7 +96,6 @@ class WarcWriter:
         self._writer: WARCWriter | None = None
         self._index: list[str] = []  # CDXJ lines of the open file, unsorted
         self._lock = threading.RLock()  # the WARC thread writes other pages while the crawl appends built ones
-        self.finished: list[Path] = []
 
     def _open(self) -> None:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")
@@ -139,7 +138,6 @@ class WarcWriter:
                 path = self.folder / self._name
                 write_index(path, self._index)
                 self._index = []
-                self.finished.append(path)
                 self._file = self._writer = None
 
 
