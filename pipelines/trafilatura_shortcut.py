@@ -21,6 +21,7 @@ import trafilatura
 import trafilatura.core
 import trafilatura.external
 from lxml import etree
+from trafilatura.utils import trim
 
 VERIFIED_VERSIONS = ("2.3.",)  # compare_extraction read and checked against for these
 
@@ -35,7 +36,7 @@ def page_text_bound(raw_tree) -> int:
     in their order, and adds only "VIDEO" to iframes: its trimmed text is no longer than the
     whole tree's plus those."""
     whole = etree.tostring(raw_tree, method="text", encoding=str)
-    return len(" ".join(whole.split())) + _VIDEO_TEXT * sum(1 for _ in raw_tree.iter("iframe"))
+    return len(trim(whole)) + _VIDEO_TEXT * sum(1 for _ in raw_tree.iter("iframe"))
 
 
 # Elements whose text HTML parsers keep raw: readability serializes its result as XML and
