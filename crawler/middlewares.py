@@ -85,10 +85,11 @@ class PendingWarc(WarcLocation):
     it was 1 ms of its ~5.6 ms per page, and its threads share one GIL. When the
     workers fall behind (no free pool slot), the pipeline leaves the page to the
     WARC thread instead, so the load balances itself between the two processes.
-    A page that extraction never takes (a meta refresh made a new request of it,
-    a callback failed) is written by the WARC thread too (`write_now`): when the
-    storage pipeline writes its next batch, when more than MAX_UNCLAIMED_BYTES of
-    pages are held, or at close, whichever comes first.
+    A page that extraction never takes is written by the WARC thread too
+    (`write_now`): when a meta refresh made a new request of it, as that request's
+    response arrives; when its callback failed, with the storage pipeline's next
+    batch; in any case once more than MAX_UNCLAIMED_BYTES of pages are held, or at
+    close.
     """
 
     def __init__(self, middleware: WarcMiddleware, exchange: dict, body: bytes):
