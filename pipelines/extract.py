@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 
 from itemadapter import ItemAdapter
 
 from pipelines.outcomes import drop
-from pipelines.worker import extract_page, watch_parent
+from pipelines.pool import WorkerDied, WorkerPool
+from pipelines.worker import extract_page
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +34,7 @@ class ExtractionPipeline:
         self.min_words = min_words
         self.workers = workers
         self.in_flight = max(1, in_flight)
-        self.pool: ProcessPoolExecutor | None = None
+        self.pool: WorkerPool | None = None
         self._slots: asyncio.Semaphore | None = None
 
     @classmethod
@@ -54,14 +52,11 @@ class ExtractionPipeline:
 
     def open_spider(self, spider=None):
         if self.workers:
-            context = multiprocessing.get_context("forkserver")
-            self.pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=context, initializer=watch_parent, initargs=(os.getpid(),)
-            )
+            self.pool = WorkerPool(self.workers)
 
     def close_spider(self, spider=None):
         if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool.close()
             self.pool = None
 
     async def process_item(self, item):
@@ -105,10 +100,9 @@ class ExtractionPipeline:
             self._slots = asyncio.Semaphore(self.in_flight)
         async with self._slots:
             try:
-                return await asyncio.wrap_future(self.pool.submit(extract_page, *args))
-            except BrokenProcessPool:
-                # a worker died (out of memory, a crash in C code): restart the pool, retry once here
-                logger.error("Extraction worker died on %s; restarting the pool", args[1])
-                self.close_spider()
-                self.open_spider()
-                return extract_page(*args)
+                return await self.pool.run(extract_page, *args)
+            except WorkerDied:
+                # out of memory, a crash in C code: this page or another one the worker had. A new
+                # worker tries once more; never the crawl process, which the same page could kill.
+                logger.error("Extraction worker died with %s queued; trying it once more", args[1])
+                return await self.pool.run(extract_page, *args)

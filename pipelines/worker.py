@@ -7,10 +7,6 @@ sqlite-utils, about 50 MB less in every worker.
 
 from __future__ import annotations
 
-import os
-import threading
-import time
-
 from pipelines.extraction import ExtractionError
 from pipelines.records import make_record
 from pipelines.warc import build_exchange
@@ -18,24 +14,11 @@ from pipelines.warc import build_exchange
 _CONTROL_BYTES = bytes(range(0, 9)) + bytes(range(14, 32))
 
 
-def watch_parent(parent_pid: int) -> None:
-    """Worker initializer: exit when the crawl process is gone (killed with -9 too)."""
-
-    def watch() -> None:
-        while True:
-            time.sleep(1.0)
-            try:
-                os.kill(parent_pid, 0)
-            except ProcessLookupError:
-                os._exit(0)
-
-    threading.Thread(target=watch, daemon=True, name="arshif-parent-watch").start()
-
-
 def looks_binary(body: bytes) -> bool:
     """Binary data labelled text/html: many control bytes in the first 4 KB."""
     head = body[:4096]
-    return bool(head) and sum(head.count(b) for b in _CONTROL_BYTES) > len(head) * 0.03
+    control = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    return control > len(head) * 0.03
 
 
 def extract_page(body, url, content_type, source, fetched_at, prune_selectors, hints, min_words, warc_exchange=None):

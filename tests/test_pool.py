@@ -1,0 +1,120 @@
+"""WorkerPool: real worker processes, real sockets, a real asyncio loop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pickle
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from pipelines.pool import WorkerDied, WorkerPool
+from pipelines.worker import extract_page
+
+DEMO_ARTICLE = Path(__file__).resolve().parents[1] / "crawler" / "demo_site" / "articles" / "1001.html"
+
+
+def _fail(message: str):
+    raise ValueError(message)
+
+
+def _sleep_then_pid(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def _wait_gone(pid: int, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        try:  # reap it if it is our child
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
+def test_results_equal_the_same_call_in_this_process_and_exceptions_come_back():
+    body = DEMO_ARTICLE.read_bytes()
+    args = (body, "http://127.0.0.1/articles/1001.html", "text/html", "demo", "2026-11-23T00:00:00+00:00", (), {}, 40)
+
+    async def main():
+        pool = WorkerPool(2)
+        try:
+            answers = await asyncio.gather(*(pool.run(extract_page, *args) for _ in range(6)))
+            with pytest.raises(ValueError, match="bad page"):
+                await pool.run(_fail, "bad page")
+            pids = set(await asyncio.gather(*(pool.run(_sleep_then_pid, 0.2) for _ in range(4))))
+            return answers, pids, pool.pids
+        finally:
+            pool.close()
+
+    answers, pids, pool_pids = asyncio.run(main())
+    here = extract_page(*args)
+    assert here[0]["is_article"] and here[0]["text"]
+    assert all(pickle.dumps(answer) == pickle.dumps(here) for answer in answers)
+    assert pids == set(pool_pids) and os.getpid() not in pids  # both workers took jobs
+
+
+def test_a_killed_worker_fails_its_jobs_and_a_new_one_takes_the_next():
+    async def main():
+        pool = WorkerPool(1)
+        try:
+            first = await pool.run(os.getpid)
+            pending = [asyncio.ensure_future(pool.run(_sleep_then_pid, 5)) for _ in range(3)]
+            await asyncio.sleep(0.5)
+            os.kill(first, signal.SIGKILL)
+            outcomes = await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), 10)
+            second = await asyncio.wait_for(pool.run(os.getpid), 30)
+            return first, outcomes, second
+        finally:
+            pool.close()
+
+    first, outcomes, second = asyncio.run(main())
+    assert all(isinstance(outcome, WorkerDied) for outcome in outcomes)
+    assert second != first
+
+
+def test_close_lets_workers_exit_and_a_closed_pool_refuses_work():
+    async def main():
+        pool = WorkerPool(2)
+        pids = list(await asyncio.gather(*(pool.run(os.getpid) for _ in range(4))))
+        pool.close()
+        with pytest.raises(RuntimeError, match="closed"):
+            await pool.run(os.getpid)
+        return set(pids)
+
+    pids = asyncio.run(main())
+    assert pids and all(_wait_gone(pid) for pid in pids)
+
+
+def test_a_worker_exits_when_the_crawl_process_is_killed(tmp_path):
+    """The kernel closes the dead process's socket: the worker reads end of file and exits."""
+    import subprocess
+    import sys
+
+    script = (
+        "import asyncio, os, sys, time\n"
+        "from pipelines.pool import WorkerPool\n"
+        "async def main():\n"
+        "    pool = WorkerPool(1)\n"
+        "    print(await pool.run(os.getpid), flush=True)\n"
+        "    time.sleep(60)\n"
+        "if __name__ == '__main__':\n"
+        "    asyncio.run(main())\n"
+    )
+    (tmp_path / "crawl.py").write_text(script)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    process = subprocess.Popen([sys.executable, str(tmp_path / "crawl.py")], stdout=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": root})
+    worker = int(process.stdout.readline())
+    process.kill()
+    process.wait()
+    assert _wait_gone(worker)
