@@ -54,10 +54,16 @@ def _fmix32(hv: np.ndarray) -> np.ndarray:
 
 def minhash_values(grams) -> np.ndarray:
     """MinHash values of a set of strings: datasketch's MinHash(num_perm, seed, "affine32").update_batch."""
+    return _minhash_of_encoded([gram.encode("utf-8") for gram in grams])
+
+
+def _minhash_of_encoded(grams) -> np.ndarray:
+    """``minhash_values`` of strings already encoded as UTF-8 (datasketch hashes the encoded bytes)."""
     if not grams:
         return _EMPTY.copy()
-    digests = b"".join(hashlib.sha1(gram.encode("utf-8")).digest()[:4] for gram in grams)
-    hv = _fmix32(np.frombuffer(digests, dtype=_DTYPE).astype(np.uint32).reshape(-1, 1))
+    digests = b"".join([hashlib.sha1(gram).digest() for gram in grams])
+    # each 20-byte digest's first 4 bytes (sha1_hash32), read in place: every 5th little-endian uint32
+    hv = _fmix32(np.frombuffer(digests, dtype=_DTYPE)[::5].astype(np.uint32).reshape(-1, 1))
     return (hv * _A + _B).min(axis=0)
 
 
@@ -92,9 +98,14 @@ def shingles(text: str, size: int = SHINGLE_WORDS) -> set[str]:
 
 def shingles_of(words: list[str], size: int = SHINGLE_WORDS) -> set[str]:
     """``shingles`` of a text already split into ``normalize.tokens``."""
+    return _runs(words, size, " ")
+
+
+def _runs(words: list, size: int, space):
+    """The distinct runs of ``size`` words joined by ``space`` (str or bytes), the whole list when shorter."""
     if len(words) <= size:
-        return {" ".join(words)} if words else set()
-    return set(map(" ".join, zip(*(words[i:] for i in range(size)))))  # words[i : i + size], joined in C
+        return {space.join(words)} if words else set()
+    return set(map(space.join, zip(*(words[i:] for i in range(size)))))  # words[i : i + size], joined in C
 
 
 def signature(text: str) -> Signature:
@@ -103,9 +114,16 @@ def signature(text: str) -> Signature:
 
 
 def signature_of(words: list[str]) -> Signature:
-    """``signature`` of a text already split into ``normalize.tokens``."""
-    grams = shingles_of(words)
-    return Signature(minhash_values(grams), len(grams))
+    """``signature`` of a text already split into ``normalize.tokens``.
+
+    The shingles are made of the words' UTF-8 bytes, encoded in one call for the
+    whole text rather than once a shingle: the same set, hashed as datasketch does.
+    """
+    encoded = " ".join(words).encode("utf-8").split(b" ") if words else []
+    if len(encoded) != len(words):  # a word with a space in it: not a token, encode word by word
+        encoded = [word.encode("utf-8") for word in words]
+    grams = _runs(encoded, SHINGLE_WORDS, b" ")
+    return Signature(_minhash_of_encoded(grams), len(grams))
 
 
 def band_keys(values: np.ndarray) -> list[int]:

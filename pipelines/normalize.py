@@ -13,6 +13,7 @@ __all__ = [
     "tokens",
     "light_stem",
     "collapse_space",
+    "normalize_lines",
 ]
 
 # Harakat and other combining marks (U+064B-U+065F), superscript alef (U+0670),
@@ -80,6 +81,20 @@ def normalize_arabic(text: str) -> str:
     if not text:
         return ""
     return collapse_space(_folded(text))
+
+
+def normalize_lines(lines: list[str]) -> list[str]:
+    """``[normalize_arabic(line) for line in lines]``, folded in one pass over the lines joined.
+
+    A line break is a normalization boundary (NFKC neither composes nor reorders
+    across it, and no step makes or removes one), so each line folds the same in
+    the joined text: the C steps' per-call cost is paid once, not once a line.
+    Lines that hold a line break themselves are folded one by one.
+    """
+    joined = "\n".join(lines)
+    if joined.count("\n") != len(lines) - 1:  # no lines, or a line with a break of its own
+        return [normalize_arabic(line) for line in lines]
+    return [collapse_space(line) for line in _folded(joined).split("\n")]
 
 
 def collapse_space(text: str) -> str:

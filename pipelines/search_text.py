@@ -6,13 +6,25 @@ finds "والإرهاب" and "للإرهاب", with or without tashkeel, in any 
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from pipelines.normalize import light_stem, tokens
 
 # News vocabulary repeats: most tokens of a page were stemmed on earlier pages.
 # 32,768 entries hold a news site's working vocabulary in about 5 MB.
-_stem = lru_cache(maxsize=32768)(light_stem)
+_STEM_CACHE_SIZE = 32768
+
+
+class _Stems(dict):
+    """token → light_stem(token), emptied when full: a plain dict lookup per token, where
+    lru_cache's recency bookkeeping cost more than re-stemming after an occasional clear."""
+
+    def __missing__(self, token: str) -> str:
+        if len(self) >= _STEM_CACHE_SIZE:
+            self.clear()
+        stem = self[token] = light_stem(token)
+        return stem
+
+
+_stem = _Stems().__getitem__
 
 
 def search_text(text: str | None) -> str:

@@ -300,7 +300,27 @@ def test_html_parser_gives_the_record_lxml_html_gave(html, monkeypatch):
     tree, _ = extraction.parse_html(html)
     assert all(isinstance(element, lxml.html.HtmlElement) for element in tree.iter() if isinstance(element.tag, str))
     monkeypatch.setattr(extraction, "_HTML_PARSER", lxml.html.html_parser)
+    monkeypatch.setattr(extraction, "_UTF8_PARSER", lxml.html.HTMLParser(encoding="utf-8"))
     assert extract(html) == fast
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        page(f"<h1>{TITLE}</h1>{BODY}"),
+        FORM_PAGE,
+        page(f"<p>{PARAGRAPHS[0]} 😀 &amp; &#x1F600; é \u200f</p>", head="<meta charset='windows-1256'>"),
+        b"\xef\xbb\xbf" + page(f"<p>{PARAGRAPHS[0]}</p>"),  # after a BOM: parsed from the text
+        page(f"<p>{PARAGRAPHS[0]}\x01</p>"),  # a control byte: parsed from the text without it
+    ],
+)
+def test_utf8_body_parses_as_its_decoded_text(html):
+    """A UTF-8 body goes to libxml2 as bytes: the same tree as from the text decode_html makes of it."""
+    text, _ = extraction.decode_html(html)
+    expected = lxml.html.document_fromstring(extraction._CONTROL_RE.sub("", text), parser=extraction._HTML_PARSER)
+    tree, encoding = extraction.parse_html(html)
+    assert encoding == "utf-8"
+    assert lxml.html.tostring(tree, encoding=str) == lxml.html.tostring(expected, encoding=str)
 
 
 @pytest.mark.parametrize(

@@ -208,3 +208,17 @@ def test_band_keys_from_the_worker_equal_the_index_own(site):
     assert computed["bands"] == fresh.band_keys() == tuple(band_keys(fresh.values))
     shipped = Signature.from_bytes(computed["minhash"], computed["shingles"], computed["bands"])
     assert (shipped.values == fresh.values).all() and shipped.band_keys() is computed["bands"]
+
+
+@pytest.mark.parametrize(
+    "words",
+    [[], ["واحدة"], ["قال", "الوزير"], ["قال", "الوزير", "ان", "الارهاب", "خطر", "قال", "الوزير", "ان"], ["a b", "c", "d", "e"], ["", "x", "", "y"]],
+)
+def test_signature_of_hashes_the_shingles_minhash_values_hashes(words):
+    """signature_of shingles UTF-8 bytes encoded once for the text: the same values and count as from the str shingles."""
+    from pipelines.minhash import minhash_values, shingles_of, signature_of
+
+    grams = shingles_of(words)
+    ours = signature_of(words)
+    assert ours.shingles == len(grams)
+    assert ours.values.tolist() == minhash_values(grams).tolist()

@@ -202,3 +202,19 @@ def test_light_stem_conflates_forms(group):
 )
 def test_light_stem_table(token, expected):
     assert light_stem(token) == expected
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [],
+        [""],
+        ["الإرهابُ خطرٌ", "ﻻ يوجد  ٣ أسباب", "  Straße\u200f ـــ ", "ك ی ة ى"],
+        ["سطر\nبسطرين", "آخر"],  # a line with a break of its own: folded line by line
+        ["e\u0301", "\u0301a", "ﷲ"],  # combining marks at a line's edge, a ligature
+    ],
+)
+def test_normalize_lines_is_normalize_arabic_of_each_line(lines):
+    from pipelines.normalize import normalize_lines
+
+    assert normalize_lines(lines) == [normalize_arabic(line) for line in lines]

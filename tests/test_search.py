@@ -317,3 +317,13 @@ def test_insert_rows_hands_the_trigger_the_precomputed_forms_and_forgets_them(tm
     assert db.search_forms == {}  # nothing carried into the next batch
     db.execute("UPDATE articles SET text = 'نص الخبر' || ' ' WHERE id = 1")
     assert db.execute("SELECT text FROM articles_fts WHERE rowid = 1").fetchone()[0] == search_text("نص الخبر ")
+
+
+def test_search_form_stems_the_same_when_its_cache_fills(monkeypatch):
+    """The stem cache empties itself when full; every token still gets light_stem's stem."""
+    from pipelines import search_text as st
+    from pipelines.normalize import light_stem
+
+    monkeypatch.setattr(st, "_STEM_CACHE_SIZE", 3)
+    words = ["والارهاب", "للارهاب", "مدرسة", "الكتاب", "والارهاب", "بالله", "فلسطين", "والارهاب"]
+    assert st.search_form(words) == " ".join(map(light_stem, words))
