@@ -118,3 +118,24 @@ def test_a_worker_exits_when_the_crawl_process_is_killed(tmp_path):
     process.kill()
     process.wait()
     assert _wait_gone(worker)
+
+
+def _large(size: int) -> bytes:
+    return b"\xd8\xb9" * (size // 2)
+
+
+def test_answers_larger_than_the_read_buffer_and_many_small_ones_arrive_whole():
+    """Answers cross read boundaries: one of 3 MB (over the 256 KB buffer), then many at once."""
+
+    async def main():
+        pool = WorkerPool(1)
+        try:
+            big = await pool.run(_large, 3_000_000)
+            many = await asyncio.gather(*(pool.run(_large, size) for size in range(0, 40_000, 97)))
+            return big, many
+        finally:
+            pool.close()
+
+    big, many = asyncio.run(main())
+    assert big == _large(3_000_000)
+    assert many == [_large(size) for size in range(0, 40_000, 97)]
