@@ -21,6 +21,7 @@ import itertools
 import logging
 import multiprocessing
 import pickle
+import signal
 import socket
 from multiprocessing.connection import Connection
 
@@ -36,7 +37,12 @@ class WorkerDied(Exception):
 
 
 def serve(sock: socket.socket) -> None:
-    """A worker's loop: (job, function, args) in, (job, ok, result or exception) out, until end of file."""
+    """A worker's loop: (job, function, args) in, (job, ok, result or exception) out, until end of file.
+
+    Ctrl-C reaches the whole process group; the worker ignores it, so the pages Scrapy still
+    waits for while it shuts down gracefully get extracted. End of file stops it.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     connection = Connection(sock.detach())
     while True:
         try:
@@ -127,7 +133,7 @@ class _Worker:
         self.transport.write(message)  # not joined to the header: no second copy of the page
 
     def lost(self) -> None:
-        """The socket closed: every job still pending fails, unless the pool was closing it."""
+        """The socket closed: every job still pending fails (close() has cancelled its own first)."""
         self.alive = False
         pending, self.pending = self.pending, {}
         for future in pending.values():

@@ -139,3 +139,20 @@ def test_answers_larger_than_the_read_buffer_and_many_small_ones_arrive_whole():
     big, many = asyncio.run(main())
     assert big == _large(3_000_000)
     assert many == [_large(size) for size in range(0, 40_000, 97)]
+
+
+def test_ctrl_c_leaves_workers_running_for_the_graceful_shutdown():
+    """Ctrl-C goes to the whole process group; Scrapy then waits for pages the workers still have."""
+
+    async def main():
+        pool = WorkerPool(1)
+        try:
+            pid = await pool.run(os.getpid)
+            os.kill(pid, signal.SIGINT)
+            await asyncio.sleep(0.3)
+            return pid, await asyncio.wait_for(pool.run(os.getpid), 10)
+        finally:
+            pool.close()
+
+    before, after = asyncio.run(main())
+    assert before == after
