@@ -23,6 +23,7 @@ import multiprocessing
 import pickle
 import signal
 import socket
+import traceback
 from multiprocessing.connection import Connection
 
 logger = logging.getLogger(__name__)
@@ -37,27 +38,36 @@ class WorkerDied(Exception):
 
 
 def serve(sock: socket.socket) -> None:
-    """A worker's loop: (job, function, args) in, (job, ok, result or exception) out, until end of file.
+    """A worker's loop: (job, function, args) in, (job, ok, payload, traceback) out, until end of file.
 
-    Ctrl-C reaches the whole process group; the worker ignores it, so the pages Scrapy still
-    waits for while it shuts down gracefully get extracted. End of file stops it.
+    The payload is the result or the exception, pickled on its own so that one the crawl
+    process cannot unpickle fails only its job. Ctrl-C reaches the whole process group; the
+    worker ignores it, so the pages Scrapy still waits for while it shuts down gracefully get
+    extracted. End of file stops it.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     connection = Connection(sock.detach())
     while True:
         try:
             job, function, args = pickle.loads(connection.recv_bytes())
-        except EOFError:
+        except (EOFError, OSError):  # closed, or closed in the middle of a job nobody waits for
             return
         try:
-            answer = (job, True, function(*args))
+            ok, value, trace = True, function(*args), None
         except Exception as exc:  # the caller gets the exception, as from a future
-            answer = (job, False, exc)
+            ok, value, trace = False, exc, traceback.format_exc()
         try:
-            message = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+            payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # an unpicklable result or exception still answers the job
-            message = pickle.dumps((job, False, RuntimeError(f"unpicklable answer: {exc!r}")))
-        connection.send_bytes(message)
+            ok, payload = False, pickle.dumps(RuntimeError(f"unpicklable answer: {exc!r}"))
+        connection.send_bytes(pickle.dumps((job, ok, payload, trace), protocol=pickle.HIGHEST_PROTOCOL))
+
+
+class RemoteTraceback(Exception):
+    """The worker's traceback, as the __cause__ of the exception it raised (as concurrent.futures does)."""
+
+    def __str__(self) -> str:
+        return self.args[0]
 
 
 class _Answers(asyncio.BufferedProtocol):
@@ -94,10 +104,21 @@ class _Answers(asyncio.BufferedProtocol):
         # the whole of the next answer must fit, however large (get_buffer grows the buffer)
         self.needed = _HEADER + int.from_bytes(self.buffer[:_HEADER], "big", signed=True) if self.filled >= _HEADER else 0
 
-    def _settle(self, job: int, ok: bool, value) -> None:
+    def _settle(self, job: int, ok: bool, payload: bytes, trace: str | None) -> None:
         future = self.worker.pending.pop(job, None)
-        if future is not None and not future.done():
-            future.set_result(value) if ok else future.set_exception(value)
+        if future is None or future.done():
+            return
+        try:
+            value = pickle.loads(payload)
+        except Exception as exc:
+            future.set_exception(RuntimeError(f"unreadable answer from the extraction worker: {exc!r}"))
+            return
+        if ok:
+            future.set_result(value)
+        else:
+            if trace:
+                value.__cause__ = RemoteTraceback(f"\n\"\"\"\n{trace}\"\"\"")
+            future.set_exception(value)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.worker.lost()
@@ -114,14 +135,16 @@ class _Worker:
         self.transport: asyncio.Transport | None = None
         self.pending: dict[int, asyncio.Future] = {}
         self.alive = True
+        self.loop: asyncio.AbstractEventLoop | None = None
         self._connecting: asyncio.Future | None = None
 
     async def connect(self) -> None:
         """Hand the socket to the running event loop, once however many jobs wait for it."""
         if self._connecting is None:
             self.sock.setblocking(False)
-            loop = asyncio.get_running_loop()
-            self._connecting = asyncio.ensure_future(loop.create_connection(lambda: _Answers(self), sock=self.sock))
+            self.loop = asyncio.get_running_loop()
+            self._connecting = asyncio.ensure_future(
+                self.loop.create_connection(lambda: _Answers(self), sock=self.sock))
         self.transport, _ = await asyncio.shield(self._connecting)
 
     def send(self, job: int, message: bytes, future: asyncio.Future) -> None:
@@ -142,11 +165,16 @@ class _Worker:
 
     def close(self, timeout: float) -> None:
         """End of file to the worker now (not at the loop's next turn), then wait for it to exit.
-        Jobs still pending are cancelled: nobody waits for them any more."""
+
+        Jobs still pending are cancelled and the worker killed: nobody reads its answers any more.
+        Scrapy closes the pipeline once the scraper is idle, so a crawl ends with none pending.
+        """
         self.alive = False
         pending, self.pending = self.pending, {}
         for future in pending.values():
             future.cancel()
+        if pending and self.process.is_alive():
+            self.process.kill()
         try:
             self.sock.shutdown(socket.SHUT_WR)
         except OSError:  # already closed
@@ -155,10 +183,12 @@ class _Worker:
         if self.process.is_alive():
             self.process.kill()
             self.process.join()
-        if self.transport is not None:
-            self.transport.abort()
-        else:
-            self.sock.close()
+        try:
+            if self.transport is not None:
+                self.transport.abort()
+        except RuntimeError:  # its event loop is closed already
+            pass
+        self.sock.close()
 
 
 class WorkerPool:
@@ -180,27 +210,31 @@ class WorkerPool:
         """function(*args) in a worker: its result, or the exception it raised, or WorkerDied."""
         if not self.workers:
             raise RuntimeError("the pool is closed")
-        worker = min(self.workers, key=lambda w: (not w.alive, len(w.pending)))
-        if not worker.alive:
-            worker = self._replace(worker)
-        if worker.transport is None:
-            await worker.connect()
+        for index, worker in enumerate(self.workers):
+            if not worker.alive:  # died: a new process takes its place
+                self.workers[index] = self._replace(worker)
+        if any(worker.transport is None for worker in self.workers):  # the first jobs: connect them all
+            await asyncio.gather(*(worker.connect() for worker in self.workers))
+        worker = min(self.workers, key=lambda w: len(w.pending))
+        if worker.loop is not asyncio.get_running_loop():
+            raise RuntimeError("the pool serves the event loop it first ran on")
         message = pickle.dumps((job := next(self._jobs), function, args), protocol=pickle.HIGHEST_PROTOCOL)
         if len(message) > _MAX_FRAME:
             raise ValueError(f"job of {len(message)} bytes is over the pool's frame limit")
-        future = asyncio.get_running_loop().create_future()
+        future = worker.loop.create_future()
         worker.send(job, message, future)
         return await future
 
     def _replace(self, dead: _Worker) -> _Worker:
         logger.warning("Extraction worker %s ended (exit code %s); starting a new one",
                        dead.process.pid, dead.process.exitcode)
+        if dead.process.is_alive():  # its connection failed, not the process: it has to go too
+            dead.process.kill()
         dead.close(timeout=1)
-        worker = self.workers[self.workers.index(dead)] = _Worker(self.context)
-        return worker
+        return _Worker(self.context)
 
     def close(self, timeout: float = 30) -> None:
-        """Stop every worker: each finishes the jobs it already has, then exits."""
+        """Stop every worker: each exits at end of file (killed if jobs were still pending)."""
         for worker in self.workers:
             worker.close(timeout)
         self.workers = []

@@ -21,6 +21,17 @@ def _fail(message: str):
     raise ValueError(message)
 
 
+class _TwoArgumentError(Exception):
+    """Pickles, but does not unpickle (its __init__ needs two arguments; args holds one)."""
+
+    def __init__(self, first, second):
+        super().__init__(f"{first} {second}")
+
+
+def _unreadable_answer():
+    raise _TwoArgumentError("cannot", "unpickle")
+
+
 def _sleep_then_pid(seconds: float) -> int:
     time.sleep(seconds)
     return os.getpid()
@@ -49,8 +60,11 @@ def test_results_equal_the_same_call_in_this_process_and_exceptions_come_back():
         pool = WorkerPool(2)
         try:
             answers = await asyncio.gather(*(pool.run(extract_page, *args) for _ in range(6)))
-            with pytest.raises(ValueError, match="bad page"):
+            with pytest.raises(ValueError, match="bad page") as raised:
                 await pool.run(_fail, "bad page")
+            assert "in _fail" in str(raised.value.__cause__)  # the worker's own traceback
+            with pytest.raises(RuntimeError, match="unreadable answer"):
+                await pool.run(_unreadable_answer)
             pids = set(await asyncio.gather(*(pool.run(_sleep_then_pid, 0.2) for _ in range(4))))
             return answers, pids, pool.pids
         finally:
@@ -61,6 +75,24 @@ def test_results_equal_the_same_call_in_this_process_and_exceptions_come_back():
     assert here[0]["is_article"] and here[0]["text"]
     assert all(pickle.dumps(answer) == pickle.dumps(here) for answer in answers)
     assert pids == set(pool_pids) and os.getpid() not in pids  # both workers took jobs
+
+
+def test_a_dead_worker_is_replaced_while_the_others_live():
+    async def main():
+        pool = WorkerPool(3)
+        try:
+            first = await asyncio.gather(*(pool.run(_sleep_then_pid, 0.2) for _ in range(6)))
+            victim = pool.pids[1]
+            os.kill(victim, signal.SIGKILL)
+            await asyncio.sleep(0.5)
+            later = await asyncio.gather(*(pool.run(_sleep_then_pid, 0.2) for _ in range(6)))
+            return set(first), victim, set(later), pool.pids
+        finally:
+            pool.close()
+
+    first, victim, later, pids = asyncio.run(main())
+    assert len(first) == 3  # every worker took jobs from the start
+    assert victim not in pids and len(set(pids)) == 3 and later == set(pids)
 
 
 def test_a_killed_worker_fails_its_jobs_and_a_new_one_takes_the_next():
@@ -80,6 +112,20 @@ def test_a_killed_worker_fails_its_jobs_and_a_new_one_takes_the_next():
     first, outcomes, second = asyncio.run(main())
     assert all(isinstance(outcome, WorkerDied) for outcome in outcomes)
     assert second != first
+
+
+def test_close_with_jobs_pending_cancels_them_without_waiting_for_them():
+    async def main():
+        pool = WorkerPool(2)
+        await asyncio.gather(*(pool.run(os.getpid) for _ in range(2)))
+        pending = [asyncio.ensure_future(pool.run(_sleep_then_pid, 20)) for _ in range(4)]
+        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        pool.close()
+        return pending, time.monotonic() - started
+
+    pending, seconds = asyncio.run(main())
+    assert seconds < 5 and all(task.cancelled() for task in pending)
 
 
 def test_close_lets_workers_exit_and_a_closed_pool_refuses_work():
