@@ -103,6 +103,9 @@ class ExtractOptions:
     hints: dict = field(default_factory=dict)  # from sitemaps and feeds: title, published
 
 
+_XML_DECLARATION_RE = re.compile(r"\A\s*<\?xml\b[^>]*\?>", re.IGNORECASE)
+
+
 def parse_html(body: bytes, content_type: str | None = None):
     """Decode and parse; raise ExtractionError on an empty or unparsable page."""
     if not body or not body.strip():
@@ -113,12 +116,12 @@ def parse_html(body: bytes, content_type: str | None = None):
         raise ExtractionError("empty page")
     # decode_html says "utf-8" for a valid UTF-8 body or one after a UTF-8 BOM: without the
     # BOM and the controls, the body is the text's own UTF-8, and libxml2 reads it as it is.
-    # A page that opens with an XML declaration keeps the text path: lxml refuses a str
-    # with an encoding declaration, so such a page is "unparsable HTML" as before.
+    # A page that opens with an XML declaration (XHTML) takes the text path, without the
+    # declaration: its encoding is decided already, and lxml refuses a str that declares one.
     as_bytes = (
         encoding == "utf-8" and text is decoded and not body.startswith((codecs.BOM_UTF8, b"<?xml"))
     )
-    source, parser = (body, _UTF8_PARSER) if as_bytes else (text, _HTML_PARSER)
+    source, parser = (body, _UTF8_PARSER) if as_bytes else (_XML_DECLARATION_RE.sub("", text, count=1), _HTML_PARSER)
     try:
         tree = lxml.html.document_fromstring(source, parser=parser)
     except (etree.ParserError, ValueError) as exc:
