@@ -103,7 +103,7 @@ class ExtractOptions:
     hints: dict = field(default_factory=dict)  # from sitemaps and feeds: title, published
 
 
-_XML_DECLARATION_RE = re.compile(r"\A\s*<\?xml\b[^>]*\?>", re.IGNORECASE)
+_XML_DECLARATION_RE = re.compile(r"\s*<\?xml\b[^>]*\?>", re.IGNORECASE)
 
 
 def parse_html(body: bytes, content_type: str | None = None):
@@ -121,7 +121,11 @@ def parse_html(body: bytes, content_type: str | None = None):
     as_bytes = (
         encoding == "utf-8" and text is decoded and not body.startswith((codecs.BOM_UTF8, b"<?xml"))
     )
-    source, parser = (body, _UTF8_PARSER) if as_bytes else (_XML_DECLARATION_RE.sub("", text, count=1), _HTML_PARSER)
+    if as_bytes:
+        source, parser = body, _UTF8_PARSER
+    else:
+        declaration = _XML_DECLARATION_RE.match(text)
+        source, parser = (text[declaration.end():] if declaration else text), _HTML_PARSER
     try:
         tree = lxml.html.document_fromstring(source, parser=parser)
     except (etree.ParserError, ValueError) as exc:
