@@ -155,13 +155,16 @@ class _Worker:
         self.transport.write(len(message).to_bytes(_HEADER, "big", signed=True))
         self.transport.write(message)  # not joined to the header: no second copy of the page
 
-    def lost(self) -> None:
-        """The socket closed: every job still pending fails (close() has cancelled its own first)."""
+    def _retire(self) -> list[asyncio.Future]:
+        """No more jobs for this worker: the futures of those it still had."""
         self.alive = False
         pending, self.pending = self.pending, {}
-        for future in pending.values():
-            if not future.done():
-                future.set_exception(WorkerDied(f"extraction worker {self.process.pid} ended"))
+        return [future for future in pending.values() if not future.done()]
+
+    def lost(self) -> None:
+        """The socket closed: every job still pending fails (close() has cancelled its own first)."""
+        for future in self._retire():
+            future.set_exception(WorkerDied(f"extraction worker {self.process.pid} ended"))
 
     def close(self, timeout: float) -> None:
         """End of file to the worker now (not at the loop's next turn), then wait for it to exit.
@@ -169,9 +172,8 @@ class _Worker:
         Jobs still pending are cancelled and the worker killed: nobody reads its answers any more.
         Scrapy closes the pipeline once the scraper is idle, so a crawl ends with none pending.
         """
-        self.alive = False
-        pending, self.pending = self.pending, {}
-        for future in pending.values():
+        pending = self._retire()
+        for future in pending:
             future.cancel()
         if pending and self.process.is_alive():
             self.process.kill()

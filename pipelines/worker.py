@@ -11,13 +11,14 @@ from pipelines.extraction import ExtractionError
 from pipelines.records import make_record
 from pipelines.warc import build_exchange
 
-_CONTROL_BYTES = bytes(range(0, 9)) + bytes(range(14, 32))
+# C0 controls that no text uses (tab, line breaks, form feed and CR excluded): what binary data is full of
+_BINARY_BYTES = bytes(range(0, 9)) + bytes(range(14, 32))
 
 
 def looks_binary(body: bytes) -> bool:
     """Binary data labelled text/html: many control bytes in the first 4 KB."""
     head = body[:4096]
-    control = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    control = len(head) - len(head.translate(None, _BINARY_BYTES))
     return control > len(head) * 0.03
 
 
