@@ -1,1 +1,1 @@
-"""Arshif's Scrapy project: spiders, settings, middlewares, commands and the CLI."""
+"""Arshif's Scrapy project: settings, items, spiders, middlewares, extensions, sources, the Redis cluster, the demo site, and the `arshif` CLI in `crawler.cli`; it imports `pipelines`, never the reverse."""

@@ -14,8 +14,8 @@ from pathlib import Path
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
-from pipelines.archive import known_pages, open_archive
-from pipelines.warc import (
+from pipelines.archive.database import known_pages, open_archive
+from pipelines.archive.warc import (
     DEFAULT_GZIP_LEVEL,
     DEFAULT_MAX_SIZE,
     ROLE_HEADER,
@@ -24,14 +24,12 @@ from pipelines.warc import (
     index_unindexed,
     warc_date,
 )
+from pipelines.archive.request_meta import PREVIOUS, ROLE, WARC_REF  # noqa: F401 (re-exported for old imports)
 
 logger = logging.getLogger(__name__)
 
 _SAFE_SCHEMES = {"http", "https"}
 
-ROLE = "arshif_role"  # request.meta: article, listing, sitemap, feed, robots
-WARC_REF = "arshif_warc"  # request.meta: where the response was archived
-PREVIOUS = "arshif_previous"  # request.meta: (url, WARC date, digest) of the last full fetch
 
 
 def _headers(scrapy_headers) -> list[tuple[str, str]]:
@@ -80,7 +78,7 @@ class PendingWarc(WarcLocation):
 
     The extraction pipeline `claim`s it and sends its fields to the extraction
     worker with the body it sends anyway; the worker builds the gzipped records
-    (pipelines.warc.build_exchange) and the pipeline `complete`s it by appending
+    (pipelines.archive.warc.build_exchange) and the pipeline `complete`s it by appending
     them. Compressing and digesting a page then costs the crawl process nothing:
     it was 1 ms of its ~5.6 ms per page, and its threads share one GIL. When the
     workers fall behind (no free pool slot), the pipeline leaves the page to the

@@ -73,7 +73,7 @@ ARSHIF_MAX_RETRY_AFTER = 60  # longest Retry-After wait honoured (seconds)
 ARSHIF_GC_THRESHOLD = 10_000  # collect new objects every N allocations, not 700, and freeze what is loaded at start (0: Python's own)
 ARSHIF_NEAR_DUPLICATE_THRESHOLD = 0.5  # estimated Jaccard of word 3-shingles for a near-duplicate; 0: off
 
-# --- Cluster: `arshif crawl --redis URL` (crawler/distributed.py); REDIS_URL is scrapy-redis's own setting ---
+# --- Cluster: `arshif crawl --redis URL` (crawler/cluster.py); REDIS_URL is scrapy-redis's own setting ---
 ARSHIF_REDIS_RUN = None  # the run every worker of one cluster crawl joins (--run); None: today's UTC date
 ARSHIF_REDIS_TTL = 3 * 24 * 3600  # the run's Redis keys expire this long after its last activity (--redis-ttl); 0: never
 ARSHIF_REDIS_BLOOM = 0  # >0: the seen-set is a Bloom filter sized for this many URLs (--redis-bloom); 0: an exact set

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pipelines.urls import FOLDS
+from pipelines.similarity.urls import FOLDS
 
 try:
     import tomllib
@@ -49,7 +49,7 @@ class Source:
     article_deny: tuple[str, ...] = ()
     follow_allow: tuple[str, ...] = ()
     prune_selectors: tuple[str, ...] = ()
-    url_fold: tuple[str, ...] = ()  # URL variants of one page: "www", "mobile", "amp" (pipelines/urls.py)
+    url_fold: tuple[str, ...] = ()  # URL variants of one page: "www", "mobile", "amp" (pipelines/similarity/urls.py)
     allow_loopback: bool = False  # 127.0.0.0/8 and ::1: the demo and the tests
     allow_private_addresses: bool = False  # private, link-local and reserved ranges
     discover_sitemaps: bool = True  # read `Sitemap:` lines in robots.txt when no sitemaps are given

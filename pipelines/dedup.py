@@ -13,7 +13,7 @@ Order of checks, each against the archive and against this run:
 3. the hash of the normalized body is known: an `exact` duplicate;
 4. the MinHash-LSH index finds an article whose estimated Jaccard similarity
    reaches ARSHIF_NEAR_DUPLICATE_THRESHOLD (0: no near-duplicate check): a
-   `near` duplicate of the most similar one (pipelines/near_duplicates.py).
+   `near` duplicate of the most similar one (pipelines/similarity/near_duplicates.py).
 
 Which copy is kept: the first one seen. A later copy becomes a `duplicates` row
 (its URL, source, fetch time, the article it copies, kind and similarity), so
@@ -32,15 +32,15 @@ import sys
 
 from itemadapter import ItemAdapter
 
-from pipelines.archive import next_article_id, open_archive
-from pipelines.near_duplicates import (
+from pipelines.archive.database import next_article_id, open_archive
+from pipelines.similarity.near_duplicates import (
     DEFAULT_THRESHOLD,
     Signature,
     open_index,
     signature,
 )
-from pipelines.outcomes import drop
-from pipelines.urls import canonical_url, check_fold, fold_url, is_own_address
+from pipelines.outcomes.counters import drop
+from pipelines.similarity.urls import canonical_url, check_fold, fold_url, is_own_address
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ class DedupPipeline:
 
 
 def _signature(record: dict) -> Signature:
-    """The worker's MinHash signature of the text (pipelines/records.py), or computed here."""
+    """The worker's MinHash signature of the text (pipelines/extraction/records.py), or computed here."""
     computed = record.get("fingerprints")
     if computed:
         return Signature.from_bytes(computed["minhash"], computed["shingles"], computed.get("bands"))

@@ -14,9 +14,9 @@ import os
 
 from itemadapter import ItemAdapter
 
-from pipelines.outcomes import drop
-from pipelines.pool import WorkerDied, WorkerPool
-from pipelines.worker import extract_page
+from pipelines.outcomes.counters import drop
+from pipelines.extraction.pool import WorkerDied, WorkerPool
+from pipelines.extraction.worker import extract_page
 
 logger = logging.getLogger(__name__)
 

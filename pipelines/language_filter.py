@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from itemadapter import ItemAdapter
 
-from pipelines.outcomes import drop
+from pipelines.outcomes.counters import drop
 
 
 class LanguagePipeline:

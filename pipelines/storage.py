@@ -12,10 +12,11 @@ import logging
 from itemadapter import ItemAdapter
 from scrapy import signals
 
-from crawler.faults import FAULT_PREFIX
-from crawler.lock import ArchiveLock
-from pipelines.archive import OUTCOMES, RUN_COUNTS, finish_crawl, insert_rows, open_archive, start_crawl, take_place, utc_now
-from pipelines.outcomes import STATS_PREFIX, count, drop
+from pipelines.archive.database import OUTCOMES, RUN_COUNTS, finish_crawl, insert_rows, open_archive, start_crawl, take_place, utc_now
+from pipelines.archive.lock import ArchiveLock
+from pipelines.archive.request_meta import ROLE, WARC_REF
+from pipelines.outcomes.counters import STATS_PREFIX, count, drop
+from pipelines.outcomes.faults import FAULT_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +53,6 @@ class StoragePipeline:
 
     def response_received(self, response, request, spider=None):
         """Log every fetched URL (`pages`): conditional requests need its ETag next time."""
-        from crawler.middlewares import ROLE, WARC_REF
-
         if response.status == 304:
             return
         self.pages[response.url] = {

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from crawler.cli import DATASETTE_DIR
-from crawler.demo_server import DEMO_SITE, SiteServer
+from crawler.cli.main import DATASETTE_DIR
+from crawler.demo.server import DEMO_SITE, SiteServer
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SHARED_DIR = PROJECT_DIR.parent / "shared"
@@ -39,7 +39,7 @@ class CrawlRun:
 def run_arshif(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
     """Run the real `arshif` command line in a subprocess (a fresh Twisted reactor)."""
     return subprocess.run(
-        [sys.executable, "-m", "crawler.cli", *args],
+        [sys.executable, "-m", "crawler.cli.main", *args],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,

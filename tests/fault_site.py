@@ -14,7 +14,7 @@ import struct
 import threading
 import time
 
-from crawler.demo_server import DEMO_SITE
+from crawler.demo.server import DEMO_SITE
 
 HTML = {"Content-Type": "text/html"}
 TIMEOUT_SECONDS = 2  # the fault crawl runs with DOWNLOAD_TIMEOUT = 2

@@ -15,10 +15,10 @@ import urllib.request
 from sqlite_utils import Database
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.demo_server import DEMO_SITE, SiteServer
-from crawler.lock import ArchiveLock
-from pipelines.archive import open_archive
-from pipelines.warc import cdxj_path, iter_responses
+from crawler.demo.server import DEMO_SITE, SiteServer
+from pipelines.archive.lock import ArchiveLock
+from pipelines.archive.database import open_archive
+from pipelines.archive.warc import cdxj_path, iter_responses
 from tests.conftest import PROJECT_DIR, crawl, run_arshif
 
 NEW_ARTICLE = """<!DOCTYPE html>
@@ -164,7 +164,7 @@ def test_killed_crawl_resumes_to_the_same_archive(tmp_path):
         assert crawl("demo", clean_db, server.origin).returncode == 0
         server.httpd.RequestHandlerClass.delay = 0.15  # slow enough to kill mid-way
         process = subprocess.Popen(
-            [sys.executable, "-m", "crawler.cli", "crawl", "demo", "--db", str(killed_db), "--base-url",
+            [sys.executable, "-m", "crawler.cli.main", "crawl", "demo", "--db", str(killed_db), "--base-url",
              server.origin, "--local", "-s", "ARSHIF_BATCH_SIZE=2", "-s", "CONCURRENT_REQUESTS=2"],
             cwd=PROJECT_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
@@ -197,7 +197,7 @@ def test_killed_crawl_resumes_to_the_same_archive(tmp_path):
 
 
 def test_warc_files_rotate_at_the_configured_size(tmp_path):
-    from pipelines.warc import WarcWriter
+    from pipelines.archive.warc import WarcWriter
 
     writer = WarcWriter(tmp_path, max_size=2000)
     for number in range(4):
@@ -215,7 +215,7 @@ def test_warc_files_rotate_at_the_configured_size(tmp_path):
 
 def test_warc_gzip_level_changes_size_not_content(tmp_path):
     """Each record stays its own gzip member at any level; a higher level only makes it smaller."""
-    from pipelines.warc import WarcWriter
+    from pipelines.archive.warc import WarcWriter
 
     body = (DEMO_SITE / "index.html").read_bytes() * 3
     sizes = {}
@@ -244,7 +244,7 @@ def test_cdxj_index_written_while_crawling_equals_cdxj_indexers(tmp_path):
 
     from cdxj_indexer.main import write_cdx_index
 
-    from pipelines.warc import WarcWriter, cdxj_path
+    from pipelines.archive.warc import WarcWriter, cdxj_path
 
     writer = WarcWriter(tmp_path, max_size=9000)
     refs = []
@@ -277,7 +277,7 @@ def test_a_warc_file_left_open_by_a_kill_is_indexed_up_to_its_broken_record(tmp_
     """A crawl killed mid-way leaves its WARC file without a CDXJ index, and maybe a record cut short."""
     from cdxj_indexer.main import write_cdx_index
 
-    from pipelines.warc import WarcWriter, index_unindexed
+    from pipelines.archive.warc import WarcWriter, index_unindexed
 
     writer = WarcWriter(tmp_path)
     for number in range(4):
@@ -295,7 +295,7 @@ def test_a_warc_file_left_open_by_a_kill_is_indexed_up_to_its_broken_record(tmp_
 
     cdxj_path(path).unlink()
     path.write_bytes(complete[: last.offset + last.length // 2])  # the kill cut the last response short
-    with caplog.at_level("WARNING", logger="pipelines.warc"):
+    with caplog.at_level("WARNING", logger="pipelines.archive.warc"):
         assert index_unindexed(tmp_path) == [path]
     lines = cdxj_path(path).read_text(encoding="utf-8").splitlines()
     assert sorted(line.split('"url": "')[1].split('"')[0] for line in lines) == [f"http://news.test/{n}.html" for n in range(3)]
@@ -343,7 +343,7 @@ def test_unclaimed_article_pages_beyond_the_cap_go_to_the_warc_thread(tmp_path):
     from scrapy.utils.test import get_crawler
 
     from crawler.middlewares import ROLE, WARC_REF, PendingWarc, WarcMiddleware
-    from pipelines.warc import build_exchange
+    from pipelines.archive.warc import build_exchange
 
     middleware = WarcMiddleware(get_crawler(), str(tmp_path / "warc"), max_size=10**8)
     middleware.MAX_UNCLAIMED_BYTES = 3500

@@ -9,9 +9,9 @@ import lxml.html
 import pytest
 from lxml import etree
 
-from pipelines import boilerplate
-from pipelines.boilerplate import in_boilerplate_block, merge_lead, prune_boilerplate
-from pipelines.normalize import normalize_arabic
+from pipelines.text import boilerplate
+from pipelines.text.boilerplate import in_boilerplate_block, merge_lead, prune_boilerplate
+from pipelines.text.normalize import normalize_arabic
 
 STORY = (
     "قال المتحدث باسم الوزارة إن فرق الإنقاذ واصلت عملها طوال الليل في المناطق المتضررة من السيول، "

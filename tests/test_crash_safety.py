@@ -14,13 +14,13 @@ import time
 import pytest
 from sqlite_utils import Database
 
-from crawler.demo_server import DEMO_SITE, SiteServer
+from crawler.demo.server import DEMO_SITE, SiteServer
 from tests.conftest import PROJECT_DIR, crawl, make_datasette
 
 
 def _start(db_path, origin) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "crawler.cli", "crawl", "demo", "--db", str(db_path), "--base-url", origin,
+        [sys.executable, "-m", "crawler.cli.main", "crawl", "demo", "--db", str(db_path), "--base-url", origin,
          "--local", "-s", "ARSHIF_BATCH_SIZE=1", "-s", "CONCURRENT_REQUESTS=4"],
         cwd=PROJECT_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )

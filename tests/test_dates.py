@@ -4,7 +4,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from pipelines.dates import hijri_to_gregorian, jalali_to_gregorian, parse_date_text, parse_iso_date
+from pipelines.text.dates import hijri_to_gregorian, jalali_to_gregorian, parse_date_text, parse_iso_date
 
 NOW = datetime(2024, 5, 13, 12, 30, 45)
 

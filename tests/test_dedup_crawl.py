@@ -16,12 +16,12 @@ import pytest
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
-from crawler.demo_server import SiteServer
+from crawler.demo.server import SiteServer
 from crawler.items import PageItem
-from pipelines.archive import open_archive
+from pipelines.archive.database import open_archive
 from pipelines.dedup import DedupPipeline
-from pipelines.fingerprints import content_hash
-from pipelines.near_duplicates import DEFAULT_THRESHOLD
+from pipelines.similarity.fingerprints import content_hash
+from pipelines.similarity.near_duplicates import DEFAULT_THRESHOLD
 from tests.conftest import crawl
 
 SITE = Path(__file__).resolve().parent / "sites" / "dedup"

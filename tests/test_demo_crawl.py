@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from pipelines.normalize import normalize_arabic
+from pipelines.text.normalize import normalize_arabic
 from tests.conftest import crawl
 
 

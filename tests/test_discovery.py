@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crawler.demo_server import SiteServer
+from crawler.demo.server import SiteServer
 from tests.conftest import crawl
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler.demo_server import DEMO_SITE, SiteServer
-from crawler.lock import ArchiveLock
-from pipelines.archive import insert_rows, open_archive, start_crawl
-from pipelines.warc import iter_responses
+from crawler.demo.server import DEMO_SITE, SiteServer
+from pipelines.archive.lock import ArchiveLock
+from pipelines.archive.database import insert_rows, open_archive, start_crawl
+from pipelines.archive.warc import iter_responses
 from tests.conftest import PROJECT_DIR, crawl, run_arshif
 
 DELAY = 0.3  # seconds per request: each worker holds CONCURRENT_REQUESTS=2, so the workers overlap
@@ -91,7 +91,7 @@ def _worker(redis: str, run: str, db_path: Path, origin: str, *extra: str) -> su
     db_path.parent.mkdir(parents=True, exist_ok=True)
     with open(db_path.with_suffix(".log"), "w") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "crawler.cli", "crawl", "demo", "--db", str(db_path), "--base-url", origin, "--local",
+            [sys.executable, "-m", "crawler.cli.main", "crawl", "demo", "--db", str(db_path), "--base-url", origin, "--local",
              "--redis", redis, "--run", run, "--log-level", "INFO", *WORKER_SETTINGS, *extra],
             cwd=PROJECT_DIR, stdout=log, stderr=subprocess.STDOUT,
         )
@@ -294,7 +294,7 @@ OTHER = ("ثبّت البنك المركزي سعر الفائدة الرئيس�
 
 
 def _article(url: str, text: str, published: str, fetched_at: str) -> dict:
-    from pipelines.fingerprints import content_hash
+    from pipelines.similarity.fingerprints import content_hash
 
     return {"url": url, "canonical_url": url, "source": "demo", "title": text[:40], "published": published,
             "fetched_at": fetched_at, "language": "ar", "text": text, "word_count": len(text.split()),
@@ -337,7 +337,7 @@ def test_merge_catches_copies_across_shards_and_remaps_duplicates(tmp_path):
         "http://x/wire?amp": ("http://x/wire", "url"),  # remapped to the merged id
     }
     assert _rows(merged, "SELECT COUNT(*) FROM articles_fts") == [(2,)]
-    from pipelines.search_text import fts_query
+    from pipelines.text.search_text import fts_query
 
     with sqlite3.connect(merged) as connection:
         found = connection.execute("SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?", [fts_query("البنك المركزي")])
@@ -362,7 +362,7 @@ def test_requests_go_to_redis_as_json_and_come_back_whole():
     pytest.importorskip("scrapy_redis")
     from scrapy.utils.request import request_from_dict
 
-    from crawler.distributed import JsonSerializer
+    from crawler.cluster import JsonSerializer
     from crawler.spiders.news import NewsSpider
 
     spider = NewsSpider(source="demo")
@@ -384,7 +384,7 @@ def test_a_redirected_request_is_queued_without_the_local_warc_reference():
     pytest.importorskip("scrapy_redis")
     from concurrent.futures import Future
 
-    from crawler.distributed import JsonSerializer
+    from crawler.cluster import JsonSerializer
     from crawler.middlewares import WARC_REF, WarcLocation
     from crawler.spiders.news import NewsSpider
 
@@ -400,7 +400,7 @@ def test_keys_are_per_source_and_run_and_names_are_checked():
     pytest.importorskip("scrapy_redis")
     from scrapy.settings import Settings
 
-    from crawler.distributed import ClusterError, bloom_bits, configure, default_run_name, run_prefix
+    from crawler.cluster import ClusterError, bloom_bits, configure, default_run_name, run_prefix
 
     settings = Settings({"REDIS_URL": "redis://h/0", "ARSHIF_REDIS_RUN": "2025-06-01"})
     assert configure(settings, "aljazeera") == "arshif:aljazeera:2025-06-01"
@@ -418,7 +418,7 @@ def test_keys_are_per_source_and_run_and_names_are_checked():
 
 
 def test_without_redis_scrapy_redis_is_not_imported():
-    code = ("import sys; from crawler.cli import _settings, build_parser; build_parser(); s = _settings('x.db', 'INFO'); "
+    code = ("import sys; from crawler.cli.main import _settings, build_parser; build_parser(); s = _settings('x.db', 'INFO'); "
             "assert 'scrapy_redis' not in sys.modules and 'redis' not in sys.modules; print(s['SCHEDULER'])")
     result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True, env={
         **{k: v for k, v in os.environ.items() if k != "REDIS_URL"}})
@@ -427,7 +427,7 @@ def test_without_redis_scrapy_redis_is_not_imported():
 
 
 def test_serve_publishes_several_shards():
-    from crawler.cli import datasette_command
+    from crawler.cli.main import datasette_command
 
     command = datasette_command(["data/shard-1.db", "data/shard-2.db"])
     assert "data/shard-1.db" in command and "data/shard-2.db" in command and "--crossdb" in command

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from crawler import settings
-from crawler.cli import build_parser
+from crawler.cli.main import build_parser
 from crawler.sources import Limits, Source
 from tests.conftest import PROJECT_DIR
 

@@ -11,10 +11,10 @@ import urllib.request
 
 import pytest
 
-from crawler.demo_server import SiteServer
-from pipelines.encoding import decode_html
-from pipelines.normalize import normalize_arabic
-from pipelines.records import make_record
+from crawler.demo.server import SiteServer
+from pipelines.text.encoding import decode_html
+from pipelines.text.normalize import normalize_arabic
+from pipelines.extraction.records import make_record
 from tests.conftest import crawl
 
 # Six short articles written for this test, in letters ISO-8859-6 can encode.

@@ -14,8 +14,8 @@ import pytest
 import yaml
 from sqlite_utils import Database
 
-from crawler import cmd_export
-from crawler.cli import DATASETTE_DIR, PROJECT_DIR, build_parser, main
+from crawler.cli import export as cmd_export
+from crawler.cli.main import DATASETTE_DIR, PROJECT_DIR, build_parser, main
 from tests.conftest import make_datasette
 
 BOM = "\ufeff"
@@ -125,7 +125,7 @@ def test_export_bom_and_filters(archive_db, tmp_path):
 
 def test_export_jsonl_to_stdout_in_a_real_process(archive_db):
     result = subprocess.run(
-        [sys.executable, "-m", "crawler.cli", "export", "--format", "jsonl", "--db", str(archive_db)],
+        [sys.executable, "-m", "crawler.cli.main", "export", "--format", "jsonl", "--db", str(archive_db)],
         cwd=PROJECT_DIR, capture_output=True, timeout=120,
     )
     assert result.returncode == 0, result.stderr.decode()

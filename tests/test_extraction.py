@@ -9,9 +9,10 @@ import lxml.html
 import pytest
 import trafilatura
 
-from pipelines import extraction, metadata
-from pipelines.extraction import extract_article
-from pipelines.normalize import normalize_arabic
+from pipelines.extraction import article as extraction
+from pipelines.text import metadata
+from pipelines.extraction.article import extract_article
+from pipelines.text.normalize import normalize_arabic
 
 URL = "https://news.example/world/story-17.html"
 PARAGRAPHS = [
@@ -279,7 +280,7 @@ def test_element_date_selectors_select_what_the_plain_xpath_did():
     ],
 )
 def test_extract_with_tokens_gives_the_records_text_tokens(html):
-    from pipelines.normalize import tokens
+    from pipelines.text.normalize import tokens
 
     record, words = extraction.extract_with_tokens(html, URL)
     assert record == extract_article(html, URL)

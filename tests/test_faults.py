@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from crawler.demo_server import SiteServer
+from crawler.demo.server import SiteServer
 from tests.conftest import crawl
 from tests.fault_site import BOMB_MB, FAULTS, GOOD, GZIPPED, OUTCOMES, SOURCE_TOML, UNSAFE_LINKS, fault_routes
 
@@ -146,7 +146,7 @@ def test_a_source_whose_articles_all_fail_is_reported(tmp_path):
 def test_a_compressed_page_is_archived_as_it_came_over_the_wire(fault_crawl):
     """The WARC record keeps the gzip bytes and the header that says so, whichever thread or
     process built it; extraction got the decompressed page."""
-    from pipelines.warc import iter_responses
+    from pipelines.archive.warc import iter_responses
 
     url = f"{fault_crawl.origin}/articles/gzipped.html"
     records = [r for r in iter_responses(fault_crawl.db_path.parent / "warc") if r.url == url]

@@ -16,7 +16,7 @@ from pathlib import Path
 from scrapy import signals
 from scrapy.http import HtmlResponse
 
-from crawler.demo_server import SiteServer
+from crawler.demo.server import SiteServer
 from tests.conftest import crawl
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}

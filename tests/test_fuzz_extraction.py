@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from pipelines.extraction import ExtractionError
-from pipelines.records import make_record
+from pipelines.extraction.article import ExtractionError
+from pipelines.extraction.records import make_record
 from tests.test_properties import (
     arabic_prose,
     budgets,

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from langdetect import detect_langs
 
-from pipelines import language
-from pipelines.language import arabic_script_ratio, detect_language
+from pipelines.text import language
+from pipelines.text.language import arabic_script_ratio, detect_language
 
 ARABIC = [
     "أعلنت وزارة الصحة المصرية، اليوم الثلاثاء، تسجيل 30 إصابة جديدة بفيروس كورونا المستجد، وحالتي وفاة، ليرتفع إجمالي عدد الإصابات إلى 196 حالة.",

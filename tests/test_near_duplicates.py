@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from pipelines import near_duplicates as nd
-from pipelines.archive import open_archive
-from pipelines.near_duplicates import (
+from pipelines.similarity import near_duplicates as nd
+from pipelines.archive.database import open_archive
+from pipelines.similarity.near_duplicates import (
     DEFAULT_THRESHOLD,
     NearDuplicateIndex,
     open_index,
@@ -45,7 +45,7 @@ def test_shingles_are_normalized_word_runs():
 
 @pytest.mark.parametrize("size", [1, 2, 3, 5])
 def test_shingles_of_are_the_sliced_word_runs(size):
-    from pipelines.minhash import shingles_of
+    from pipelines.similarity.minhash import shingles_of
 
     for count in range(9):
         words = [f"ك{n % 4}" for n in range(count)]  # repeated words: repeated shingles
@@ -190,7 +190,7 @@ def test_band_keys_are_stable_across_processes(site):
     keys = signature(sample).band_keys()
     assert len(keys) == nd.BANDS == len(set(keys))
     assert all(-(2**63) <= key < 2**63 for key in keys)
-    code = "import sys; from pipelines.near_duplicates import signature; print(signature(sys.stdin.read()).band_keys())"
+    code = "import sys; from pipelines.similarity.near_duplicates import signature; print(signature(sys.stdin.read()).band_keys())"
     for seed in ("1", "2"):
         other = subprocess.run([sys.executable, "-c", code], input=sample, capture_output=True, text=True, check=True,
                                cwd=Path(__file__).resolve().parent.parent, env={**os.environ, "PYTHONHASHSEED": seed})
@@ -199,9 +199,9 @@ def test_band_keys_are_stable_across_processes(site):
 
 def test_band_keys_from_the_worker_equal_the_index_own(site):
     """The extraction worker ships the band keys with the signature; the index computes them the same way."""
-    from pipelines.minhash import Signature, band_keys
-    from pipelines.normalize import tokens
-    from pipelines.records import fingerprints
+    from pipelines.similarity.minhash import Signature, band_keys
+    from pipelines.text.normalize import tokens
+    from pipelines.extraction.records import fingerprints
 
     computed = fingerprints("عنوان", tokens(text(site.A)))
     fresh = Signature.from_bytes(computed["minhash"], computed["shingles"])
@@ -216,7 +216,7 @@ def test_band_keys_from_the_worker_equal_the_index_own(site):
 )
 def test_signature_of_hashes_the_shingles_minhash_values_hashes(words):
     """signature_of shingles UTF-8 bytes encoded once for the text: the same values and count as from the str shingles."""
-    from pipelines.minhash import minhash_values, shingles_of, signature_of
+    from pipelines.similarity.minhash import minhash_values, shingles_of, signature_of
 
     grams = shingles_of(words)
     ours = signature_of(words)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipelines.normalize import light_stem, normalize_arabic, strip_tashkeel, to_ascii_digits, tokens
+from pipelines.text.normalize import light_stem, normalize_arabic, strip_tashkeel, to_ascii_digits, tokens
 
 NORMALIZE_CASES = [
     # presentation forms (NFKC)
@@ -215,6 +215,6 @@ def test_light_stem_table(token, expected):
     ],
 )
 def test_normalize_lines_is_normalize_arabic_of_each_line(lines):
-    from pipelines.normalize import normalize_lines
+    from pipelines.text.normalize import normalize_lines
 
     assert normalize_lines(lines) == [normalize_arabic(line) for line in lines]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.pool import WorkerDied, WorkerPool
-from pipelines.worker import extract_page
+from pipelines.extraction.pool import WorkerDied, WorkerPool
+from pipelines.extraction.worker import extract_page
 
 DEMO_ARTICLE = Path(__file__).resolve().parents[1] / "crawler" / "demo_site" / "articles" / "1001.html"
 
@@ -148,7 +148,7 @@ def test_a_worker_exits_when_the_crawl_process_is_killed(tmp_path):
 
     script = (
         "import asyncio, os, sys, time\n"
-        "from pipelines.pool import WorkerPool\n"
+        "from pipelines.extraction.pool import WorkerPool\n"
         "async def main():\n"
         "    pool = WorkerPool(1)\n"
         "    print(await pool.run(os.getpid), flush=True)\n"

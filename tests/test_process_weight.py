@@ -19,17 +19,17 @@ def _top_level_modules(*modules: str) -> set[str]:
 
 def test_the_crawl_process_does_not_import_scipy():
     """datasketch imports scipy (~45 MB per process); the crawl's modules compute MinHash without it."""
-    loaded = _top_level_modules("crawler.cli", "pipelines.records", "pipelines.dedup", "pipelines.extract")
+    loaded = _top_level_modules("crawler.cli.main", "pipelines.extraction.records", "pipelines.dedup", "pipelines.extract")
     assert not loaded & {"scipy", "datasketch"}
 
 
 def test_an_extraction_worker_imports_no_crawler_or_database_code():
-    """The pool's entry point (pipelines.worker.extract_page) loads extraction only: ~50 MB less per worker."""
+    """The pool's entry point (pipelines.extraction.worker.extract_page) loads extraction only: ~50 MB less per worker."""
     from pipelines.extract import ExtractionPipeline  # noqa: F401  (the pipeline submits this function)
-    from pipelines.worker import extract_page
+    from pipelines.extraction.worker import extract_page
 
-    assert extract_page.__module__ == "pipelines.worker"
-    loaded = _top_level_modules("pipelines.worker")
+    assert extract_page.__module__ == "pipelines.extraction.worker"
+    loaded = _top_level_modules("pipelines.extraction.worker")
     assert not loaded & {"scrapy", "twisted", "sqlite_utils", "datasette", "scipy", "crawler"}
     assert {"trafilatura", "lxml", "numpy"} <= loaded
 

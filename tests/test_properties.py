@@ -20,10 +20,10 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from pipelines.dates import MAX_YEAR, MIN_YEAR, parse_date_text, parse_iso_date
-from pipelines.encoding import decode_html
-from pipelines.language import ARABIC_SCRIPT_RE, arabic_script_ratio, detect_language
-from pipelines.normalize import (
+from pipelines.text.dates import MAX_YEAR, MIN_YEAR, parse_date_text, parse_iso_date
+from pipelines.text.encoding import decode_html
+from pipelines.text.language import ARABIC_SCRIPT_RE, arabic_script_ratio, detect_language
+from pipelines.text.normalize import (
     INVISIBLE_RE,
     TASHKEEL_RE,
     light_stem,
@@ -32,9 +32,9 @@ from pipelines.normalize import (
     to_ascii_digits,
     tokens,
 )
-from pipelines.search_text import fts_query, search_text
-from pipelines.titles import BIDI_RE, clean_title
-from pipelines.urls import FOLDS, canonical_url, is_tracking_param
+from pipelines.text.search_text import fts_query, search_text
+from pipelines.text.titles import BIDI_RE, clean_title
+from pipelines.similarity.urls import FOLDS, canonical_url, is_tracking_param
 
 # Deterministic and database-less by default, so every run tries the same inputs.
 # ARSHIF_HYPOTHESIS_PROFILE=explore gives fresh random inputs (and remembers failures).
@@ -151,7 +151,7 @@ def test_normalize_arabic_is_idempotent_and_clean(budget):
 @budgets(fast=50, slow=3000)
 def test_fast_folding_equals_its_definition(budget):
     """normalize.py folds with str.replace for speed; it must equal translate() and the tokens of the full form."""
-    from pipelines.normalize import _FOLD, TOKEN_RE, _fold_letters
+    from pipelines.text.normalize import _FOLD, TOKEN_RE, _fold_letters
 
     @budget
     @given(hostile_text)
@@ -637,7 +637,7 @@ control_bytes = st.binary(max_size=40) | st.lists(
 
 @budgets(fast=80, slow=3000)
 def test_collapse_space_is_the_whitespace_regex(budget):
-    from pipelines.normalize import WHITESPACE_RE, collapse_space
+    from pipelines.text.normalize import WHITESPACE_RE, collapse_space
 
     @budget
     @given(hostile_text | st.text(alphabet=st.sampled_from(WHITESPACE + "ab\u200c\u00a0\x00"), max_size=12))
@@ -660,7 +660,7 @@ def test_only_the_space_is_printable_whitespace():
 @budgets(fast=50, slow=2000)
 def test_text_tokens_are_its_normalized_lines_tokens(budget):
     """extraction.extract_with_tokens reads a text's tokens off its lines' normalize_arabic keys."""
-    from pipelines.normalize import TOKEN_RE
+    from pipelines.text.normalize import TOKEN_RE
 
     @budget
     @given(st.lists(hostile_text, max_size=6))
@@ -674,7 +674,7 @@ def test_text_tokens_are_its_normalized_lines_tokens(budget):
 
 @budgets(fast=60, slow=2500)
 def test_control_characters_go_as_the_regex_removes_them(budget):
-    from pipelines.extraction import _CONTROL_RE, _without_controls
+    from pipelines.extraction.article import _CONTROL_RE, _without_controls
 
     @budget
     @given(body_bytes | control_bytes, content_types)
@@ -688,7 +688,7 @@ def test_control_characters_go_as_the_regex_removes_them(budget):
 
 @budgets(fast=50, slow=2000)
 def test_letter_counts_are_the_per_character_definitions(budget):
-    from pipelines.language import (
+    from pipelines.text.language import (
         _ARABIC_SCRIPT_LETTERS,
         _NON_ARABIC_LETTER_RE,
         NON_ARABIC_LETTERS,

@@ -34,7 +34,7 @@ from bench.quality.corpus import (
     shared_pages,
     token_f1,
 )
-from pipelines.records import make_record
+from pipelines.extraction.records import make_record
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 PAGES_DIR = SHARED / "pages"

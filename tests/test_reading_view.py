@@ -8,8 +8,8 @@ import sqlite3
 
 import yaml
 
-from crawler.cli import DATASETTE_DIR
-from pipelines.archive import insert_rows, next_article_id, open_archive
+from crawler.cli.main import DATASETTE_DIR
+from pipelines.archive.database import insert_rows, next_article_id, open_archive
 from tests.conftest import make_datasette
 
 HOSTILE = {

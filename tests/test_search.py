@@ -8,10 +8,10 @@ import sqlite3
 import pytest
 from datasette.utils import module_from_path
 
-from crawler.cli import DATASETTE_DIR
-from pipelines.archive import insert_rows, next_article_id, open_archive
-from pipelines.normalize import tokens
-from pipelines.search_text import search_text
+from crawler.cli.main import DATASETTE_DIR
+from pipelines.archive.database import insert_rows, next_article_id, open_archive
+from pipelines.text.normalize import tokens
+from pipelines.text.search_text import search_text
 from tests.conftest import make_datasette
 
 search_plugin = module_from_path(str(DATASETTE_DIR / "plugins" / "arshif_search.py"), name="arshif_search_test")
@@ -321,8 +321,8 @@ def test_insert_rows_hands_the_trigger_the_precomputed_forms_and_forgets_them(tm
 
 def test_search_form_stems_the_same_when_its_cache_fills(monkeypatch):
     """The stem cache empties itself when full; every token still gets light_stem's stem."""
-    from pipelines import search_text as st
-    from pipelines.normalize import light_stem
+    from pipelines.text import search_text as st
+    from pipelines.text.normalize import light_stem
 
     monkeypatch.setattr(st, "_STEM_CACHE_SIZE", 3)
     words = ["والارهاب", "للارهاب", "مدرسة", "الكتاب", "والارهاب", "بالله", "فلسطين", "والارهاب"]

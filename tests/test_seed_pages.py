@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pipelines.normalize import normalize_arabic
+from pipelines.text.normalize import normalize_arabic
 from tests.conftest import run_arshif
 from tests.seed_pages import load_seed_pages, render
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipelines.titles import clean_title
+from pipelines.text.titles import clean_title
 
 CASES = [
     # site name suffix / prefix, no site_name given

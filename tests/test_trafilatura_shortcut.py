@@ -18,10 +18,10 @@ import trafilatura
 import trafilatura.external
 from lxml import etree
 
-from crawler.demo_server import DEMO_SITE
-from pipelines import trafilatura_shortcut as shortcut
-from pipelines.extraction import _BODY_OPTIONS
-from pipelines.records import make_record
+from crawler.demo.server import DEMO_SITE
+from pipelines.extraction import trafilatura_shortcut as shortcut
+from pipelines.extraction.article import _BODY_OPTIONS
+from pipelines.extraction.records import make_record
 from tests.seed_pages import load_seed_pages, render
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

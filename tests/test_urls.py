@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.urls import (
+from pipelines.similarity.urls import (
     FOLDS,
     canonical_url,
     check_fold,

@@ -4,7 +4,7 @@
 
 Reuses bench/throughput/generate.py's site (N article pages of ~22 KB with
 listings and a sitemap index, under /tmp/arshif-bench/cluster/), serves it in
-its own process (crawler.demo_server.SiteServer; `--delay` seconds per request
+its own process (crawler.demo.server.SiteServer; `--delay` seconds per request
 stands for a distant, slow site), starts a private redis-server, then for each
 worker count runs that many workers at once, each into its own shard, and
 merges the shards. Prints one Markdown table: wall time (first worker started
@@ -42,7 +42,7 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _serve(root: str, delay: float, pipe) -> None:
-    from crawler.demo_server import SiteServer
+    from crawler.demo.server import SiteServer
 
     with SiteServer(Path(root), delay=delay) as site:
         site.httpd.socket.listen(128)  # socketserver's backlog of 5 overflows under 16+ concurrent connects
@@ -100,7 +100,7 @@ def run_workers(count: int, site: Path, origin: str, redis_url: str | None, args
     processes = []
     for shard in shards:
         shard.parent.mkdir(parents=True)
-        command = [sys.executable, "-m", "crawler.cli", "crawl", str(site / "bench.toml"), "--db", str(shard),
+        command = [sys.executable, "-m", "crawler.cli.main", "crawl", str(site / "bench.toml"), "--db", str(shard),
                    "--base-url", origin, "--local", "--log-level", "WARNING", *cluster,
                    *(part for setting in settings for part in ("-s", setting))]
         with open(shard.with_suffix(".log"), "w") as log:
@@ -136,7 +136,7 @@ def run_workers(count: int, site: Path, origin: str, redis_url: str | None, args
 def _merge(workdir: Path, shards: list[Path]) -> tuple[float, int]:
     target = workdir / "merged" / "archive.db"
     started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "crawler.cli", "merge", *map(str, shards), "--into", str(target)],
+    subprocess.run([sys.executable, "-m", "crawler.cli.main", "merge", *map(str, shards), "--into", str(target)],
                    cwd=PROJECT_DIR, check=True, capture_output=True)
     seconds = round(time.monotonic() - started, 2)
     with sqlite3.connect(target) as connection:

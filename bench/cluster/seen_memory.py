@@ -3,7 +3,7 @@
     python -m bench.cluster.seen_memory [--urls 1000000]
 
 Adds the fingerprints of N distinct article URLs, computed exactly as a worker
-computes them (crawler.distributed.ClusterDupeFilter: scrapy-redis's
+computes them (crawler.cluster.ClusterDupeFilter: scrapy-redis's
 RFPDupeFilter fingerprint, a 40-character SHA-1), through the same Lua script,
 first to the exact set, then to a Bloom filter sized for N
 (ARSHIF_REDIS_BLOOM=N), and reads `used_memory` from INFO memory before and
@@ -27,7 +27,7 @@ BATCH = 10_000
 
 
 def _filter(client, bloom: int):
-    from crawler.distributed import ClusterDupeFilter
+    from crawler.cluster import ClusterDupeFilter
 
     return ClusterDupeFilter(client, f"arshif:bench:memory:{'bloom' if bloom else 'set'}", bloom_capacity=bloom)
 
@@ -59,7 +59,7 @@ def _run(client, requests, call) -> int:
 
 
 def _add(client, dupefilter, requests) -> None:
-    """Test-and-add through the workers' own script (crawler/distributed.py _ENQUEUE, without queueing)."""
+    """Test-and-add through the workers' own script (crawler/cluster.py _ENQUEUE, without queueing)."""
     def call(request, pipe):
         mode, *check = dupefilter.check_args(dupefilter.request_fingerprint(request))
         dupefilter._script(keys=[dupefilter.key, dupefilter.key], args=[mode, 0, "", *check], client=pipe)

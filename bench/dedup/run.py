@@ -5,7 +5,7 @@
     python bench/dedup/run.py --sweep 0.3 0.4 0.5 0.6 0.7 --sizes 20000
 
 Documents from bench/dedup/corpus.py (generated once into bench/dedup/.data/)
-go one by one through the production path, pipelines/near_duplicates.py, over a
+go one by one through the production path, pipelines/similarity/near_duplicates.py, over a
 real SQLite archive file: signature, LSH lookup in the archive's band table,
 verification, then indexing of the kept ones. Each size runs in its own process
 so that its peak memory (ru_maxrss) is its own.
@@ -67,8 +67,8 @@ def rss_mib(field: str = "VmHWM") -> float:
 
 def measure(path: Path, docs: int, threshold: float) -> dict:
     """Ingest the first ``docs`` documents of the corpus; return the figures."""
-    from pipelines.archive import open_archive
-    from pipelines.near_duplicates import open_index, signature
+    from pipelines.archive.database import open_archive
+    from pipelines.similarity.near_duplicates import open_index, signature
 
     with tempfile.TemporaryDirectory() as tmp:
         db = open_archive(Path(tmp) / "archive.db")
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         print(json.dumps(measure(args.child, args.sizes[0], args.threshold)))
         return 0
-    from pipelines.near_duplicates import DEFAULT_THRESHOLD
+    from pipelines.similarity.near_duplicates import DEFAULT_THRESHOLD
 
     threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
     path = corpus_path(max(args.sizes), args.seed)

@@ -2,7 +2,7 @@
 
     python bench/dedup/similarity.py [--docs 20000] [--sample 2000]
 
-Word 3-shingles of the normalized tokens, as pipelines/near_duplicates.py uses,
+Word 3-shingles of the normalized tokens, as pipelines/similarity/near_duplicates.py uses,
 but exact sets instead of MinHash estimates.
 """
 
@@ -32,7 +32,7 @@ def quantile(values: list[float], q: float) -> float:
 def main(argv: list[str] | None = None) -> int:
     from run import corpus_path
 
-    from pipelines.near_duplicates import shingles
+    from pipelines.similarity.near_duplicates import shingles
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=20000)

@@ -20,7 +20,7 @@ from pathlib import Path
 import lxml.html
 from lxml import etree
 
-from pipelines.normalize import normalize_arabic, tokens
+from pipelines.text.normalize import normalize_arabic, tokens
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SHARED_DIR = PROJECT_DIR.parent / "shared"

@@ -33,7 +33,7 @@ from bench.quality.corpus import (
     same_title,
     token_f1,
 )
-from pipelines.records import make_record
+from pipelines.extraction.records import make_record
 
 
 def run_arshif(page: QualityPage) -> dict:

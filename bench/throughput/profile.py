@@ -7,7 +7,7 @@
    crawl of the generated site; samples are split by process (the reactor's
    main process vs the pool workers) and turned into ms per fetched page, by
    own time and by inclusive time.
-2. cProfile runs pipelines.records.make_record (the worker's unit of work) on
+2. cProfile runs pipelines.extraction.records.make_record (the worker's unit of work) on
    a sample of pages in this process: exact call counts and ms per page.
 """
 
@@ -136,8 +136,8 @@ def summarize(raw: Path, pages: int, rate: int, top: int, measured: dict | None 
 
 def cprofile_records(site: Path, sample: int, top: int) -> str:
     from bench.throughput.stages import sample_pages
-    from pipelines.extraction import ExtractionError
-    from pipelines.records import make_record
+    from pipelines.extraction.article import ExtractionError
+    from pipelines.extraction.records import make_record
 
     pages = sample_pages(site, sample)
     for page_id, body, _ in pages[:5]:  # warm-up: one-time loads are not per-page costs

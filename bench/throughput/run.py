@@ -3,7 +3,7 @@
     python -m bench.throughput.run --pages 10000 [--only a,b,c] [--no-stages]
 
 Generates (or reuses) the site of N article pages under /tmp/arshif-bench,
-serves it with crawler.demo_server.SiteServer in its own process, then runs each
+serves it with crawler.demo.server.SiteServer in its own process, then runs each
 crawl in its own subprocess while sampling that process tree from /proc every
 0.2 s. Prints pages/s, CPU seconds per page (crawler process and its pool
 workers), peak RSS (summed over the tree) and PSS, the server's CPU per page,

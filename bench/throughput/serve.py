@@ -1,6 +1,6 @@
 """Serve a generated site in its own process: `python -m bench.throughput.serve ROOT [PORT [BACKLOG]]`.
 
-Reuses crawler.demo_server.SiteServer (threaded, `__BASE_URL__` replaced by its
+Reuses crawler.demo.server.SiteServer (threaded, `__BASE_URL__` replaced by its
 origin), with HTTP/1.1 keep-alive as a news site's server has: without it every
 request costs the crawler and the server a new TCP connection. Prints the origin on the first line of stdout, then serves until its
 standard input closes or it gets SIGTERM, so the crawler's CPU and the
@@ -17,7 +17,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from crawler.demo_server import SiteServer
+from crawler.demo.server import SiteServer
 
 BACKLOG = 128
 

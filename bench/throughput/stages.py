@@ -2,7 +2,7 @@
 
     python -m bench.throughput.stages --pages 2000 [--sample 300]
 
-The steps of pipelines.extraction.extract_article are replayed one by one with
+The steps of pipelines.extraction.article.extract_article are replayed one by one with
 time.process_time (CPU) and time.perf_counter around each (for timing only: the record is compared with
 extract_article's own to show the replay is faithful), then language, dedup
 keys, the SQLite batch writes, and what the reactor thread does per page in a
@@ -68,7 +68,7 @@ def _round_trip(value):
 
 def _dates(meta, tree, options, url: str):
     """The title, date and author steps of extract_article."""
-    from pipelines import extraction as ex
+    from pipelines.extraction import article as ex
 
     title = ex._title(meta, options.hints)
     title_element = ex._find_title_element(tree, title)
@@ -80,8 +80,8 @@ def _dates(meta, tree, options, url: str):
 
 def _clean(raw: str, title, meta, url: str, min_words: int):
     """The body cleaning, canonical URL and verdict steps of extract_article."""
-    from pipelines import extraction as ex
-    from pipelines.urls import canonical_url, same_site
+    from pipelines.extraction import article as ex
+    from pipelines.similarity.urls import canonical_url, same_site
 
     text = "\n".join(ex._clean_lines(raw, title)[0])
     words = ex._words(text)
@@ -118,19 +118,19 @@ def measure(site: Path, sample: int = 300, origin: str = "http://127.0.0.1:8000"
     from scrapy.http import HtmlResponse, Request
 
     from crawler.spiders.news import NewsSpider
-    from pipelines import extraction as ex
-    from pipelines.archive import insert_rows, open_archive
-    from pipelines.boilerplate import prune_boilerplate
-    from pipelines.encoding import decode_html
-    from pipelines.fingerprints import tokens_hash
-    from pipelines.language import detect_language
-    from pipelines.metadata import read_metadata
-    from pipelines.normalize import tokens
-    from pipelines.records import fingerprints, make_record
-    from pipelines.warc import WarcWriter
+    from pipelines.extraction import article as ex
+    from pipelines.archive.database import insert_rows, open_archive
+    from pipelines.text.boilerplate import prune_boilerplate
+    from pipelines.text.encoding import decode_html
+    from pipelines.similarity.fingerprints import tokens_hash
+    from pipelines.text.language import detect_language
+    from pipelines.text.metadata import read_metadata
+    from pipelines.text.normalize import tokens
+    from pipelines.extraction.records import fingerprints, make_record
+    from pipelines.archive.warc import WarcWriter
 
     try:
-        from pipelines import near_duplicates as nd
+        from pipelines.similarity import near_duplicates as nd
     except ImportError:  # the module is not in every version
         nd = None
 

@@ -40,12 +40,12 @@ except ImportError:  # Scrapy < 2.14
         is_asyncio_reactor_installed as is_asyncio_available,
     )
 
-from crawler.faults import FAULT_PREFIX, fault_reason
+from pipelines.outcomes.faults import FAULT_PREFIX, fault_reason
 from crawler.items import PageItem
-from crawler.middlewares import ROLE, WARC_REF
+from pipelines.archive.request_meta import ROLE, WARC_REF
 from crawler.sources import Source, load_source, rebase
-from pipelines.outcomes import count
-from pipelines.urls import fetch_url
+from pipelines.outcomes.counters import count
+from pipelines.similarity.urls import fetch_url
 
 logger = logging.getLogger(__name__)
 

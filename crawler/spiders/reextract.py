@@ -11,7 +11,7 @@ import scrapy
 
 from crawler.items import PageItem
 from crawler.sources import SourceError, load_source
-from pipelines.warc import iter_responses
+from pipelines.archive.warc import iter_responses
 
 
 class ReextractSpider(scrapy.Spider):

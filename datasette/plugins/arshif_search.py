@@ -1,7 +1,7 @@
 """Datasette plugin: Arabic search in SQL, with snippets that highlight the original text.
 
 `prepare_connection` gives every connection the functions the FTS index was built
-with (`arshif_search_text`, `arshif_fts_query`, from pipelines.search_text) plus
+with (`arshif_search_text`, `arshif_fts_query`, from pipelines.text.search_text) plus
 `arshif_snippet(text, q[, words])`: the ORIGINAL text, HTML-escaped, with
 <mark> around each word whose normalized light stem is a query term.
 `filters_from_request` adds `?_q=` to the articles table page, so a search can
@@ -23,8 +23,8 @@ try:
 except ImportError:  # `datasette serve --plugins-dir datasette/plugins` from elsewhere
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from pipelines.normalize import light_stem, tokens  # noqa: E402
-from pipelines.search_text import fts_query, register_functions  # noqa: E402
+from pipelines.text.normalize import light_stem, tokens  # noqa: E402
+from pipelines.text.search_text import fts_query, register_functions  # noqa: E402
 
 # A word as typed in the original text: a letter or digit, then letters, digits,
 # and the marks normalization deletes inside a word (tashkeel, tatweel, zero-width

@@ -16,7 +16,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-DEMO_SITE = Path(__file__).resolve().parent / "demo_site"
+DEMO_SITE = Path(__file__).resolve().parent / "site"
 
 _TYPES = {
     ".html": "text/html",
@@ -109,7 +109,7 @@ class SiteServer:
 
 
 def main() -> None:
-    """`python -m crawler.demo_server [PORT]`: serve the demo site until Ctrl-C."""
+    """`python -m crawler.demo.server [PORT]`: serve the demo site until Ctrl-C."""
     import sys
 
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 8642

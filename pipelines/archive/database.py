@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from pipelines.search_text import register_functions
+from pipelines.text.search_text import register_functions
 
 ARTICLE_COLUMNS = (
     "url",

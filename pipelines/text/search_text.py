@@ -6,7 +6,7 @@ finds "والإرهاب" and "للإرهاب", with or without tashkeel, in any 
 
 from __future__ import annotations
 
-from pipelines.normalize import light_stem, tokens
+from pipelines.text.normalize import light_stem, tokens
 
 # News vocabulary repeats: most tokens of a page were stemmed on earlier pages.
 # 32,768 entries hold a news site's working vocabulary in about 5 MB.

@@ -20,14 +20,14 @@ import trafilatura
 from lxml import etree
 from trafilatura.settings import Extractor
 
-from pipelines.boilerplate import is_boilerplate_key, prune_boilerplate
-from pipelines.dates import parse_date_text, parse_iso_date
-from pipelines.encoding import decode_html
-from pipelines.metadata import PageMetadata, clean_space, read_metadata
-from pipelines.normalize import TOKEN_RE, normalize_arabic, normalize_lines
-from pipelines.titles import clean_title
-from pipelines.trafilatura_shortcut import install as install_trafilatura_shortcut
-from pipelines.urls import canonical_url, same_site
+from pipelines.text.boilerplate import is_boilerplate_key, prune_boilerplate
+from pipelines.text.dates import parse_date_text, parse_iso_date
+from pipelines.text.encoding import decode_html
+from pipelines.text.metadata import PageMetadata, clean_space, read_metadata
+from pipelines.text.normalize import TOKEN_RE, normalize_arabic, normalize_lines
+from pipelines.text.titles import clean_title
+from pipelines.extraction.trafilatura_shortcut import install as install_trafilatura_shortcut
+from pipelines.similarity.urls import canonical_url, same_site
 
 MIN_WORDS = 40
 _WORD_RE = re.compile(r"\w+")
@@ -50,7 +50,7 @@ _ARABIC_SCRIPT_RE = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff]")
 # Not fast: where the main pass finds little (a div-soup body between inline ads), trafilatura
 # falls back to its other extractors (readability, justext); elsewhere this costs about 1 ms.
 # (fast=True keeps 163 of the 1,505 words of the quality gate's urdupoint_1 page.)
-# The comparison is skipped where it provably keeps the main pass (pipelines/trafilatura_shortcut.py).
+# The comparison is skipped where it provably keeps the main pass (pipelines/extraction/trafilatura_shortcut.py).
 install_trafilatura_shortcut()
 _BODY_OPTIONS = Extractor(
     output_format="python", fast=False, comments=False, tables=False, images=False, links=False, dedup=False

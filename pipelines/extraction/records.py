@@ -6,12 +6,12 @@ crawl can run it in a process pool and the CLI can run it directly.
 
 from __future__ import annotations
 
-from pipelines.extraction import ExtractOptions, extract_with_tokens
-from pipelines.fingerprints import tokens_hash
-from pipelines.language import detect_language
-from pipelines.minhash import signature_of
-from pipelines.normalize import tokens
-from pipelines.search_text import search_form
+from pipelines.extraction.article import ExtractOptions, extract_with_tokens
+from pipelines.similarity.fingerprints import tokens_hash
+from pipelines.text.language import detect_language
+from pipelines.similarity.minhash import signature_of
+from pipelines.text.normalize import tokens
+from pipelines.text.search_text import search_form
 
 
 def make_record(
@@ -52,7 +52,7 @@ def make_record(
 
 
 def fingerprints(title: str | None, words: list[str]) -> dict:
-    """MinHash signature, shingle count and LSH band keys (pipelines/minhash.py), FTS forms of title and text."""
+    """MinHash signature, shingle count and LSH band keys (pipelines/similarity/minhash.py), FTS forms of title and text."""
     sig = signature_of(words)
     return {
         "minhash": sig.to_bytes(),

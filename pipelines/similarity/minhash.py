@@ -10,7 +10,7 @@ imports scipy (~45 MB in every process that does it, the crawl's reactor and
 each extraction worker). tests/test_near_duplicates.py checks the values equal
 datasketch's. This module imports nothing but numpy and the normalizer, so the
 extraction worker computes signatures without loading the index's SQLite code;
-the index itself is pipelines/near_duplicates.py.
+the index itself is pipelines/similarity/near_duplicates.py.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pipelines.normalize import tokens
+from pipelines.text.normalize import tokens
 
 NUM_PERM = 128
 BANDS, ROWS = 32, 4

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""Generate the Arshif demo news site (crawler/demo_site/).
+"""Generate the Arshif demo news site (crawler/demo/site/).
 
 Usage: python3 build.py [OUT_DIR]   (default: the directory above _tools/)
 Texts live in content.py; check.py validates the result.

@@ -16,7 +16,7 @@ from itertools import chain
 import numpy as np
 from lxml import etree
 
-from pipelines.normalize import normalize_arabic
+from pipelines.text.normalize import normalize_arabic
 
 # Headings that announce a block which is never part of the article.
 # Compared on normalize_arabic() text, so hamza/ta marbuta/tashkeel variants match.

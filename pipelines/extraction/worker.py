@@ -7,9 +7,9 @@ sqlite-utils, about 50 MB less in every worker.
 
 from __future__ import annotations
 
-from pipelines.extraction import ExtractionError
-from pipelines.records import make_record
-from pipelines.warc import build_exchange
+from pipelines.extraction.article import ExtractionError
+from pipelines.extraction.records import make_record
+from pipelines.archive.warc import build_exchange
 
 # C0 controls that no text uses (tab, line breaks, form feed and CR excluded): what binary data is full of
 _BINARY_BYTES = bytes(range(0, 9)) + bytes(range(14, 32))

@@ -1,7 +1,7 @@
 """The `arshif` command: demo, crawl, extract, serve.
 
 Each subcommand is a thin adapter: crawling is Scrapy's (`scrapy crawl news`),
-extraction is `pipelines.records.make_record`, publishing is datasette.
+extraction is `pipelines.extraction.records.make_record`, publishing is datasette.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ import sys
 import time
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 DATASETTE_DIR = PROJECT_DIR / "datasette"
 DEFAULT_DB = "data/archive.db"
 DEMO_PORT = 8642
 # Modules that add a subcommand: each has `register(subparsers)`, in its own file.
-COMMAND_MODULES = ("crawler.cmd_reextract", "crawler.cmd_export", "crawler.cmd_merge")
+COMMAND_MODULES = ("crawler.cli.reextract", "crawler.cli.export", "crawler.cli.merge")
 
 
 def _settings(db: str, log_level: str, overrides: list[str] | None = None, polite: bool = True):
@@ -46,12 +46,12 @@ def run_crawl(source: str, db: str, base_url: str | None = None, log_level: str 
     from scrapy.crawler import CrawlerProcess
 
     from crawler.sources import load_source
-    from pipelines.archive import open_archive
+    from pipelines.archive.database import open_archive
 
     loaded = load_source(source)  # fail here, with the file and key, before Scrapy starts
     settings = _settings(db, log_level, overrides, polite)
-    if settings.get("REDIS_URL"):  # a cluster worker: scrapy-redis queue and seen-set (crawler/distributed.py)
-        from crawler.distributed import ClusterError, configure
+    if settings.get("REDIS_URL"):  # a cluster worker: scrapy-redis queue and seen-set (crawler/cluster.py)
+        from crawler.cluster import ClusterError, configure
 
         try:
             configure(settings, loaded.name)
@@ -101,7 +101,7 @@ def summary_line(row: dict) -> str:
 
 def _refuse_if_locked(db: str) -> None:
     """Exit at once, with a clear message, when another run writes this archive."""
-    from crawler.lock import ArchiveLock, ArchiveLocked
+    from pipelines.archive.lock import ArchiveLock, ArchiveLocked
 
     try:
         ArchiveLock(db).acquire().release()
@@ -142,7 +142,7 @@ def cmd_crawl(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from crawler.demo_server import SiteServer
+    from crawler.demo.server import SiteServer
 
     _refuse_if_locked(args.db)
     try:
@@ -159,8 +159,8 @@ def cmd_demo(args) -> int:
 
 
 def cmd_extract(args) -> int:
-    from pipelines.extraction import ExtractionError
-    from pipelines.records import make_record
+    from pipelines.extraction.article import ExtractionError
+    from pipelines.extraction.records import make_record
 
     path = Path(args.file)
     try:

@@ -22,9 +22,9 @@ def register(sub) -> None:
 
 
 def cmd_reextract(args) -> int:
-    from crawler.cli import _settings
-    from crawler.lock import ArchiveLock, ArchiveLocked
-    from pipelines.archive import open_archive
+    from crawler.cli.main import _settings
+    from pipelines.archive.lock import ArchiveLock, ArchiveLocked
+    from pipelines.archive.database import open_archive
 
     db_path = Path(args.db)
     warc_dir = Path(args.warc) if args.warc else db_path.parent / "warc"

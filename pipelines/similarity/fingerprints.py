@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
-from pipelines.normalize import tokens
+from pipelines.text.normalize import tokens
 
 
 def content_hash(text: str) -> str:

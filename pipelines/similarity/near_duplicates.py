@@ -1,6 +1,6 @@
 """Near-duplicates: MinHash of word shingles, LSH band keys kept in the archive and queried there.
 
-A text's signature is a MinHash of its word shingles (pipelines/minhash.py,
+A text's signature is a MinHash of its word shingles (pipelines/similarity/minhash.py,
 computed in the extraction worker).
 
 The index is two tables that the archive carries from one crawl to the next,
@@ -33,7 +33,7 @@ from collections import defaultdict
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from pipelines.minhash import (  # noqa: F401  (re-exported: the index's callers use one module)
+from pipelines.similarity.minhash import (  # noqa: F401  (re-exported: the index's callers use one module)
     BANDS,
     NUM_PERM,
     ROWS,

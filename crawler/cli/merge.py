@@ -47,7 +47,7 @@ def register(sub) -> None:
 
 
 def cmd_merge(args) -> int:
-    from crawler.lock import ArchiveLock, ArchiveLocked
+    from pipelines.archive.lock import ArchiveLock, ArchiveLocked
 
     target = Path(args.into)
     shards = [Path(shard) for shard in args.shards]
@@ -104,7 +104,7 @@ def summary_line(report: MergeReport, shards: int, target: Path) -> str:
 
 def merge(target: Path, shards: list[Path], warc: bool = True) -> MergeReport:
     """Merge the shards into the archive at `target`; return counts (and `notes`)."""
-    from pipelines.archive import open_archive
+    from pipelines.archive.database import open_archive
 
     report = MergeReport()
     db = open_archive(target)
@@ -182,7 +182,7 @@ class _Stats(Counter):
 
 def _dedup_pipeline(target: Path, source_name: str, report: MergeReport):
     """DedupPipeline as a crawl of `source_name` into the archive would build it."""
-    from crawler.cli import _settings
+    from crawler.cli.main import _settings
     from crawler.sources import SourceError, load_source
     from pipelines.dedup import DedupPipeline
 
@@ -259,7 +259,7 @@ class _Writer:
             self.articles.append(record)
             self._maybe_flush()
             return
-        from pipelines.archive import take_place
+        from pipelines.archive.database import take_place
 
         take_place(self, record, replaces)  # the displaced copy keeps its own crawl_id
 
@@ -268,7 +268,7 @@ class _Writer:
             self.flush()
 
     def flush(self) -> None:
-        from pipelines.archive import insert_rows
+        from pipelines.archive.database import insert_rows
 
         if self.articles or self.duplicates or self.replacements:
             insert_rows(self.db, self.articles, self.duplicates, self.replacements)

@@ -1,4 +1,4 @@
-"""Consistency check for crawler/demo_site (run: python3 check.py [site_dir])."""
+"""Consistency check for crawler/demo/site (run: python3 check.py [site_dir])."""
 import json, os, re, sys, datetime as dt
 from urllib.parse import urlsplit, unquote
 from lxml import html, etree

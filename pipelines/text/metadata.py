@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from pipelines.boilerplate import in_boilerplate_block
-from pipelines.normalize import collapse_space
+from pipelines.text.boilerplate import in_boilerplate_block
+from pipelines.text.normalize import collapse_space
 
 # Dates declared on page elements (microdata, RDFa, <time>), tried in this order.
 # XPath compiled once: tree.xpath("…") compiles its expression on every call. Elements with an

@@ -142,8 +142,8 @@ def configure(settings, source: str) -> str:
     bloom_bits(settings.getint("ARSHIF_REDIS_BLOOM", 0))  # fail before Scrapy starts
     worker = f"{socket.gethostname()}-{os.getpid()}-{token_hex(3)}"
     values = {
-        "SCHEDULER": "crawler.distributed.ClusterScheduler",
-        "DUPEFILTER_CLASS": "crawler.distributed.ClusterDupeFilter",
+        "SCHEDULER": "crawler.cluster.ClusterScheduler",
+        "DUPEFILTER_CLASS": "crawler.cluster.ClusterDupeFilter",
         "SCHEDULER_QUEUE_CLASS": "scrapy_redis.queue.PriorityQueue",
         "SCHEDULER_QUEUE_KEY": f"{prefix}:requests",
         "SCHEDULER_DUPEFILTER_KEY": f"{prefix}:seen",
@@ -151,7 +151,7 @@ def configure(settings, source: str) -> str:
         "SCHEDULER_PERSIST": True,  # one worker finishing must not clear the others' queue
         "ARSHIF_REDIS_PREFIX": prefix,
         "ARSHIF_REDIS_WORKER": worker,
-        "SPIDER_MIDDLEWARES": {**settings.getdict("SPIDER_MIDDLEWARES"), "crawler.distributed.SharedStartMiddleware": 10},
+        "SPIDER_MIDDLEWARES": {**settings.getdict("SPIDER_MIDDLEWARES"), "crawler.cluster.SharedStartMiddleware": 10},
     }
     for name, value in values.items():
         settings.set(name, value, priority="cmdline")

@@ -1,1 +1,0 @@
-"""Custom `scrapy` commands (COMMANDS_MODULE = "crawler.commands")."""

@@ -1,0 +1,1 @@
+"""The archive on disk: the SQLite schema and its writes (`database`), WARC files (`warc`), the one-writer lock (`lock`) and the request.meta keys that carry a page to it; imports `pipelines.text` only."""

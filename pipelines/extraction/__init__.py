@@ -1,0 +1,1 @@
+"""From a page's bytes to an article record (`records.make_record`), and the worker processes that run it off the reactor; imports `pipelines.text`, `pipelines.similarity` and `pipelines.archive.warc`, never Scrapy."""

@@ -1,0 +1,1 @@
+"""When two pages are the same article: canonical URLs, exact-text fingerprints and MinHash near-copy signatures; imports `pipelines.text` only."""
