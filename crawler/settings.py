@@ -3,7 +3,6 @@
 BOT_NAME = "arshif"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
-COMMANDS_MODULE = "crawler.commands"
 
 USER_AGENT = "Arshif/0.1 (Arabic news archive; +https://github.com/arshif/arshif)"
 ROBOTSTXT_OBEY = True

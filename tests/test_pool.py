@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from crawler.demo.server import DEMO_SITE
 from pipelines.extraction.pool import WorkerDied, WorkerPool
 from pipelines.extraction.worker import extract_page
 
-DEMO_ARTICLE = Path(__file__).resolve().parents[1] / "crawler" / "demo_site" / "articles" / "1001.html"
+DEMO_ARTICLE = DEMO_SITE / "articles" / "1001.html"
 
 
 def _fail(message: str):
