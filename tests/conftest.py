@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from crawler.cli.main import DATASETTE_DIR
+from crawler.cli.common import DATASETTE_DIR
 from crawler.demo.server import DEMO_SITE, SiteServer
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.cli.main import datasette_command
+from crawler.cli.serve import datasette_command
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = (

@@ -10,7 +10,8 @@ from datetime import date
 import pytest
 from datasette.utils import module_from_path
 
-from crawler.cli.main import DATASETTE_DIR, datasette_command
+from crawler.cli.common import DATASETTE_DIR
+from crawler.cli.serve import datasette_command
 from pipelines.archive.database import insert_rows, next_article_id, open_archive
 from tests.conftest import make_datasette
 

@@ -418,7 +418,7 @@ def test_keys_are_per_source_and_run_and_names_are_checked():
 
 
 def test_without_redis_scrapy_redis_is_not_imported():
-    code = ("import sys; from crawler.cli.main import _settings, build_parser; build_parser(); s = _settings('x.db', 'INFO'); "
+    code = ("import sys; from crawler.cli.common import crawl_settings; from crawler.cli.main import build_parser; build_parser(); s = crawl_settings('x.db', 'INFO'); "
             "assert 'scrapy_redis' not in sys.modules and 'redis' not in sys.modules; print(s['SCHEDULER'])")
     result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True, env={
         **{k: v for k, v in os.environ.items() if k != "REDIS_URL"}})
@@ -427,7 +427,7 @@ def test_without_redis_scrapy_redis_is_not_imported():
 
 
 def test_serve_publishes_several_shards():
-    from crawler.cli.main import datasette_command
+    from crawler.cli.serve import datasette_command
 
     command = datasette_command(["data/shard-1.db", "data/shard-2.db"])
     assert "data/shard-1.db" in command and "data/shard-2.db" in command and "--crossdb" in command

@@ -15,7 +15,8 @@ import yaml
 from sqlite_utils import Database
 
 from crawler.cli import export as cmd_export
-from crawler.cli.main import DATASETTE_DIR, PROJECT_DIR, build_parser, main
+from crawler.cli.common import DATASETTE_DIR, PROJECT_DIR
+from crawler.cli.main import build_parser, main
 from tests.conftest import make_datasette
 
 BOM = "\ufeff"

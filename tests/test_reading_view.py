@@ -8,7 +8,7 @@ import sqlite3
 
 import yaml
 
-from crawler.cli.main import DATASETTE_DIR
+from crawler.cli.common import DATASETTE_DIR
 from pipelines.archive.database import insert_rows, next_article_id, open_archive
 from tests.conftest import make_datasette
 

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 from datasette.utils import module_from_path
 
-from crawler.cli.main import DATASETTE_DIR
+from crawler.cli.common import DATASETTE_DIR
 from pipelines.archive.database import insert_rows, next_article_id, open_archive
 from pipelines.text.normalize import tokens
 from pipelines.text.search_text import search_text

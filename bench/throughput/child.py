@@ -95,7 +95,7 @@ def run_arshif(source: str, origin: str, workdir: Path, log_level: str, concurre
     """`arshif crawl SOURCE --base-url ORIGIN --local -s CONCURRENT_REQUESTS=32 ...` into a fresh archive."""
     from scrapy import signals
 
-    from crawler.cli import main as cli
+    from crawler.cli import common as cli
 
     overrides = [f"{k}={v}" for k, v in COMMON.items()]
     overrides += [f"CONCURRENT_REQUESTS={concurrency}", f"CONCURRENT_REQUESTS_PER_DOMAIN={concurrency}", *extra]

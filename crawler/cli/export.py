@@ -164,7 +164,7 @@ def cmd_export(args) -> int:
 
 
 def register(subparsers) -> None:
-    from crawler.cli.main import DEFAULT_DB
+    from crawler.cli.common import DEFAULT_DB
 
     parser = subparsers.add_parser(
         "export",

@@ -182,7 +182,7 @@ class _Stats(Counter):
 
 def _dedup_pipeline(target: Path, source_name: str, report: MergeReport):
     """DedupPipeline as a crawl of `source_name` into the archive would build it."""
-    from crawler.cli.main import _settings
+    from crawler.cli.common import crawl_settings as _settings
     from crawler.sources import SourceError, load_source
     from pipelines.dedup import DedupPipeline
 

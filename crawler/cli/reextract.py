@@ -22,7 +22,7 @@ def register(sub) -> None:
 
 
 def cmd_reextract(args) -> int:
-    from crawler.cli.main import _settings
+    from crawler.cli.common import crawl_settings as _settings
     from pipelines.archive.lock import ArchiveLock, ArchiveLocked
     from pipelines.archive.database import open_archive
 

@@ -1,0 +1,59 @@
+"""`arshif serve DB...`: publish archives with datasette and Arshif's metadata, plugins and templates."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from crawler.cli.common import DATASETTE_DIR, DEFAULT_DB, refuse_if_locked
+
+
+def register(sub) -> None:
+    serve = sub.add_parser("serve", help="publish the archive with datasette on 127.0.0.1",
+                           description="Example: arshif serve data/archive.db --port 8001\n"
+                                       "A cluster's shards side by side: arshif serve data/shard-1.db data/shard-2.db",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    serve.add_argument("db", nargs="*", metavar="DB",
+                       help=f"archives to publish (default {DEFAULT_DB}); several are joinable in SQL (--crossdb)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8001)
+    serve.add_argument("--immutable", action="store_true",
+                       help="serve a finished archive as an immutable snapshot (checkpoints the WAL first; "
+                            "refused while a crawl holds the archive)")
+    serve.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(args) -> int:
+    databases = [Path(db) for db in args.db or [DEFAULT_DB]]
+    for db in databases:
+        if not db.is_file():
+            print(f"arshif serve: no archive at {db}; run `arshif demo` or `arshif crawl SOURCE` first", file=sys.stderr)
+            return 2
+    if args.immutable:
+        import sqlite3
+
+        for db in databases:
+            refuse_if_locked(str(db))
+            with sqlite3.connect(db) as connection:  # immutable mode does not read the -wal file
+                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    command = datasette_command([str(db) for db in databases], args.host, args.port, immutable=args.immutable)
+    print("$ " + " ".join(command), flush=True)
+    os.execvp(command[0], command)
+    return 0
+
+
+def datasette_command(db: str | list[str], host: str = "127.0.0.1", port: int = 8001, immutable: bool = False) -> list[str]:
+    """`datasette serve` for one archive, or for several (a cluster's shards, joinable with --crossdb)."""
+    databases = [db] if isinstance(db, str) else list(db)
+    files = [part for path in databases for part in (["-i", path] if immutable else [path])]
+    return [
+        sys.executable, "-m", "datasette", "serve", *files, *(["--crossdb"] if len(databases) > 1 else []),
+        "--metadata", str(DATASETTE_DIR / "metadata.yaml"),
+        "--plugins-dir", str(DATASETTE_DIR / "plugins"),
+        "--template-dir", str(DATASETTE_DIR / "templates"),
+        "--static", f"arshif-static:{DATASETTE_DIR / 'static'}",
+        "--setting", "sql_time_limit_ms", "3000",
+        "--host", host, "--port", str(port),
+    ]
