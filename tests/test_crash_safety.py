@@ -15,6 +15,7 @@ import pytest
 from sqlite_utils import Database
 
 from crawler.demo.server import DEMO_SITE, SiteServer
+from pipelines.archive.database import migrations, open_archive
 from tests.conftest import PROJECT_DIR, crawl, make_datasette
 
 
@@ -27,9 +28,15 @@ def _start(db_path, origin) -> subprocess.Popen:
 
 
 def _check_consistent(db_path) -> None:
-    """Integrity, no half-written article, no duplicate, FTS in step with articles."""
+    """Integrity, no half-made schema, no half-written article, no duplicate, FTS in step with articles."""
     with sqlite3.connect(db_path) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "_sqlite_migrations" not in tables:  # killed before the first migrations committed: nothing made yet
+            assert tables == set(), tables
+            return
+        applied = {row[0] for row in connection.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = ?", [migrations.name])}
+        assert applied == {migration.name for migration in migrations._migrations}
         half = connection.execute(
             "SELECT COUNT(*) FROM articles WHERE text IS NULL OR text = '' OR title IS NULL OR content_hash IS NULL"
         ).fetchone()[0]
@@ -107,3 +114,22 @@ async def test_datasette_reads_consistent_data_while_a_crawl_writes(tmp_path):
             process.wait(timeout=60)
     assert process.returncode == 0
     assert seen == sorted(seen) and len(seen) >= 3
+
+
+def test_migrations_are_all_or_nothing(tmp_path, monkeypatch):
+    """A failure (or a kill) during the migrations leaves no half-made schema for the next run to trip on."""
+    def m999_fails(db):
+        db["half_made"].create({"id": int}, pk="id")
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(migrations, "_migrations", [*migrations._migrations, migrations._Migration("m999_fails", m999_fails)])
+    db_path = tmp_path / "archive.db"
+    with pytest.raises(RuntimeError, match="disk gone"):
+        open_archive(db_path)
+    with sqlite3.connect(db_path) as connection:
+        tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    assert tables == []
+    monkeypatch.undo()
+    db = open_archive(db_path)  # the next run makes the whole schema
+    assert {"articles", "articles_fts", "pages", "crawls"} <= set(db.table_names())
+    db.close()

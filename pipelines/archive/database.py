@@ -117,6 +117,33 @@ def m001_initial(db: Database) -> None:
     db["duplicates"].create_index(["duplicate_of"])
 
 
+_M002_STATEMENTS = (
+    "CREATE VIRTUAL TABLE articles_fts USING fts5(title, text, tokenize = 'unicode61 remove_diacritics 0')",
+    """
+CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
+    INSERT INTO articles_fts (rowid, title, text)
+    VALUES (new.id, arshif_search_text(new.title), arshif_search_text(new.text));
+END
+""",
+    """
+CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
+    DELETE FROM articles_fts WHERE rowid = old.id;
+END
+""",
+    """
+CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, text ON articles BEGIN
+    DELETE FROM articles_fts WHERE rowid = old.id;
+    INSERT INTO articles_fts (rowid, title, text)
+    VALUES (new.id, arshif_search_text(new.title), arshif_search_text(new.text));
+END
+""",
+    """
+INSERT INTO articles_fts (rowid, title, text)
+    SELECT id, arshif_search_text(title), arshif_search_text(text) FROM articles
+""",
+)
+
+
 @migrations()
 def m002_search_index(db: Database) -> None:
     """FTS5 over the normalized, stemmed title and body, kept current by triggers.
@@ -124,25 +151,8 @@ def m002_search_index(db: Database) -> None:
     The triggers call arshif_search_text(), which open_archive() registers on
     every connection that writes the archive.
     """
-    db.executescript(
-        """
-        CREATE VIRTUAL TABLE articles_fts USING fts5(title, text, tokenize = 'unicode61 remove_diacritics 0');
-        CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
-            INSERT INTO articles_fts (rowid, title, text)
-            VALUES (new.id, arshif_search_text(new.title), arshif_search_text(new.text));
-        END;
-        CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
-            DELETE FROM articles_fts WHERE rowid = old.id;
-        END;
-        CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, text ON articles BEGIN
-            DELETE FROM articles_fts WHERE rowid = old.id;
-            INSERT INTO articles_fts (rowid, title, text)
-            VALUES (new.id, arshif_search_text(new.title), arshif_search_text(new.text));
-        END;
-        INSERT INTO articles_fts (rowid, title, text)
-            SELECT id, arshif_search_text(title), arshif_search_text(text) FROM articles;
-        """
-    )
+    for statement in _M002_STATEMENTS:  # one by one: executescript() would commit the open transaction
+        db.execute(statement)
 
 
 @migrations()
@@ -212,7 +222,8 @@ def open_archive(path: str | Path) -> Database:
     register_functions(db.conn, db.search_forms)
     db.execute("PRAGMA busy_timeout = 30000")
     db.enable_wal()
-    migrations.apply(db)
+    with db.atomic():  # all pending migrations or none: a kill mid-way never leaves a half-made schema
+        migrations.apply(db)
     return db
 
 
