@@ -7,7 +7,6 @@ import os
 import pickle
 import signal
 import time
-from pathlib import Path
 
 import pytest
 
