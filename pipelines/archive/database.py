@@ -318,7 +318,21 @@ def _insert_rows(db: Database, articles, duplicates, replacements, pages) -> Non
         if duplicates:
             db["duplicates"].insert_all(duplicates, ignore=True)
         if pages:
-            db["pages"].upsert_all(pages, pk="url")
+            upsert_pages(db, pages)
+
+
+def upsert_pages(db: Database, pages) -> None:
+    """Insert or update `pages` rows, each writing only the columns it carries.
+
+    sqlite-utils' upsert_all takes its columns from the batch and writes NULL where a row
+    lacks one: an outcome that arrives in a later batch than its page row ({url, outcome})
+    blanked role, status, ETag, WARC reference... So rows are written in groups of one shape.
+    """
+    shapes: dict[tuple[str, ...], list[dict]] = {}
+    for row in pages:
+        shapes.setdefault(tuple(sorted(row)), []).append(row)
+    for rows in shapes.values():
+        db["pages"].upsert_all(rows, pk="url")
 
 
 def take_place(batch, row: dict, replaces: dict, crawl_id: int | None = None) -> None:
