@@ -172,7 +172,7 @@ class WarcMiddleware:
     def from_crawler(cls, crawler):
         folder = crawler.settings.get("ARSHIF_WARC_DIR")
         if folder is None:
-            folder = str(Path(crawler.settings.get("ARSHIF_DB")).parent / "warc")
+            folder = str(Path(crawler.settings.get("ARSHIF_DB")).resolve().parent / "warc")  # beside the real file, not a symlink to it
         if not folder:
             raise NotConfigured("ARSHIF_WARC_DIR is empty: WARC archiving is off")
         middleware = cls(

@@ -27,7 +27,7 @@ def cmd_reextract(args) -> int:
     from pipelines.archive.database import open_archive
 
     db_path = Path(args.db)
-    warc_dir = Path(args.warc) if args.warc else db_path.parent / "warc"
+    warc_dir = Path(args.warc) if args.warc else db_path.resolve().parent / "warc"
     if not any(warc_dir.glob("*.warc.gz")):
         print(f"arshif reextract: no WARC files in {warc_dir}", file=sys.stderr)
         return 2

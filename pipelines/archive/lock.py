@@ -1,7 +1,9 @@
 """One writer per archive: a second overlapping run exits at once, clearly.
 
 An advisory `flock` on `<archive>.lock`; the kernel drops it when the process
-dies, even by SIGKILL, so a killed crawl never leaves a stale lock.
+dies, even by SIGKILL, so a killed crawl never leaves a stale lock. The lock is
+keyed on the archive's real path (symlinks and `..` resolved), so a run given a
+symlink to the archive, or another spelling of its path, meets the same lock.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ class ArchiveLocked(RuntimeError):
 
 class ArchiveLock:
     def __init__(self, db_path: str | Path):
-        self.path = Path(f"{db_path}.lock")
+        self.db_path = Path(db_path)
+        real = self.db_path.resolve()  # the file itself, whatever symlink or spelling names it
+        self.path = real.with_name(real.name + ".lock")
         self._file = None
 
     def acquire(self) -> "ArchiveLock":
@@ -30,7 +34,7 @@ class ArchiveLock:
             holder = handle.read().strip() or "unknown"
             handle.close()
             raise ArchiveLocked(
-                f"another Arshif run (pid {holder}) is writing {self.path.with_suffix('')}; "
+                f"another Arshif run (pid {holder}) is writing {self._named()}; "
                 "this run exits without touching it"
             ) from None
         handle.seek(0)
@@ -39,6 +43,10 @@ class ArchiveLock:
         handle.flush()
         self._file = handle
         return self
+
+    def _named(self) -> str:
+        real = self.path.with_suffix("")
+        return str(self.db_path) if Path(os.path.abspath(self.db_path)) == real else f"{self.db_path} (that is {real})"
 
     def release(self) -> None:
         if self._file is not None:
