@@ -30,16 +30,78 @@ def test_a_symlink_to_the_archive_meets_the_same_lock(tmp_path):
 
 
 def test_a_crawl_through_a_symlink_waits_for_the_running_one(tmp_path, demo_site):
+    from pipelines.archive.database import open_archive
+
     real = tmp_path / "archive.db"
+    open_archive(real).close()
     link = tmp_path / "link.db"
     link.symlink_to(real)
     with ArchiveLock(real):  # a running crawl into archive.db
         result = crawl("demo", link, demo_site.origin)
     assert result.returncode == 3, result.stderr[-2000:]
     assert "another Arshif run" in result.stderr
-    assert not real.exists()
+    assert Database(real)["crawls"].count == 0
     # and the WARC files of a crawl through the link go beside the real file
     assert crawl("demo", link, demo_site.origin).returncode == 0
     assert any((tmp_path / "warc").glob("*.warc.gz"))
     assert Database(real)["articles"].count == 13
     assert os.path.islink(link)
+    dangling = tmp_path / "dangling.db"  # a symlink into a disk that is not mounted: no new archive there
+    dangling.symlink_to(tmp_path / "unmounted" / "archive.db")
+    result = crawl("demo", dangling, demo_site.origin)
+    assert result.returncode == 4 and "does not exist" in result.stderr
+    assert not (tmp_path / "unmounted").exists()
+
+
+# -- item 12: someone else's SQLite file, a folder or another file as --db -------------------
+
+def _snapshot(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+def _foreign_sqlite(path):
+    import sqlite3
+
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)")
+        connection.execute("INSERT INTO users (email) VALUES ('a@example.com')")
+    connection.close()
+
+
+def test_someone_elses_files_are_refused_untouched(tmp_path, demo_site):
+    import sqlite3
+
+    from pipelines.archive.checks import ArchiveError
+    from pipelines.archive.database import open_archive
+
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    _foreign_sqlite(cases / "app.db")
+    (cases / "notes.db").write_text("my notes, not a database\n", encoding="utf-8")
+    (cases / "folder.db").mkdir()
+    before = _snapshot(cases)
+    for name, expected in (("app.db", "not an Arshif archive"), ("notes.db", "not an SQLite database"),
+                           ("folder.db", "is a folder")):
+        result = crawl("demo", cases / name, demo_site.origin)
+        assert result.returncode == 4, (name, result.stderr[-2000:])
+        assert expected in result.stderr and "Traceback" not in result.stderr, result.stderr[-2000:]
+        try:
+            open_archive(cases / name).close()
+        except ArchiveError as exc:
+            assert expected in str(exc)
+        else:
+            raise AssertionError(f"open_archive accepted {name}")
+    assert _snapshot(cases) == before  # no WAL switch, no lock file, no migration table
+    assert list((cases / "folder.db").iterdir()) == []
+    with sqlite3.connect(f"file:{cases / 'app.db'}?mode=ro", uri=True) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        assert [r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == ["users"]
+
+
+def test_an_empty_file_and_an_archive_are_accepted(tmp_path):
+    from pipelines.archive.database import open_archive
+
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    open_archive(empty).close()
+    open_archive(empty).close()  # now an archive: opened again

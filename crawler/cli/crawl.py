@@ -7,6 +7,7 @@ import os
 import sys
 
 from crawler.cli.common import DEFAULT_DB, refuse_if_locked, run_crawl, summary_line
+from pipelines.archive.checks import check_archive_path
 
 
 def register(sub) -> None:
@@ -47,6 +48,7 @@ def _cluster_overrides(args) -> list[str]:
 
 
 def cmd_crawl(args) -> int:
+    check_archive_path(args.db)  # ArchiveError: exit 4 before the lock file or anything else is made
     refuse_if_locked(args.db)
     overrides = [*_cluster_overrides(args), *args.set, *(["ARSHIF_REFRESH=True"] if args.refresh else [])]
     row = run_crawl(args.source, args.db, args.base_url, args.log_level, overrides, polite=not args.local)

@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from pipelines.archive.checks import check_archive_path
 from pipelines.text.search_text import register_functions
 
 ARTICLE_COLUMNS = (
@@ -214,8 +215,13 @@ def utc_now() -> str:
 
 
 def open_archive(path: str | Path) -> Database:
-    """Open (creating if needed) the archive with WAL and all migrations applied."""
+    """Open (creating if needed) the archive with WAL and all migrations applied.
+
+    Anything else at `path` (a folder, another file, someone else's SQLite database)
+    raises checks.ArchiveError before a byte of it changes.
+    """
     path = Path(path)
+    check_archive_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     db = Database(path)
     db.search_forms = {}  # text → FTS form computed by the extraction worker; insert_rows fills it per batch
