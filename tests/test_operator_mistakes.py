@@ -105,3 +105,58 @@ def test_an_empty_file_and_an_archive_are_accepted(tmp_path):
     empty.touch()
     open_archive(empty).close()
     open_archive(empty).close()  # now an archive: opened again
+
+
+# -- item 7: commands that would destroy the archive without a word ----------------------------
+
+def _files(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_export_never_overwrites_the_archive_or_another_database(archive_db, tmp_path):
+    from crawler.cli.main import main
+
+    (tmp_path / "link.db").symlink_to(archive_db)
+    _foreign_sqlite(tmp_path / "other.db")
+    (tmp_path / "warc").mkdir()
+    import gzip
+
+    with gzip.open(tmp_path / "warc" / "a.warc.gz", "wb") as stream:
+        stream.write(b"WARC/1.1\r\nWARC-Type: warcinfo\r\n\r\n")
+    before = _files(tmp_path)
+    for output in (archive_db, tmp_path / "link.db", f"{archive_db}-wal", tmp_path / "other.db",
+                   tmp_path / "warc" / "a.warc.gz", tmp_path / "warc"):
+        assert main(["export", "--db", str(archive_db), "--output", str(output)]) == 2, output
+    assert _files(tmp_path) == before
+    assert main(["export", "--db", str(archive_db), "--output", str(tmp_path / "out.csv")]) == 0
+    assert main(["export", "--db", str(archive_db), "--output", str(tmp_path / "out.csv")]) == 0  # a CSV may be replaced
+
+
+def test_reextract_into_the_archive_or_an_existing_file_is_refused(archive_db, demo_crawl, tmp_path):
+    import shutil
+
+    from tests.conftest import run_arshif
+
+    shutil.copytree(demo_crawl.db_path.parent / "warc", tmp_path / "warc")
+    live = tmp_path / "live.db"
+    open_archive_copy = Database(archive_db)
+    open_archive_copy.close()
+    shutil.copy(archive_db, live)
+    before = _files(tmp_path)
+    for into in (archive_db, tmp_path / "." / "archive.db", live):
+        result = run_arshif("reextract", "--db", str(archive_db), "--into", str(into))
+        assert result.returncode == 4, (into, result.stderr[-2000:])
+        assert "--into" in result.stderr and "Traceback" not in result.stderr
+    assert _files(tmp_path) == before
+    # in place while a crawl writes: refused before the work, and before deleting anything
+    scratch = tmp_path / "archive.reextract.db"
+    scratch.write_bytes(b"left by an interrupted reextract")
+    with ArchiveLock(archive_db):
+        result = run_arshif("reextract", "--db", str(archive_db))
+    assert result.returncode == 3, result.stderr[-2000:]
+    assert scratch.read_bytes() == b"left by an interrupted reextract"
+    with ArchiveLock(scratch):  # another reextract of this archive is running
+        result = run_arshif("reextract", "--db", str(archive_db))
+    assert result.returncode == 3
+    after = {path: data for path, data in _files(tmp_path).items() if path.suffix != ".lock"}  # the test's own locks
+    assert after == {**before, scratch.relative_to(tmp_path): b"left by an interrupted reextract"}

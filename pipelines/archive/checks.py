@@ -51,8 +51,11 @@ def check_archive_path(path: str | Path) -> None:
 
 def _tables(path: Path) -> tuple[set[str], bool]:
     """The database's tables, and whether Arshif's migrations were applied to it, read without writing."""
+    real = path.resolve()
+    # without a -wal file everything is in the main file: immutable=1 reads it and creates no -wal or -shm
+    mode = "mode=ro" if real.with_name(real.name + "-wal").exists() else "immutable=1"
     try:
-        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        connection = sqlite3.connect(f"{real.as_uri()}?{mode}", uri=True)
     except sqlite3.Error as exc:
         raise ArchiveError(f"{path} cannot be opened as SQLite: {exc}") from None
     try:
