@@ -421,3 +421,42 @@ def _retry_after_seconds(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
+
+
+class PageLimitMiddleware:
+    """Stop at ARSHIF_MAX_PAGES downloads (a source's `[limits] max_pages`): a normal end, not a failure.
+
+    Requests are counted as they leave for the downloader, so the limit is never
+    overshot by what is in flight; once it is reached every further request is
+    refused (`arshif/limit_skipped`), the spider stops queueing new ones, and the
+    run drains and ends `finished` with `arshif/limit_reached` (the crawls row's
+    `limit_reached`). Scrapy's robots.txt requests do not count.
+    """
+
+    def __init__(self, crawler, max_pages: int):
+        self.crawler = crawler
+        self.max_pages = max_pages
+        self.issued = 0
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        max_pages = crawler.settings.getint("ARSHIF_MAX_PAGES", 0)
+        if max_pages <= 0:
+            raise NotConfigured("ARSHIF_MAX_PAGES is 0: no page limit")
+        return cls(crawler, max_pages)
+
+    def process_request(self, request, spider=None):
+        if request.meta.get("dont_obey_robotstxt"):  # RobotsTxtMiddleware's own request
+            return None
+        if self.issued < self.max_pages:
+            self.issued += 1
+            return None
+        stats = self.crawler.stats
+        if not stats.get_value("arshif/limit_reached"):
+            stats.set_value("arshif/limit_reached", 1)
+            logger.info("Page limit reached (%s pages): no new requests", self.max_pages)
+            stop = getattr(self.crawler.spider, "stop_queueing", None)
+            if stop is not None:
+                stop()
+        stats.inc_value("arshif/limit_skipped")
+        raise IgnoreRequest(f"page limit reached: {request.url}")

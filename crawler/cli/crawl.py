@@ -64,6 +64,8 @@ def cmd_crawl(args) -> int:
     candidates = found + sum(row.get(key) or 0 for key in ("not_article", "not_arabic", "too_old", "extraction_failed"))
     if row.get("cluster_run") and candidates == 0:
         return 0  # other workers of the run took the article pages
+    if row.get("limit_reached") and candidates == 0:
+        return 0  # the page limit came before any article page
     if found == 0 and not row["not_modified"]:
         print(f"arshif: warning: source {row['source']} yielded no article at all", file=sys.stderr)
         return 2

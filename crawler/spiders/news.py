@@ -80,13 +80,14 @@ class NewsSpider(scrapy.Spider):
         self._depth_priority = 0  # DEPTH_PRIORITY
         self._wakeup: asyncio.Future | None = None
         self._parsed: tuple = (None, None)  # (response, lxml root) of the page being read
+        self._stopped = False  # the page limit was reached: no new requests (stop_queueing)
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         limits = spider.source.limits
-        if limits.max_pages:
-            crawler.settings.set("CLOSESPIDER_PAGECOUNT", limits.max_pages, priority="spider")
+        if limits.max_pages:  # crawler/middlewares.py PageLimitMiddleware; `-s ARSHIF_MAX_PAGES=N` wins
+            crawler.settings.set("ARSHIF_MAX_PAGES", limits.max_pages, priority="spider")
         if limits.max_depth:
             crawler.settings.set("DEPTH_LIMIT", limits.max_depth, priority="spider")
         spider._max_depth = crawler.settings.getint("DEPTH_LIMIT")
@@ -118,6 +119,12 @@ class NewsSpider(scrapy.Spider):
             yield self._request(url, self.parse_feed, "feed", dont_filter=True)
 
     # -- the pending queue ----------------------------------------------------------
+
+    def stop_queueing(self) -> None:
+        """The page limit is reached: drop what waits and request nothing new; the run drains and ends."""
+        self._stopped = True
+        self._pending.clear()
+        self._wake()
 
     def _frontier_in_memory(self) -> bool:
         """Lazy only with Scrapy's in-memory scheduler: with JOBDIR or the cluster's Redis queue,
@@ -195,6 +202,8 @@ class NewsSpider(scrapy.Spider):
         (without the sitemap's date). The depth is the one Scrapy would give it, and
         DEPTH_LIMIT is applied here, as DepthMiddleware does not look at start requests.
         """
+        if self._stopped:
+            return
         if not self._lazy:
             request = self._follow(url, via, hints)
             if request is not None:
@@ -337,7 +346,7 @@ class NewsSpider(scrapy.Spider):
         gives none: DepthMiddleware would drop them all, and marking them seen
         would hide them when a shallower page links them later.
         """
-        if self._max_depth and response.meta.get("depth", 0) >= self._max_depth:
+        if self._stopped or (self._max_depth and response.meta.get("depth", 0) >= self._max_depth):
             return
         base = get_base_url(response)  # honours <base href>, as response.urljoin does
         parts = urlsplit(base)

@@ -46,7 +46,7 @@ OUTCOMES = (
     "extraction_failed",
     "http_error",
 )
-RUN_COUNTS = ("skipped_archived", "not_modified")
+RUN_COUNTS = ("skipped_archived", "not_modified", "limit_reached")
 
 migrations = Migrations("arshif")
 
@@ -210,6 +210,12 @@ def m006_too_old(db: Database) -> None:
     db["crawls"].add_column("too_old", int)
 
 
+@migrations()
+def m010_limit_reached(db: Database) -> None:
+    """A run that stopped at its source's `max_pages` is finished, with this flag (1), not failed."""
+    db["crawls"].add_column("limit_reached", int)
+
+
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -367,15 +373,16 @@ def take_place(batch, row: dict, replaces: dict, crawl_id: int | None = None) ->
 def known_pages(db: Database, source: str | None = None) -> dict[str, dict]:
     """Pages fetched before: what conditional requests and skipping need.
 
-    `complete` is true when the run that fetched the page finished: only then
-    were all the links on it followed, so only then may a 304 end there.
+    `complete` is true when the run that fetched the page finished without reaching
+    its page limit: only then were all the links on it followed, so only then may a
+    304 end there.
     """
     where, params = ("WHERE p.source = ?", [source]) if source else ("", [])
     return {
         row["url"]: row
         for row in db.query(
             "SELECT p.url, p.role, p.status, p.etag, p.last_modified, p.digest, p.warc_date, p.outcome,"
-            " c.status = 'finished' AS complete"
+            " c.status = 'finished' AND NOT COALESCE(c.limit_reached, 0) AS complete"
             f" FROM pages p LEFT JOIN crawls c ON c.id = p.crawl_id {where}",
             params,
         )
