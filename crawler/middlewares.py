@@ -25,6 +25,9 @@ from pipelines.archive.warc import (
     warc_date,
 )
 from pipelines.archive.request_meta import PREVIOUS, ROLE, WARC_REF  # noqa: F401 (re-exported for old imports)
+from pipelines.extraction.version import EXTRACTION_VERSION
+
+RETRYABLE_OUTCOMES = ("extraction_failed", "not_article", "too_old")  # a fix in the source file or the code may change them
 
 logger = logging.getLogger(__name__)
 
@@ -272,16 +275,19 @@ class IncrementalMiddleware:
     If-Modified-Since, and a 304 ends there.
     """
 
-    def __init__(self, crawler, db_path: str, refresh: bool):
+    def __init__(self, crawler, db_path: str, refresh: bool, retry_failed: bool = False):
         self.crawler = crawler
         self.db_path = db_path
         self.refresh = refresh
+        self.retry_failed = retry_failed
         self.pages: dict[str, dict] = {}
         self.archived: set[str] = set()
+        self.digest: str | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
-        middleware = cls(crawler, crawler.settings.get("ARSHIF_DB"), crawler.settings.getbool("ARSHIF_REFRESH"))
+        settings = crawler.settings
+        middleware = cls(crawler, settings.get("ARSHIF_DB"), settings.getbool("ARSHIF_REFRESH"), settings.getbool("ARSHIF_RETRY_FAILED"))
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         return middleware
 
@@ -292,7 +298,19 @@ class IncrementalMiddleware:
         db.close()
         # every URL is fetched at most once: an alias of an archived story (tracking parameters,
         # an AMP page) is fetched the first time it is met and recorded as a `url` duplicate
-        self.archived = fetched | {url for url, page in self.pages.items() if page["outcome"]}
+        digest = self.digest = getattr(getattr(spider, "source", None), "digest", None)
+        kept = {url for url, page in self.pages.items() if page["outcome"] and not self._retry(page, digest)}
+        self.crawler.stats.set_value("arshif/retry_candidates", sum(1 for p in self.pages.values() if p["outcome"]) - len(kept))
+        self.archived = fetched | kept
+
+    def _retry(self, page: dict, digest: str | None) -> bool:
+        """A page whose outcome came from a configuration or extraction problem is fetched again when the
+        source file or the extraction version changed since, or with --retry-failed; stored, duplicate,
+        already_archived (and not_arabic) never."""
+        return page["outcome"] in RETRYABLE_OUTCOMES and self._changed(page, digest)
+
+    def _changed(self, page: dict, digest: str | None) -> bool:
+        return self.retry_failed or page["source_digest"] != digest or page["extraction_version"] != EXTRACTION_VERSION
 
     def process_request(self, request, spider=None):
         if self.refresh:
@@ -304,7 +322,9 @@ class IncrementalMiddleware:
                 raise IgnoreRequest(f"already archived: {url}")
             return None
         page = self.pages.get(url)
-        if page and page["status"] == 200 and page["complete"]:
+        # a listing read under another source file or extraction version is read in full: pages to retry,
+        # or new article patterns, are found through it
+        if page and page["status"] == 200 and page["complete"] and not self._changed(page, self.digest):
             if page["etag"]:
                 request.headers.setdefault("If-None-Match", page["etag"])
             if page["last_modified"]:

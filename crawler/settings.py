@@ -67,6 +67,7 @@ ARSHIF_WARC_DIR = None  # WARC folder; None: `warc/` beside ARSHIF_DB; "": no WA
 ARSHIF_WARC_MAX_SIZE = 100 * 1024 * 1024  # rotate WARC files at this size (bytes)
 ARSHIF_WARC_GZIP_LEVEL = 6  # zlib level 1-9 of each WARC record (warcio's own is 9: slower, 1% smaller)
 ARSHIF_MAX_PAGES = 0  # pages downloaded at most (robots.txt aside); a source's `[limits] max_pages` sets it; 0: no limit
+ARSHIF_RETRY_FAILED = False  # True: fetch again article pages whose outcome was extraction_failed, not_article or too_old (--retry-failed)
 ARSHIF_REFRESH = False  # True: download archived article pages again
 ARSHIF_EXTRACT_WORKERS = -1  # extraction processes; -1: cores - 1 (at least 1), 0: on the reactor thread
 ARSHIF_EXTRACT_IN_FLIGHT = 0  # pages in the pool at once; 0: 16 per worker

@@ -15,6 +15,7 @@ from scrapy import signals
 from pipelines.archive.database import OUTCOMES, RUN_COUNTS, finish_crawl, insert_rows, open_archive, start_crawl, take_place, utc_now
 from pipelines.archive.lock import ArchiveLock
 from pipelines.archive.request_meta import ROLE, WARC_REF
+from pipelines.extraction.version import EXTRACTION_VERSION
 from pipelines.outcomes.counters import STATS_PREFIX, count, drop
 from pipelines.outcomes.faults import FAULT_PREFIX
 
@@ -47,8 +48,11 @@ class StoragePipeline:
     def open_spider(self, spider=None):
         self.lock.acquire()
         self.db = open_archive(self.db_path)
-        source = getattr(self.crawler.spider, "source_name", None) or self.crawler.spider.name
-        self.crawl_id = start_crawl(self.db, source)
+        spider = self.crawler.spider
+        source = getattr(spider, "source_name", None) or spider.name
+        # what this run's outcomes are decided under (IncrementalMiddleware retries on a change)
+        self.crawl_id = start_crawl(self.db, source, source_digest=getattr(getattr(spider, "source", None), "digest", None),
+                                    extraction_version=EXTRACTION_VERSION)
         self.crawler.stats.set_value(f"{STATS_PREFIX}crawl_id", self.crawl_id)
 
     def response_received(self, response, request, spider=None):

@@ -20,6 +20,9 @@ def register(sub) -> None:
     crawl.add_argument("--base-url", help="point the source at another origin (a local copy of the site)")
     crawl.add_argument("--local", action="store_true", help="no AutoThrottle or delay (for local test sites)")
     crawl.add_argument("--refresh", action="store_true", help="download archived article pages again")
+    crawl.add_argument("--retry-failed", action="store_true",
+                       help="fetch again article pages that yielded no article (extraction_failed, not_article, too_old); "
+                            "done anyway when the source file or the extraction version changed")
     crawl.add_argument("--log-level", default="INFO")
     crawl.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                        help="override a Scrapy/Arshif setting")
@@ -50,7 +53,8 @@ def _cluster_overrides(args) -> list[str]:
 def cmd_crawl(args) -> int:
     check_archive_path(args.db)  # ArchiveError: exit 4 before the lock file or anything else is made
     refuse_if_locked(args.db)
-    overrides = [*_cluster_overrides(args), *args.set, *(["ARSHIF_REFRESH=True"] if args.refresh else [])]
+    overrides = [*_cluster_overrides(args), *args.set, *(["ARSHIF_REFRESH=True"] if args.refresh else []),
+                 *(["ARSHIF_RETRY_FAILED=True"] if args.retry_failed else [])]
     row = run_crawl(args.source, args.db, args.base_url, args.log_level, overrides, polite=not args.local)
     print(summary_line(row))
     if row.get("cluster_run"):

@@ -216,6 +216,16 @@ def m010_limit_reached(db: Database) -> None:
     db["crawls"].add_column("limit_reached", int)
 
 
+@migrations()
+def m011_retry_keys(db: Database) -> None:
+    """What a run's outcomes were decided under: the source file's hash and the extraction version.
+
+    An `extraction_failed`, `not_article` or `too_old` page is fetched again when either changes.
+    """
+    db["crawls"].add_column("source_digest", str)
+    db["crawls"].add_column("extraction_version", int)
+
+
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -239,11 +249,11 @@ def open_archive(path: str | Path) -> Database:
     return db
 
 
-def start_crawl(db: Database, source: str) -> int:
-    """Insert the run's `crawls` row; earlier rows left `running` were killed."""
+def start_crawl(db: Database, source: str, **columns) -> int:
+    """Insert the run's `crawls` row (with `columns`); earlier rows left `running` were killed."""
     with db.atomic():
         db.execute("UPDATE crawls SET status = 'killed' WHERE status = 'running' AND source = ?", [source])
-        table = db["crawls"].insert({"source": source, "started_at": utc_now(), "status": "running"})
+        table = db["crawls"].insert({"source": source, "started_at": utc_now(), "status": "running", **columns})
     return table.last_pk
 
 
@@ -382,6 +392,7 @@ def known_pages(db: Database, source: str | None = None) -> dict[str, dict]:
         row["url"]: row
         for row in db.query(
             "SELECT p.url, p.role, p.status, p.etag, p.last_modified, p.digest, p.warc_date, p.outcome,"
+            " c.source_digest, c.extraction_version,"
             " c.status = 'finished' AND NOT COALESCE(c.limit_reached, 0) AS complete"
             f" FROM pages p LEFT JOIN crawls c ON c.id = p.crawl_id {where}",
             params,
