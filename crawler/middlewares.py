@@ -462,7 +462,7 @@ class PageLimitMiddleware:
     def from_crawler(cls, crawler):
         max_pages = crawler.settings.getint("ARSHIF_MAX_PAGES", 0)
         if max_pages <= 0:
-            raise NotConfigured("ARSHIF_MAX_PAGES is 0: no page limit")
+            raise NotConfigured  # no message: Scrapy would log it as a warning in every unlimited crawl
         return cls(crawler, max_pages)
 
     def process_request(self, request, spider=None):
