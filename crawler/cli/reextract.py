@@ -53,7 +53,8 @@ def cmd_reextract(args) -> int:
     replayed = crawler.stats.get_value("arshif/warc_responses_replayed", 0)
     stored = crawler.stats.get_value("arshif/stored", 0)
     print(f"reextract: {replayed} archived article pages, {stored} articles, "
-          f"{crawler.stats.get_value('arshif/duplicate', 0)} duplicates in {seconds:.1f} s "
+          f"{crawler.stats.get_value('arshif/duplicate', 0)} duplicates, "
+          f"{crawler.stats.get_value('arshif/replay_too_large', 0)} refused as larger than DOWNLOAD_MAXSIZE in {seconds:.1f} s "
           f"({replayed / seconds if seconds else 0:.0f} docs/s)")
     if args.into:
         print(f"New archive: {target}")
