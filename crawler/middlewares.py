@@ -26,6 +26,8 @@ from pipelines.archive.warc import (
 )
 from pipelines.archive.request_meta import PREVIOUS, ROLE, WARC_REF  # noqa: F401 (re-exported for old imports)
 from pipelines.extraction.version import EXTRACTION_VERSION
+from pipelines.outcomes.write_failure import WRITE_ERRORS
+from pipelines.outcomes.write_failure import report as report_write_failure
 
 RETRYABLE_OUTCOMES = ("extraction_failed", "not_article", "too_old")  # a fix in the source file or the code may change them
 
@@ -125,6 +127,10 @@ class PendingWarc(WarcLocation):
         self._body = None
         try:
             ref = self._middleware.writer.append(built)
+        except WRITE_ERRORS as exc:  # disk full, folder gone: the crawl stops; the page's row is not written
+            self._future.set_exception(exc)
+            report_write_failure(self._middleware.crawler, exc, "WARC")
+            return
         except BaseException as exc:
             self._future.set_exception(exc)
             raise
@@ -228,6 +234,9 @@ class WarcMiddleware:
             ref = self.writer.write_exchange(body=body, **exchange)
         except BaseException as exc:
             future.set_exception(exc)
+            if isinstance(exc, WRITE_ERRORS):
+                report_write_failure(self.crawler, exc, "WARC")
+                return
             raise
         future.set_result(_ref_fields(ref, with_digest))
 
@@ -245,7 +254,10 @@ class WarcMiddleware:
         for pending in list(self._unclaimed.values()):
             pending.write_now()
         self.thread.shutdown(wait=True)
-        self.writer.close()
+        try:
+            self.writer.close()  # writes the CDXJ index
+        except WRITE_ERRORS as exc:
+            report_write_failure(self.crawler, exc, "WARC index")
 
 
 def _ref_fields(ref, with_digest: bool) -> dict:

@@ -62,6 +62,8 @@ def cmd_crawl(args) -> int:
               f"merge the shards with `arshif merge SHARD... --into ARCHIVE`")
     if row.get("warning"):
         print(f"arshif: warning: {row['warning']}", file=sys.stderr)
+    if row.get("error"):
+        print(f"arshif: the crawl stopped: {row['error']}", file=sys.stderr)
     if row["status"] != "finished":
         return 1
     found = row["stored"] + row["duplicate"] + row["already_archived"] + (row["skipped_archived"] or 0)

@@ -217,13 +217,13 @@ def m010_limit_reached(db: Database) -> None:
 
 
 @migrations()
-def m011_retry_keys(db: Database) -> None:
-    """What a run's outcomes were decided under: the source file's hash and the extraction version.
-
-    An `extraction_failed`, `not_article` or `too_old` page is fetched again when either changes.
-    """
+def m011_run_keys(db: Database) -> None:
+    """What a run's outcomes were decided under: the source file's hash and the extraction version
+    (an `extraction_failed`, `not_article` or `too_old` page is fetched again when either changes);
+    and why a run `failed` (`error`: disk full, read-only, WARC folder gone)."""
     db["crawls"].add_column("source_digest", str)
     db["crawls"].add_column("extraction_version", int)
+    db["crawls"].add_column("error", str)
 
 
 def utc_now() -> str:
@@ -258,12 +258,14 @@ def start_crawl(db: Database, source: str, **columns) -> int:
 
 
 def finish_crawl(
-    db: Database, crawl_id: int, status: str, counts: dict, stats: dict, faults: dict | None = None, warning: str | None = None
+    db: Database, crawl_id: int, status: str, counts: dict, stats: dict, faults: dict | None = None, warning: str | None = None,
+    error: str | None = None,
 ) -> None:
     values = {outcome: int(counts.get(outcome, 0)) for outcome in (*OUTCOMES, *RUN_COUNTS)}
     values.update(
         faults=json.dumps(faults or {}, sort_keys=True),
         warning=warning,
+        error=error,
         finished_at=utc_now(),
         status=status,
         pages_fetched=int(counts.get("pages_fetched", 0)),

@@ -13,6 +13,9 @@ import os
 from pathlib import Path
 
 
+RESERVE = 256 * 1024  # bytes kept in the lock file for the last write of a run on a full disk
+
+
 class ArchiveLocked(RuntimeError):
     """Another process is writing this archive."""
 
@@ -39,10 +42,33 @@ class ArchiveLock:
             ) from None
         handle.seek(0)
         handle.truncate()
-        handle.write(str(os.getpid()))
+        handle.write(f"{os.getpid()}\n")
         handle.flush()
         self._file = handle
+        self._reserve()
         return self
+
+    def _reserve(self) -> None:
+        """Pad the lock file with RESERVE bytes: when the disk fills, freeing them lets the run record
+        that it failed (its `crawls` row). Best effort: a full disk leaves no reserve."""
+        try:
+            self._file.write(" " * RESERVE)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError:
+            self._file.seek(0)
+            self._file.truncate()
+            self._file.write(f"{os.getpid()}\n")
+            self._file.flush()
+
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+    def free_reserve(self) -> None:
+        if self._file is not None:
+            self._file.seek(0)
+            self._file.truncate(len(f"{os.getpid()}\n"))
+            self._file.flush()
 
     def _named(self) -> str:
         real = self.path.with_suffix("")

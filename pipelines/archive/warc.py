@@ -8,6 +8,7 @@ each file gets a CDXJ index of its responses when it is closed.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import io
 import json
@@ -123,8 +124,20 @@ class WarcWriter:
             offset = self._file.tell()
             self._file.write(built.data)
             self._file.flush()
+            self._check_in_place()
             self._index.append(built.index_head + _cdxj_tail(offset, self._name))
             return WarcRef(self._name, offset, built.response_length, built.date, built.digest)
+
+    def _check_in_place(self) -> None:
+        """Rows must not point at a file that is no longer there: writes to a deleted file succeed."""
+        path = self.folder / self._name
+        try:
+            here = os.stat(path)
+        except FileNotFoundError:
+            here = None
+        held = os.fstat(self._file.fileno())
+        if here is None or (here.st_ino, here.st_dev) != (held.st_ino, held.st_dev):
+            raise WarcGone(errno.ENOENT, "the WARC file was deleted or moved while the crawl wrote it", str(path))
 
     def write_exchange(self, url: str, status_line: str, headers: list[tuple[str, str]], body: bytes, **exchange) -> WarcRef:
         """Build the exchange's records (see `build_exchange`) and append them."""
@@ -205,6 +218,10 @@ def build_exchange(
     return BuiltExchange(
         out.getvalue(), length, date, response.rec_headers.get_header("WARC-Payload-Digest"), _cdxj_head(response, length)
     )
+
+
+class WarcGone(FileNotFoundError):
+    """The WARC file being written was deleted or moved (its folder removed mid-crawl)."""
 
 
 class BodyTooLarge(ValueError):
