@@ -140,3 +140,20 @@ def test_a_crawl_waits_while_serve_immutable_publishes_the_archive(tmp_path, dem
     run = crawl("demo", db_path, demo_site.origin)
     assert run.returncode == 0, run.stderr[-2000:]
     _check(db_path)
+
+
+
+def test_a_read_only_file_system_is_named_not_a_traceback(tmp_path):
+    flag = _can_mount()
+    if flag not in ("-m", "-rm"):
+        pytest.skip(flag)
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    with SiteServer(DEMO_SITE) as server:
+        command = (f"{sys.executable} -m crawler.cli.main crawl demo --db {disk}/archive.db --base-url {server.origin} "
+                   "--local --log-level WARNING")
+        script = (f"mount -t tmpfs -o size=16m tmpfs {disk} && cd {PROJECT_DIR} && {command} > /dev/null 2>&1 && "
+                  f"mount -o remount,ro {disk} && {command}")
+        result = subprocess.run(["unshare", flag, "sh", "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "read-only" in result.stderr and "Traceback" not in result.stderr

@@ -7,7 +7,7 @@ import os
 import sys
 
 from crawler.cli.common import DEFAULT_DB, refuse_if_locked, run_crawl, summary_line
-from pipelines.archive.checks import check_archive_path
+from pipelines.archive.checks import check_archive_path, write_problem
 
 
 def register(sub) -> None:
@@ -52,6 +52,10 @@ def _cluster_overrides(args) -> list[str]:
 
 def cmd_crawl(args) -> int:
     check_archive_path(args.db)  # ArchiveError: exit 4 before the lock file or anything else is made
+    problem = write_problem(args.db)
+    if problem:  # a read-only file system: say so, not a traceback from the lock file
+        print(f"arshif: {problem}", file=sys.stderr)
+        return 1
     refuse_if_locked(args.db)
     overrides = [*_cluster_overrides(args), *args.set, *(["ARSHIF_REFRESH=True"] if args.refresh else []),
                  *(["ARSHIF_RETRY_FAILED=True"] if args.retry_failed else [])]

@@ -70,6 +70,20 @@ def _tables(path: Path) -> tuple[set[str], bool]:
     return tables, arshif
 
 
+def write_problem(path: str | Path) -> str | None:
+    """Why the archive at `path` (or the folder it would be made in) cannot be written, or None."""
+    real = Path(path).resolve()
+    folder = real.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    for target in (real, folder):
+        if not target.exists() or os.access(target, os.W_OK):
+            continue
+        read_only = bool(os.statvfs(target).f_flag & os.ST_RDONLY)
+        return f"cannot write {target}: {'the file system is read-only' if read_only else 'permission denied'}"
+    return None
+
+
 def same_file(a: str | Path, b: str | Path) -> bool:
     """Whether two paths name one file (symlinks, `..`, hard links), existing or not."""
     a, b = Path(a), Path(b)
