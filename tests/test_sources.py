@@ -74,11 +74,7 @@ _BASE = 'name = "x"\nsite_url = "https://x.test/"\nstart_urls = ["https://x.test
 )
 def test_every_value_is_checked_at_load(tmp_path, extra, key):
     """Mistakes that would otherwise record every article as failed, too old or not an article (issue 18, item 8)."""
-    path = tmp_path / "bad.toml"
-    path.write_text(_BASE + extra, encoding="utf-8")
-    with pytest.raises(SourceError) as error:
-        load_source(str(path))
-    assert str(path) in str(error.value) and f": {key}:" in str(error.value), str(error.value)
+    test_bad_source_names_file_and_key(tmp_path, _BASE + extra, key)
 
 
 def test_good_values_load(tmp_path):
