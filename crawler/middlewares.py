@@ -25,6 +25,11 @@ from pipelines.archive.warc import (
     warc_date,
 )
 from pipelines.archive.request_meta import PREVIOUS, ROLE, WARC_REF  # noqa: F401 (re-exported for old imports)
+from pipelines.extraction.version import EXTRACTION_VERSION
+from pipelines.outcomes.write_failure import WRITE_ERRORS
+from pipelines.outcomes.write_failure import report as report_write_failure
+
+RETRYABLE_OUTCOMES = ("extraction_failed", "not_article", "too_old")  # a fix in the source file or the code may change them
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +127,10 @@ class PendingWarc(WarcLocation):
         self._body = None
         try:
             ref = self._middleware.writer.append(built)
+        except WRITE_ERRORS as exc:  # disk full, folder gone: the crawl stops; the page's row is not written
+            self._future.set_exception(exc)
+            report_write_failure(self._middleware.crawler, exc, "WARC")
+            return
         except BaseException as exc:
             self._future.set_exception(exc)
             raise
@@ -172,7 +181,7 @@ class WarcMiddleware:
     def from_crawler(cls, crawler):
         folder = crawler.settings.get("ARSHIF_WARC_DIR")
         if folder is None:
-            folder = str(Path(crawler.settings.get("ARSHIF_DB")).parent / "warc")
+            folder = str(Path(crawler.settings.get("ARSHIF_DB")).resolve().parent / "warc")  # beside the real file, not a symlink to it
         if not folder:
             raise NotConfigured("ARSHIF_WARC_DIR is empty: WARC archiving is off")
         middleware = cls(
@@ -225,6 +234,9 @@ class WarcMiddleware:
             ref = self.writer.write_exchange(body=body, **exchange)
         except BaseException as exc:
             future.set_exception(exc)
+            if isinstance(exc, WRITE_ERRORS):
+                report_write_failure(self.crawler, exc, "WARC")
+                return
             raise
         future.set_result(_ref_fields(ref, with_digest))
 
@@ -242,7 +254,10 @@ class WarcMiddleware:
         for pending in list(self._unclaimed.values()):
             pending.write_now()
         self.thread.shutdown(wait=True)
-        self.writer.close()
+        try:
+            self.writer.close()  # writes the CDXJ index
+        except WRITE_ERRORS as exc:
+            report_write_failure(self.crawler, exc, "WARC index")
 
 
 def _ref_fields(ref, with_digest: bool) -> dict:
@@ -272,16 +287,19 @@ class IncrementalMiddleware:
     If-Modified-Since, and a 304 ends there.
     """
 
-    def __init__(self, crawler, db_path: str, refresh: bool):
+    def __init__(self, crawler, db_path: str, refresh: bool, retry_failed: bool = False):
         self.crawler = crawler
         self.db_path = db_path
         self.refresh = refresh
+        self.retry_failed = retry_failed
         self.pages: dict[str, dict] = {}
         self.archived: set[str] = set()
+        self.digest: str | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
-        middleware = cls(crawler, crawler.settings.get("ARSHIF_DB"), crawler.settings.getbool("ARSHIF_REFRESH"))
+        settings = crawler.settings
+        middleware = cls(crawler, settings.get("ARSHIF_DB"), settings.getbool("ARSHIF_REFRESH"), settings.getbool("ARSHIF_RETRY_FAILED"))
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         return middleware
 
@@ -292,7 +310,19 @@ class IncrementalMiddleware:
         db.close()
         # every URL is fetched at most once: an alias of an archived story (tracking parameters,
         # an AMP page) is fetched the first time it is met and recorded as a `url` duplicate
-        self.archived = fetched | {url for url, page in self.pages.items() if page["outcome"]}
+        digest = self.digest = getattr(getattr(spider, "source", None), "digest", None)
+        kept = {url for url, page in self.pages.items() if page["outcome"] and not self._retry(page, digest)}
+        self.crawler.stats.set_value("arshif/retry_candidates", sum(1 for p in self.pages.values() if p["outcome"]) - len(kept))
+        self.archived = fetched | kept
+
+    def _retry(self, page: dict, digest: str | None) -> bool:
+        """A page whose outcome came from a configuration or extraction problem is fetched again when the
+        source file or the extraction version changed since, or with --retry-failed; stored, duplicate,
+        already_archived (and not_arabic) never."""
+        return page["outcome"] in RETRYABLE_OUTCOMES and self._changed(page, digest)
+
+    def _changed(self, page: dict, digest: str | None) -> bool:
+        return self.retry_failed or page["source_digest"] != digest or page["extraction_version"] != EXTRACTION_VERSION
 
     def process_request(self, request, spider=None):
         if self.refresh:
@@ -304,7 +334,9 @@ class IncrementalMiddleware:
                 raise IgnoreRequest(f"already archived: {url}")
             return None
         page = self.pages.get(url)
-        if page and page["status"] == 200 and page["complete"]:
+        # a listing read under another source file or extraction version is read in full: pages to retry,
+        # or new article patterns, are found through it
+        if page and page["status"] == 200 and page["complete"] and not self._changed(page, self.digest):
             if page["etag"]:
                 request.headers.setdefault("If-None-Match", page["etag"])
             if page["last_modified"]:
@@ -421,3 +453,42 @@ def _retry_after_seconds(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
+
+
+class PageLimitMiddleware:
+    """Stop at ARSHIF_MAX_PAGES downloads (a source's `[limits] max_pages`): a normal end, not a failure.
+
+    Requests are counted as they leave for the downloader, so the limit is never
+    overshot by what is in flight; once it is reached every further request is
+    refused (`arshif/limit_skipped`), the spider stops queueing new ones, and the
+    run drains and ends `finished` with `arshif/limit_reached` (the crawls row's
+    `limit_reached`). Scrapy's robots.txt requests do not count.
+    """
+
+    def __init__(self, crawler, max_pages: int):
+        self.crawler = crawler
+        self.max_pages = max_pages
+        self.issued = 0
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        max_pages = crawler.settings.getint("ARSHIF_MAX_PAGES", 0)
+        if max_pages <= 0:
+            raise NotConfigured  # no message: Scrapy would log it as a warning in every unlimited crawl
+        return cls(crawler, max_pages)
+
+    def process_request(self, request, spider=None):
+        if request.meta.get("dont_obey_robotstxt"):  # RobotsTxtMiddleware's own request
+            return None
+        if self.issued < self.max_pages:
+            self.issued += 1
+            return None
+        stats = self.crawler.stats
+        if not stats.get_value("arshif/limit_reached"):
+            stats.set_value("arshif/limit_reached", 1)
+            logger.info("Page limit reached (%s pages): no new requests", self.max_pages)
+            stop = getattr(self.crawler.spider, "stop_queueing", None)
+            if stop is not None:
+                stop()
+        stats.inc_value("arshif/limit_skipped")
+        raise IgnoreRequest(f"page limit reached: {request.url}")

@@ -132,6 +132,13 @@ def export(db, fmt, output="-", sources=None, since=None, bom=False) -> int:
             raise ExportError("--format parquet needs pyarrow: pip install pyarrow") from None
         if output == "-" and sys.stdout.isatty():
             raise ExportError("Parquet is binary: give --output FILE or redirect stdout")
+    if output != "-":
+        from pipelines.archive.checks import ArchiveError, refuse_output
+
+        try:
+            refuse_output(output, db)  # never the archive, its -wal/-shm, another database or a WARC file
+        except ArchiveError as exc:
+            raise ExportError(str(exc)) from None
     sql, params = build_query(sources, since)
     connection = open_readonly(db)
     try:

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from crawler.cli.common import DATASETTE_DIR, DEFAULT_DB, refuse_if_locked
+from crawler.cli.common import DATASETTE_DIR, DEFAULT_DB
 
 
 def register(sub) -> None:
@@ -34,8 +34,17 @@ def cmd_serve(args) -> int:
     if args.immutable:
         import sqlite3
 
+        from pipelines.archive.lock import ArchiveLock, ArchiveLocked
+
         for db in databases:
-            refuse_if_locked(str(db))
+            try:
+                # held until datasette exits (the descriptor survives exec): a crawl writing under a reader
+                # that takes the file as immutable makes it see "database disk image is malformed"
+                lock = ArchiveLock(db).acquire()
+            except ArchiveLocked as exc:
+                print(f"arshif serve: {exc}", file=sys.stderr)
+                return 3
+            os.set_inheritable(lock.fileno(), True)
             with sqlite3.connect(db) as connection:  # immutable mode does not read the -wal file
                 connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     command = datasette_command([str(db) for db in databases], args.host, args.port, immutable=args.immutable)
