@@ -15,6 +15,7 @@ from datasette.utils.asgi import NotFound, Response
 TEMPLATE = "arshif_article.html"
 # Replay of the stored WARC record, by URL: a route the WARC work will add.
 ARCHIVED_COPY = "/-/archived?url={}"
+SQLITE_MAX_INTEGER = 2**63 - 1
 DUPLICATE_COLUMNS = ("id", "url", "source", "title", "fetched_at", "similarity", "kind")
 
 
@@ -51,6 +52,8 @@ async def article_page(datasette, request):
         [("view-table", (db.name, "articles")), ("view-database", db.name), "view-instance"],
     )
     article_id = int(request.url_vars["id"])
+    if article_id > SQLITE_MAX_INTEGER:  # no such row; SQLite cannot even take the number
+        raise NotFound(f"No article {article_id}")
     result = await db.execute("select * from articles where id = ?", [article_id])
     row = result.first()
     if row is None:
@@ -82,4 +85,4 @@ async def article_page(datasette, request):
 
 @hookimpl
 def register_routes():
-    return [(r"^/-/article/(?P<id>\d+)$", article_page)]
+    return [(r"^/-/article/(?P<id>\d{1,30})$", article_page)]
