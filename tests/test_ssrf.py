@@ -9,16 +9,15 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
 from crawler.resolver import Allowances, CheckedResolver, address_problem, parse_address
 from tests.conftest import PROJECT_DIR
+from tests.loopback_counter import CountingServer
 
 # one address from every range of IANA's IPv4 and IPv6 special-purpose address registries,
 # plus multicast; each with the kind it is refused as
@@ -118,41 +117,15 @@ def test_the_resolver_hands_connections_only_checked_addresses():
         assert receiver.done and receiver.addresses == expected, (host, receiver.addresses)
 
 
-class _CountingServer:
-    """A TCP server on 127.0.0.1 that counts every connection it accepts (and answers a small page)."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            conn.recv(65536)
-            conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n<html><body>secret</body></html>")
-            conn.close()
-
-    def close(self):
-        self.sock.close()
-
-
 @pytest.fixture
 def server():
-    counting = _CountingServer()
+    counting = CountingServer()
     yield counting
     counting.close()
 
 
 def _source(folder: Path, start_urls: list[str], domains: list[str], **allow) -> Path:
-    lines = [f'name = "hostile"', f'site_url = "{start_urls[0]}"', f"start_urls = {json.dumps(start_urls)}",
+    lines = ['name = "hostile"', f'site_url = "{start_urls[0]}"', f"start_urls = {json.dumps(start_urls)}",
              f"allowed_domains = {json.dumps(domains)}", "discover_sitemaps = false"]
     lines += [f"{key} = {str(value).lower()}" for key, value in allow.items()]
     path = folder / "hostile.toml"

@@ -256,17 +256,49 @@ def iter_responses(folder: str | Path):
     for path in sorted(Path(folder).glob("*.warc.gz")):
         with open(path, "rb") as stream:
             for record, raw, ref in _placed_records(path, stream, ("response",), with_payload=True):
-                headers = {k.lower(): v for k, v in record.http_headers.headers} if record.http_headers else {}
-                yield StoredResponse(
-                    url=record.rec_headers.get_header("WARC-Target-URI"),
-                    status=int(record.http_headers.get_statuscode() or 0),
-                    headers=headers,
-                    body=decoded_body(raw, headers.get("content-encoding")),
-                    date=record.rec_headers.get_header("WARC-Date"),
-                    role=record.rec_headers.get_header(ROLE_HEADER),
-                    source=record.rec_headers.get_header(SOURCE_HEADER),
-                    ref=ref,
-                )
+                yield _stored(record, raw, ref)
+
+
+def _stored(record, raw: bytes, ref: WarcRef) -> StoredResponse:
+    headers = {k.lower(): v for k, v in record.http_headers.headers} if record.http_headers else {}
+    return StoredResponse(
+        url=record.rec_headers.get_header("WARC-Target-URI"),
+        status=int(record.http_headers.get_statuscode() or 0),
+        headers=headers,
+        body=decoded_body(raw, headers.get("content-encoding")),
+        date=record.rec_headers.get_header("WARC-Date"),
+        role=record.rec_headers.get_header(ROLE_HEADER),
+        source=record.rec_headers.get_header(SOURCE_HEADER),
+        ref=ref,
+    )
+
+
+MAX_RECORD_BYTES = 64 * 1024 * 1024  # no stored page's record is larger (DOWNLOAD_MAXSIZE is 10 MB)
+
+
+def read_response(folder: str | Path, name: str, offset: int, length: int) -> StoredResponse | None:
+    """The response record at (file, offset, length) in the WARC folder, or None.
+
+    `name` must be a file directly in `folder` (no path parts): an archive row cannot make
+    the reader open anything else.
+    """
+    if not name or Path(name).name != name or name.startswith(".") or not name.endswith(".warc.gz"):
+        return None
+    if offset is None or length is None or offset < 0 or not 0 < length <= MAX_RECORD_BYTES:
+        return None
+    path = Path(folder) / name
+    try:
+        with open(path, "rb") as stream:
+            stream.seek(offset)
+            chunk = stream.read(length)
+    except OSError:
+        return None
+    try:
+        for record, raw, ref in _placed_records(path, io.BytesIO(chunk), ("response",), with_payload=True):
+            return _stored(record, raw, WarcRef(name, offset + ref.offset, ref.length))
+    except Exception:  # a damaged record: nothing to show  # noqa: BLE001
+        return None
+    return None
 
 
 _MIME_END = re.compile(r"[;\s]")
