@@ -76,4 +76,7 @@ def test_serve_public_sets_the_switch_the_plugin_reads(archive_db, monkeypatch, 
 
 def test_readme_recommends_public_serving():
     readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
-    assert "arshif serve --public" in readme and "SECURITY.md" in readme
+    import re
+
+    assert re.search(r"\$ arshif serve [^\n]*--public", readme) and "SECURITY.md" in readme
+    assert "--public" in (PROJECT_DIR / "SECURITY.md").read_text(encoding="utf-8")
