@@ -124,9 +124,10 @@ class _Resolution:
 class CheckedResolver:
     """TWISTED_DNS_RESOLVER: resolve each host once, hand out only addresses the crawl may reach."""
 
-    def __init__(self, reactor, cache_size: int = 10_000):
+    def __init__(self, reactor, cache_size: int = 10_000, timeout: float = 60.0):
         self.reactor = reactor
         self.cache_size = cache_size
+        self.timeout = timeout  # DNS_TIMEOUT: a lookup still running then answers "unresolvable"
         self._answers: OrderedDict[str, tuple[Address, ...]] = OrderedDict()
         self._pending: dict[str, list[defer.Deferred]] = {}
         self._allowances: dict[int, Allowances] = {}
@@ -135,7 +136,7 @@ class CheckedResolver:
     @classmethod
     def from_crawler(cls, crawler, reactor):
         cache_size = crawler.settings.getint("DNSCACHE_SIZE", 10_000) if crawler.settings.getbool("DNSCACHE_ENABLED", True) else 10_000
-        return cls(reactor, max(cache_size, 1))
+        return cls(reactor, max(cache_size, 1), crawler.settings.getfloat("DNS_TIMEOUT", 60.0))
 
     def install_on_reactor(self) -> None:
         self.reactor.installNameResolver(self)
@@ -179,10 +180,13 @@ class CheckedResolver:
             return waiter
         self._pending[host] = [waiter]
         pool = self.reactor.getThreadPool()
-        deferToThreadPool(self.reactor, pool, _getaddrinfo, host).addBoth(self._answered, host)
+        late = self.reactor.callLater(self.timeout, self._answered, TimeoutError(host), host)
+        deferToThreadPool(self.reactor, pool, _getaddrinfo, host).addBoth(self._answered, host, late)
         return waiter
 
-    def _answered(self, result, host: str) -> None:
+    def _answered(self, result, host: str, late=None) -> None:
+        if late is not None and late.active():
+            late.cancel()
         waiters = self._pending.pop(host, [])
         if isinstance(result, tuple):
             if result:

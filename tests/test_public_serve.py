@@ -64,7 +64,7 @@ async def test_public_serving_refuses_arbitrary_sql_and_keeps_the_rest(archive_d
 
 
 def test_serve_public_sets_the_switch_the_plugin_reads(archive_db, monkeypatch, capsys):
-    monkeypatch.delenv("ARSHIF_PUBLIC", raising=False)
+    monkeypatch.setenv("ARSHIF_PUBLIC", "0")  # restored (removed) after the test, whatever serve sets
     launched = {}
     monkeypatch.setattr("os.execvp", lambda file, args: launched.update(args=args))
     assert main(["serve", str(archive_db), "--public"]) == 0

@@ -26,8 +26,6 @@ from pathlib import Path
 from datasette import hookimpl
 from datasette.utils.asgi import NotFound, Response
 
-from pipelines.archive.warc import read_response
-
 SQLITE_MAX_INTEGER = 2**63 - 1
 TEMPLATE = "arshif_archived.html"
 PAGE_POLICY = ("sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
@@ -72,6 +70,10 @@ async def _article(datasette, request) -> tuple:
 
 
 def stored_page(db_path: str | None, article: dict):
+    # imported here: a plugin that fails to import stops datasette, and `pipelines` is found
+    # through arshif_search.py's path setup when the project is not installed
+    from pipelines.archive.warc import read_response
+
     if not db_path or not article.get("warc_file"):
         return None
     return read_response(Path(db_path).parent / "warc", article["warc_file"], article["warc_offset"],

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from datasette import hookimpl
 
-from pipelines.text.spreadsheet import CsvRewriter
-
 CSV_TYPES = (b"text/csv", b"text/plain")
 
 
@@ -30,6 +28,8 @@ def neutralise_csv(app):
                     if name.lower() == b"content-type":
                         kind = value.split(b";")[0].strip().lower()
                 if kind in CSV_TYPES and message.get("status", 200) == 200:
+                    from pipelines.text.spreadsheet import CsvRewriter  # found once arshif_search.py has loaded
+
                     state["rewriter"] = CsvRewriter()
                     headers = [[n, v] for n, v in message.get("headers", []) if n.lower() != b"content-length"]
                     message = {**message, "headers": headers}

@@ -18,10 +18,11 @@ from markupsafe import escape
 
 from datasette import hookimpl
 
-try:
-    import pipelines  # noqa: F401  (installed, or the project is the working directory)
-except ImportError:  # `datasette serve --plugins-dir datasette/plugins` from elsewhere
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+# `pipelines` of the checkout these plugins live in, before any other installed copy
+# (`datasette serve --plugins-dir datasette/plugins` from elsewhere, or a second checkout)
+_CHECKOUT = Path(__file__).resolve().parents[2]
+if (_CHECKOUT / "pipelines").is_dir() and "pipelines" not in sys.modules:
+    sys.path.insert(0, str(_CHECKOUT))
 
 from pipelines.text.normalize import light_stem, tokens  # noqa: E402
 from pipelines.text.search_text import PUBLIC_LIMIT, bounded, fts_query, register_functions  # noqa: E402
