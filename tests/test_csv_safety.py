@@ -110,3 +110,11 @@ async def test_datasette_query_csv_is_spreadsheet_safe(hostile_db):
     assert row["title"] == "'" + HOSTILE["title"] and row["author"] == "'" + HOSTILE["author"] and row["n"] == "-5"
     json_rows = (await ds.client.get("/archive/articles.json", params={"_shape": "array", "id": first})).json()
     assert json_rows[0]["title"] == HOSTILE["title"]  # JSON carries the data as stored
+
+
+async def test_datasette_row_csv_is_spreadsheet_safe(hostile_db):
+    db, first = hostile_db
+    response = await make_datasette(db).client.get(f"/archive/articles/{first}.csv")
+    assert response.status_code == 200
+    (row,) = list(csv.DictReader(io.StringIO(response.text, newline="")))
+    assert row["title"] == "'" + HOSTILE["title"]

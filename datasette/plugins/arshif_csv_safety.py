@@ -16,9 +16,10 @@ CSV_TYPES = (b"text/csv", b"text/plain")
 
 def neutralise_csv(app):
     async def app_with_safe_csv(scope, receive, send):
-        if scope.get("type") != "http" or not scope.get("path", "").endswith(".csv"):
+        if scope.get("type") != "http":
             await app(scope, receive, send)
             return
+        csv_path = scope.get("path", "").endswith(".csv")
         state: dict = {"rewriter": None}
 
         async def send_safe(message):
@@ -27,7 +28,9 @@ def neutralise_csv(app):
                 for name, value in message.get("headers", []):
                     if name.lower() == b"content-type":
                         kind = value.split(b";")[0].strip().lower()
-                if kind in CSV_TYPES and message.get("status", 200) == 200:
+                # datasette sends CSV as text/csv (with _dl) or text/plain (a .csv URL)
+                is_csv = kind == b"text/csv" or (csv_path and kind in CSV_TYPES)
+                if is_csv and message.get("status", 200) == 200:
                     from pipelines.text.spreadsheet import CsvRewriter  # found once arshif_search.py has loaded
 
                     state["rewriter"] = CsvRewriter()
