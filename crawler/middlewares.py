@@ -376,7 +376,9 @@ class SafeAddressMiddleware:
             raise IgnoreRequest(f"unsafe address: proxy {proxy!r} is not configured in ARSHIF_PROXY ({request.url})")
         host = (parts.hostname or "").lower()
         resolver = self.resolver()
-        addresses = await maybe_deferred_to_future(resolver.lookup(host))
+        addresses = resolver.cached(host)  # most requests: a host already looked up, no wait
+        if addresses is None:
+            addresses = await maybe_deferred_to_future(resolver.lookup(host))
         if not addresses:
             if self.proxies:
                 raise IgnoreRequest(f"unsafe address: {host} does not resolve here, so it cannot be checked "

@@ -165,6 +165,14 @@ class CheckedResolver:
 
     # --- lookups ---
 
+    def cached(self, host: str) -> tuple[Address, ...] | None:
+        """The addresses a literal or an already looked-up host stands for, without waiting; else None."""
+        host = host.lower().strip("[]")
+        literal = parse_address(host)
+        if literal is not None:
+            return (literal,)
+        return self._answers.get(host)
+
     def lookup(self, host: str) -> defer.Deferred:
         """Fires with the host's addresses (a tuple, maybe empty); one lookup per host, shared."""
         host = host.lower().strip("[]")
