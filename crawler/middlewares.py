@@ -10,9 +10,13 @@ import logging
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from scrapy import signals
+from scrapy.downloadermiddlewares.httpproxy import HttpProxyMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
+
+from crawler.resolver import Allowances, CheckedResolver, address_problem
 
 from pipelines.archive.database import known_pages, open_archive
 from pipelines.archive.warc import (
@@ -354,61 +358,159 @@ class IncrementalMiddleware:
 class SafeAddressMiddleware:
     """Refuse non-HTTP schemes and non-public addresses before any connection.
 
-    Loopback is allowed only when the source says `allow_loopback = true` (the
-    demo and the tests); private ranges, link-local (169.254.169.254, the cloud
-    metadata address) and reserved ones only with `allow_private_addresses`.
-    Host names are resolved in a thread, once each, and every address checked.
+    Loopback (127.0.0.0/8, ::1, 0.0.0.0 and their IPv6 forms) is allowed only when
+    the source says `allow_loopback = true` (the demo and the tests); private,
+    carrier-grade NAT, link-local (169.254.169.254, the cloud metadata address) and
+    every other special-purpose range only with `allow_private_addresses`. The
+    host is looked up by the crawl's one resolver (crawler/resolver.py), which
+    then connects only to the addresses it checked: see CheckedResolver. A
+    request may go through a proxy only when Arshif's settings configure it
+    (ARSHIF_PROXY); its target host is still checked here, and refused when it
+    does not resolve.
     """
 
-    def __init__(self, crawler):
+    def __init__(self, crawler, proxies: dict[str, str]):
         self.crawler = crawler
-        self._verdicts: dict[str, str | None] = {}
+        self.proxies = proxies
+        self._resolver: CheckedResolver | None = None
+        self._allowances: Allowances | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler)
+        _refuse_unchecked_handlers(crawler.settings)
+        return cls(crawler, configured_proxies(crawler.settings))
+
+    def resolver(self) -> CheckedResolver:
+        """The reactor's resolver, looked up at the first request: CrawlerProcess installs
+        TWISTED_DNS_RESOLVER when it starts, after the middlewares are built."""
+        if self._resolver is None:
+            from twisted.internet import reactor
+
+            self._resolver = CheckedResolver.installed(reactor)
+            for url in self.proxies.values():
+                self._resolver.trust(urlsplit(url).hostname or "")
+            source = getattr(self.crawler.spider, "source", None)
+            self._allowances = Allowances(
+                loopback=bool(getattr(source, "allow_loopback", False)),
+                private=bool(getattr(source, "allow_private_addresses", False)),
+            )
+            self._resolver.allow(self.crawler, self._allowances)
+        return self._resolver
 
     async def process_request(self, request, spider=None):
-        import asyncio
-        from urllib.parse import urlsplit
+        from scrapy.utils.defer import maybe_deferred_to_future
 
         parts = urlsplit(request.url)
         if parts.scheme not in _SAFE_SCHEMES:
             raise IgnoreRequest(f"unsafe address: scheme {parts.scheme!r} in {request.url}")
+        proxy = request.meta.get("proxy")
+        if proxy is not None and proxy not in self.proxies.values():
+            raise IgnoreRequest(f"unsafe address: proxy {proxy!r} is not configured in ARSHIF_PROXY ({request.url})")
         host = (parts.hostname or "").lower()
-        if host not in self._verdicts:
-            self._verdicts[host] = await asyncio.to_thread(_address_problem, host)
-        problem = self._verdicts[host]
+        resolver = self.resolver()
+        addresses = resolver.cached(host)  # most requests: a host already looked up, no wait
+        if addresses is None:
+            addresses = await maybe_deferred_to_future(resolver.lookup(host))
+        if not addresses:
+            if self.proxies:
+                raise IgnoreRequest(f"unsafe address: {host} does not resolve here, so it cannot be checked "
+                                    f"before the proxy fetches it ({request.url})")
+            return None  # unresolvable: the download fails with dns_error
+        problem = resolver.problem(addresses, self._allowances)
         if problem is None:
-            return None
-        source = getattr(self.crawler.spider, "source", None)
-        if problem == "loopback" and getattr(source, "allow_loopback", False):
-            return None
-        if problem != "loopback" and getattr(source, "allow_private_addresses", False):
             return None
         raise IgnoreRequest(f"unsafe address: {host} is {problem} ({request.url})")
 
 
-def _address_problem(host: str) -> str | None:
-    """None for a public address; else what kind of address the host is."""
-    import ipaddress
-    import socket
+def _refuse_unchecked_handlers(settings) -> None:
+    """Only Twisted's HTTP handlers connect through the reactor's resolver; others would bypass the check."""
+    from scrapy.utils.misc import load_object
 
-    try:
-        addresses = {ipaddress.ip_address(host.strip("[]"))}
-    except ValueError:
+    handlers = {**settings.getdict("DOWNLOAD_HANDLERS_BASE"), **settings.getdict("DOWNLOAD_HANDLERS")}
+    for scheme in _SAFE_SCHEMES:
+        path = handlers.get(scheme)
+        if path is None:
+            continue
+        handler = load_object(path) if isinstance(path, str) else path
+        module = getattr(handler, "__module__", "")
+        if module not in _CHECKED_HANDLER_MODULES:
+            raise ValueError(f"DOWNLOAD_HANDLERS[{scheme!r}] = {path!r} does not connect through Arshif's checked "
+                             f"resolver (crawler/resolver.py); use Scrapy's HTTP/1.1 or HTTP/2 handler")
+
+
+_CHECKED_HANDLER_MODULES = {
+    "scrapy.core.downloader.handlers.http11",
+    "scrapy.core.downloader.handlers.http2",
+    "scrapy.core.downloader.handlers.http",
+}
+
+
+def configured_proxies(settings) -> dict[str, str]:
+    """scheme -> proxy URL (without credentials), from ARSHIF_PROXY only.
+
+    None or "": no proxy (the environment's http_proxy/https_proxy are ignored);
+    a URL: that proxy for http and https; "env": the environment's, as Scrapy reads them.
+    """
+    from urllib.request import getproxies
+
+    value = settings.get("ARSHIF_PROXY") or ""
+    if not value:
+        return {}
+    found = getproxies() if value == "env" else {"http": value, "https": value}
+    proxies = {}
+    for scheme in _SAFE_SCHEMES:
+        if scheme in found:
+            proxies[scheme] = _proxy_url(found[scheme], scheme)
+    return proxies
+
+
+def _proxy_url(url: str, scheme: str) -> str:
+    """The proxy URL as HttpProxyMiddleware puts it in request.meta["proxy"] (credentials left out)."""
+    from urllib.parse import urlunparse
+    from urllib.request import _parse_proxy  # type: ignore[attr-defined]
+
+    proxy_type, _user, _password, hostport = _parse_proxy(url)
+    return urlunparse((proxy_type or scheme, hostport, "", "", "", ""))
+
+
+class ConfiguredProxyMiddleware(HttpProxyMiddleware):
+    """Scrapy's HttpProxyMiddleware, with proxies from ARSHIF_PROXY instead of the environment.
+
+    Scrapy's own reads http_proxy/https_proxy from the environment: a crawl started
+    where they are set would send every request to that proxy, which resolves names
+    the local check cannot (metadata.google.internal). Here the environment counts
+    only with ARSHIF_PROXY = "env".
+    """
+
+    def __init__(self, auth_encoding: str | None, setting: str | None):
+        super().__init__(auth_encoding)
+        if setting != "env":
+            self.proxies = {}
+            if setting:
+                for scheme in _SAFE_SCHEMES:
+                    self.proxies[scheme] = self._get_proxy(setting, scheme)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler.settings.get("HTTPPROXY_AUTH_ENCODING"), crawler.settings.get("ARSHIF_PROXY"))
+
+
+def _address_problem(host: str) -> str | None:
+    """None for a public address; else what kind of address the host is (resolved here, for tests and tools)."""
+    from crawler.resolver import _getaddrinfo, parse_address
+
+    literal = parse_address(host)
+    if literal is not None:
+        addresses: tuple = (literal,)
+    else:
         try:
-            infos = socket.getaddrinfo(host, None)
+            addresses = _getaddrinfo(host.strip("[]"))
         except OSError:
-            return None  # unresolvable: the download fails with dns_error
-        addresses = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}
+            return None
     for address in addresses:
-        if address.is_loopback:
-            return "loopback"
-        if address.is_link_local:
-            return "link-local"
-        if address.is_private or address.is_reserved or address.is_multicast or address.is_unspecified:
-            return "private"
+        problem = address_problem(address)
+        if problem:
+            return problem
     return None
 
 

@@ -35,6 +35,8 @@ HTTPERROR_ALLOW_ALL = False
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.SafeAddressMiddleware": 10,
+    "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": None,  # reads http_proxy from the environment
+    "crawler.middlewares.ConfiguredProxyMiddleware": 750,  # the same, with proxies from ARSHIF_PROXY only
     "crawler.middlewares.RetryAfterMiddleware": 560,  # after RetryMiddleware (550) in response order
     "crawler.middlewares.IncrementalMiddleware": 540,  # before DownloaderStats: skipped requests are not counted
     "crawler.middlewares.PageLimitMiddleware": 545,  # after IncrementalMiddleware: skipped pages do not count
@@ -75,6 +77,12 @@ ARSHIF_EXTRACT_IN_FLIGHT = 0  # pages in the pool at once; 0: 16 per worker
 ARSHIF_MAX_RETRY_AFTER = 60  # longest Retry-After wait honoured (seconds)
 ARSHIF_GC_THRESHOLD = 10_000  # collect new objects every N allocations, not 700, and freeze what is loaded at start (0: Python's own)
 ARSHIF_NEAR_DUPLICATE_THRESHOLD = 0.5  # estimated Jaccard of word 3-shingles for a near-duplicate; 0: off
+
+# --- Security (SECURITY.md): hostile pages and hostile DNS ---
+# One resolver checks every address and is the one connections use (no DNS rebinding).
+TWISTED_DNS_RESOLVER = "crawler.resolver.CheckedResolver"
+TELNETCONSOLE_ENABLED = False  # no remote-control endpoint on 127.0.0.1 during a crawl
+ARSHIF_PROXY = None  # proxy URL for every request; None: no proxy, http_proxy/https_proxy ignored; "env": use them
 
 # --- Cluster: `arshif crawl --redis URL` (crawler/cluster.py); REDIS_URL is scrapy-redis's own setting ---
 ARSHIF_REDIS_RUN = None  # the run every worker of one cluster crawl joins (--run); None: today's UTC date

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from crawler.cli.common import DATASETTE_DIR, DEFAULT_DB
 
+PUBLIC_ENV = "ARSHIF_PUBLIC"  # the variable datasette/plugins/arshif_public.py reads
+
 
 def register(sub) -> None:
     serve = sub.add_parser("serve", help="publish the archive with datasette on 127.0.0.1",
@@ -22,6 +24,9 @@ def register(sub) -> None:
     serve.add_argument("--immutable", action="store_true",
                        help="serve a finished archive as an immutable snapshot (checkpoints the WAL first; "
                             "refused while a crawl holds the archive)")
+    serve.add_argument("--public", action="store_true",
+                       help="for publishing on the internet: no arbitrary SQL (?sql= refused); the canned "
+                            "queries, search, tables and reading view stay (SECURITY.md)")
     serve.set_defaults(func=cmd_serve)
 
 
@@ -48,7 +53,9 @@ def cmd_serve(args) -> int:
             with sqlite3.connect(db) as connection:  # immutable mode does not read the -wal file
                 connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     command = datasette_command([str(db) for db in databases], args.host, args.port, immutable=args.immutable)
-    print("$ " + " ".join(command), flush=True)
+    if getattr(args, "public", False):
+        os.environ[PUBLIC_ENV] = "1"  # read by datasette/plugins/arshif_public.py
+    print(("$ ARSHIF_PUBLIC=1 " if os.environ.get(PUBLIC_ENV) == "1" else "$ ") + " ".join(command), flush=True)
     os.execvp(command[0], command)
     return 0
 

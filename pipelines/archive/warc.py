@@ -318,21 +318,55 @@ def iter_responses(folder: str | Path, max_size: int = 0):
     for path in sorted(Path(folder).glob("*.warc.gz")):
         with open(path, "rb") as stream:
             for record, raw, ref in _placed_records(path, stream, ("response",), with_payload=True, max_size=max_size):
-                headers = {k.lower(): v for k, v in record.http_headers.headers} if record.http_headers else {}
-                try:
-                    body = None if raw is None else decoded_body(raw, headers.get("content-encoding"), max_size)
-                except BodyTooLarge:
-                    body = None
-                yield StoredResponse(
-                    url=record.rec_headers.get_header("WARC-Target-URI"),
-                    status=int(record.http_headers.get_statuscode() or 0),
-                    headers=headers,
-                    body=body,
-                    date=record.rec_headers.get_header("WARC-Date"),
-                    role=record.rec_headers.get_header(ROLE_HEADER),
-                    source=record.rec_headers.get_header(SOURCE_HEADER),
-                    ref=ref,
-                )
+                yield _stored(record, raw, ref, max_size)
+
+
+def _stored(record, raw: bytes | None, ref: WarcRef, max_size: int = 0) -> StoredResponse:
+    """A response record as a StoredResponse; body None where it is, or decodes to, over max_size."""
+    headers = {k.lower(): v for k, v in record.http_headers.headers} if record.http_headers else {}
+    try:
+        body = None if raw is None else decoded_body(raw, headers.get("content-encoding"), max_size)
+    except BodyTooLarge:
+        body = None
+    return StoredResponse(
+        url=record.rec_headers.get_header("WARC-Target-URI"),
+        status=int(record.http_headers.get_statuscode() or 0),
+        headers=headers,
+        body=body,
+        date=record.rec_headers.get_header("WARC-Date"),
+        role=record.rec_headers.get_header(ROLE_HEADER),
+        source=record.rec_headers.get_header(SOURCE_HEADER),
+        ref=ref,
+    )
+
+
+MAX_RECORD_BYTES = 64 * 1024 * 1024  # no stored page's record is larger (DOWNLOAD_MAXSIZE is 10 MB)
+
+
+def read_response(folder: str | Path, name: str, offset: int, length: int) -> StoredResponse | None:
+    """The response record at (file, offset, length) in the WARC folder, or None.
+
+    `name` must be a file directly in `folder` (no path parts): an archive row cannot make
+    the reader open anything else.
+    """
+    if not name or Path(name).name != name or name.startswith(".") or not name.endswith(".warc.gz"):
+        return None
+    if offset is None or length is None or offset < 0 or not 0 < length <= MAX_RECORD_BYTES:
+        return None
+    path = Path(folder) / name
+    try:
+        with open(path, "rb") as stream:
+            stream.seek(offset)
+            chunk = stream.read(length)
+    except OSError:
+        return None
+    try:
+        for record, raw, ref in _placed_records(path, io.BytesIO(chunk), ("response",), with_payload=True,
+                                                max_size=MAX_RECORD_BYTES):
+            return _stored(record, raw, WarcRef(name, offset + ref.offset, ref.length), MAX_RECORD_BYTES)
+    except Exception:  # a damaged record: nothing to show  # noqa: BLE001
+        return None
+    return None
 
 
 _MIME_END = re.compile(r"[;\s]")
