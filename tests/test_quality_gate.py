@@ -24,6 +24,7 @@ import pytest
 import trafilatura
 
 from bench.quality.corpus import (
+    SHARED_DIR,
     QualityPage,
     contains,
     date_matches,
@@ -36,7 +37,7 @@ from bench.quality.corpus import (
 )
 from pipelines.extraction.records import make_record
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = SHARED_DIR
 PAGES_DIR = SHARED / "pages"
 SEEDS_DIR = SHARED / "seeds"
 FLOORS_PATH = Path(__file__).with_name("quality_floors.json")

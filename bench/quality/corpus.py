@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,8 @@ from lxml import etree
 from pipelines.text.normalize import normalize_arabic, tokens
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-SHARED_DIR = PROJECT_DIR.parent / "shared"
+# ../shared beside the checkout; ARSHIF_SHARED_DIR points elsewhere (a git worktree one level deeper).
+SHARED_DIR = Path(os.environ.get("ARSHIF_SHARED_DIR") or PROJECT_DIR.parent / "shared")
 PAGES_DIR = SHARED_DIR / "pages"
 SEEDS_DIR = SHARED_DIR / "seeds"
 FLOORS_FILE = PROJECT_DIR / "tests" / "quality_floors.json"
