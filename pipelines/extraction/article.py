@@ -9,6 +9,7 @@ runs in a worker process as well as on the command line.
 from __future__ import annotations
 
 import codecs
+import logging
 import re
 from copy import copy
 from dataclasses import dataclass, field
@@ -55,6 +56,11 @@ install_trafilatura_shortcut()
 _BODY_OPTIONS = Extractor(
     output_format="python", fast=False, comments=False, tables=False, images=False, links=False, dedup=False
 )
+# A body with fewer prose lines (over _PROSE_CHARS characters) than pruning removed, and at least
+# this many removed, makes a page suspicious.
+_SUSPICIOUS_PROSE = 3
+_PROSE_CHARS = 100
+logger = logging.getLogger(__name__)
 
 
 # lxml.html's parser picks each element's Python class in a Python callback, once per element
@@ -361,7 +367,7 @@ def _extract(body: bytes, url: str, content_type: str | None, options: ExtractOp
     options = options or ExtractOptions()
     tree, encoding = parse_html(body, content_type)
     meta = read_metadata(tree)
-    prune_boilerplate(tree, options.prune_selectors)
+    pruned_prose = prune_boilerplate(tree, options.prune_selectors)
     title = _title(meta, options.hints)
     title_element = _find_title_element(tree, title)
     # The dateline is searched only where metadata has no date; its element also helps find the byline.
@@ -374,6 +380,13 @@ def _extract(body: bytes, url: str, content_type: str | None, options: ExtractOp
     lines, keys = _clean_lines(_body_text(tree, url), title)
     text = "\n".join(lines)
     words = _words(text)
+    fallback = None
+    if _suspicious(words, lines, pruned_prose, options.min_words):
+        fallback, better = _unpruned_body(body, content_type, url, words)
+        if better is not None:
+            lines, keys = _clean_lines(better, title)
+            text = "\n".join(lines)
+            words = _words(text)
 
     canonical = _declared_canonical(url, (meta.canonical, meta.og_url))
     is_article, reason = _article_verdict(meta, text, words, options.min_words)
@@ -391,8 +404,38 @@ def _extract(body: bytes, url: str, content_type: str | None, options: ExtractOp
         "word_count": words,
         "is_article": is_article,
         "verdict": reason,
+        "fallback": fallback,  # why trafilatura's body of the unpruned page was kept, or None
     }
     return record, keys
+
+
+def _suspicious(words: int, lines: list[str], pruned_prose: int, min_words: int) -> bool:
+    """The body may have been lost: pruning removed prose, and the body is too short for an article
+    or holds fewer prose lines than pruning removed (at least _SUSPICIOUS_PROSE).
+
+    Only these pages pay for a second trafilatura pass (_unpruned_body).
+    """
+    if not pruned_prose:
+        return False
+    if words < min_words:
+        return True
+    kept = sum(len(line) > _PROSE_CHARS for line in lines)
+    return pruned_prose >= _SUSPICIOUS_PROSE and pruned_prose > kept
+
+
+def _unpruned_body(body: bytes, content_type: str | None, url: str, words: int) -> tuple[str | None, str | None]:
+    """(reason, text) when trafilatura's main pass on the unpruned page finds over twice Arshif's words, else (None, None).
+
+    The page is parsed again (pruning changed the first tree) and trafilatura runs
+    on it as a user would call it (main pass, then its readability/justext comparison).
+    """
+    text = _body_text(parse_html(body, content_type)[0], url)
+    found = _words(text)
+    if found <= 2 * words:
+        return None, None
+    reason = "no body" if not words else f"{words} words, trafilatura on the unpruned page {found}"
+    logger.info("Extraction fallback on %s: %s", url, reason)
+    return reason, text
 
 
 def _body_text(tree, url: str) -> str:

@@ -108,6 +108,13 @@ _ARTICLE_BODY_XPATH = etree.XPath("//@itemprop[.='articleBody']/..")  # //*[@ite
 _SCRIPTS_XPATH = etree.XPath("//script[not(@type='application/ld+json')] | //style")
 _STRING_VALUE_XPATH = etree.XPath("string()", smart_strings=False)
 _TEXT_NODES_XPATH = etree.XPath("count(descendant::text())")
+_PROSE_CHARS = 100
+# Prose: long text nodes outside links and list items (teasers, comment lists).
+_PROSE_TEXT = f"text()[string-length(normalize-space()) > {_PROSE_CHARS}][not(ancestor::a or ancestor::li)]"
+_PROSE_COUNT_XPATH = etree.XPath(f"count(//{_PROSE_TEXT})")
+_BLOCK_PROSE_XPATH = etree.XPath(f"count(.//{_PROSE_TEXT})")
+# A block labelled like boilerplate that holds this many prose texts is (a wrapper of) the body.
+_MIN_BODY_PROSE = 3
 _MAX_OVERLAY_CHARS = 600
 _CLASS_HINT_RE = re.compile(
     r"(^|[\s_-])(comments?|comment-list|commentlist|comment-form|respond|disqus|fb-comments|path|crumbs?|ftr|foot"
@@ -415,6 +422,8 @@ def _drop_structural(tree) -> None:
                 continue  # a wrapper of the article itself
             if _COMMENT_HINT_RE.search(_words_label(element)):
                 _drop_comment_notice(element)
+            elif _BLOCK_PROSE_XPATH(element) >= _MIN_BODY_PROSE:
+                continue  # paragraphs as <div>s or <br>-separated text: the body, whatever its wrapper is called
             removed.add(element)
             _remove(element)
 
@@ -542,11 +551,16 @@ def merge_lead(tree) -> None:
             sibling = sibling.getprevious()
 
 
-def prune_boilerplate(tree, extra_selectors: tuple[str, ...] = ()) -> None:
-    """Remove boilerplate from an lxml HTML tree in place."""
+def prune_boilerplate(tree, extra_selectors: tuple[str, ...] = ()) -> int:
+    """Remove boilerplate from an lxml HTML tree in place; return how many prose texts it removed.
+
+    A prose text is a text node of over _PROSE_CHARS characters outside links
+    and list items: a paragraph, never a menu item or a teaser.
+    """
     for element in _SCRIPTS_XPATH(tree):
         _remove(element)
     etree.strip_elements(tree, etree.Comment, with_tail=False)
+    before = _PROSE_COUNT_XPATH(tree)
     _drop_structural(tree)
     _drop_announced_blocks(tree)
     _drop_link_lists(tree)
@@ -555,6 +569,7 @@ def prune_boilerplate(tree, extra_selectors: tuple[str, ...] = ()) -> None:
     for selector in extra_selectors:
         for element in tree.cssselect(selector):
             _remove(element)
+    return max(0, int(before - _PROSE_COUNT_XPATH(tree)))
 
 
 def is_boilerplate_line(line: str) -> bool:
