@@ -26,7 +26,7 @@ from pipelines.text.dates import parse_date_text, parse_iso_date
 from pipelines.text.encoding import decode_html
 from pipelines.text.metadata import PageMetadata, clean_space, read_metadata
 from pipelines.text.normalize import TOKEN_RE, normalize_arabic, normalize_lines
-from pipelines.text.titles import clean_title
+from pipelines.text.titles import clean_headline, clean_title, displayed_headline
 from pipelines.extraction.trafilatura_shortcut import install as install_trafilatura_shortcut
 from pipelines.similarity.urls import canonical_url, same_site
 
@@ -305,16 +305,22 @@ def _mostly_latin(text: str) -> bool:
 
 
 def _title(meta: PageMetadata, hints: dict) -> str | None:
-    """The headline: JSON-LD, OpenGraph, <h1>, feed title, <title>, without the site name.
+    """The headline: the displayed <h1> where it agrees with the declared one, else JSON-LD,
+    OpenGraph, <h1>, feed title, <title>, without the site name.
 
     A Latin-script SEO title ("Ravi Ki Kahani - Special Urdu Article") on a page
-    whose <h1> is in Arabic script is a transliteration: the <h1> wins.
+    whose <h1> is in Arabic script is a transliteration: the <h1> wins. An <h1>
+    never loses a " - segment": it is the headline as displayed.
     """
     site = meta.site_name
     arabic_h1 = meta.h1 if meta.h1 and len(meta.h1.split()) >= 2 and not _mostly_latin(meta.h1) else None
+    for declared in (meta.headline, meta.og_title, hints.get("title"), meta.title):
+        shown = displayed_headline(meta.h1, declared, site)
+        if shown:
+            return shown
     for candidate in (meta.headline, meta.og_title, meta.h1, hints.get("title"), meta.title):
         if candidate:
-            cleaned = clean_title(candidate, site)
+            cleaned = clean_headline(candidate) if candidate is meta.h1 else clean_title(candidate, site)
             if cleaned and arabic_h1 and _mostly_latin(cleaned):
                 continue
             if cleaned:

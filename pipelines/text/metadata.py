@@ -6,7 +6,9 @@ runs where they are missing.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -34,6 +36,7 @@ _JSONLD_XPATH = etree.XPath('//script[@type="application/ld+json"]/text()')
 _HEAD_TITLE_XPATH = etree.XPath("//head/title//text()")
 _TITLE_XPATH = etree.XPath("//title//text()")
 _H1_XPATH = etree.XPath("//h1")
+_ARTICLE_H1_XPATH = etree.XPath("//article//h1 | //main//h1")
 _CANONICAL_XPATH = etree.XPath('//link[@rel="canonical"]/@href')
 _LANG_XPATH = etree.XPath("/html/@lang")
 _ARTICLE_TYPES = {
@@ -73,6 +76,18 @@ def clean_space(text: str | None) -> str | None:
     if text is None:
         return None
     return collapse_space(text) or None
+
+
+# An HTML character reference left in a value: JSON-LD strings are never decoded by the parser, and
+# a CMS that escapes twice ("&amp;quot;") leaves one level after it.
+_ENTITY_RE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def decoded(text: str | None) -> str | None:
+    """`text` with the character references left in it decoded, once: "&amp;quot;" stays "&quot;"."""
+    if not text or "&" not in text or not _ENTITY_RE.search(text):
+        return text
+    return clean_space(html.unescape(text))
 
 
 _META_KEYS = ("property", "name", "itemprop")
@@ -141,7 +156,7 @@ def read_metadata(tree) -> PageMetadata:
     """Collect what the page declares about itself."""
     meta = PageMetadata()
     meta.title = clean_space(" ".join(_HEAD_TITLE_XPATH(tree))) or clean_space(" ".join(_TITLE_XPATH(tree)))
-    h1 = _H1_XPATH(tree)
+    h1 = _ARTICLE_H1_XPATH(tree) or _H1_XPATH(tree)  # the article container's headline, else the page's first
     if h1:
         meta.h1 = clean_space(h1[0].text_content())
     index = _meta_index(tree)
@@ -188,6 +203,8 @@ def read_metadata(tree) -> PageMetadata:
 
     if not meta.published:
         meta.published = element_date(tree)
+    for name in ("title", "og_title", "headline", "h1", "description", "site_name", "author"):
+        setattr(meta, name, decoded(getattr(meta, name)))
     return meta
 
 
