@@ -20,6 +20,7 @@ ARTICLE_COLUMNS = (
     "source",
     "title",
     "author",
+    "agency",
     "published",
     "description",
     "site_name",
@@ -207,6 +208,12 @@ def m005_faults_and_warnings(db: Database) -> None:
 def m006_too_old(db: Database) -> None:
     """Articles older than a source's `limits.newer_than` are counted, not stored."""
     db["crawls"].add_column("too_old", int)
+
+
+@migrations()
+def m020_article_agency(db: Database) -> None:
+    """The news agency an article credits ("رويترز", "وكالات"), kept apart from its author."""
+    db["articles"].add_column("agency", str)
 
 
 def utc_now() -> str:

@@ -21,11 +21,12 @@ import trafilatura
 from lxml import etree
 from trafilatura.settings import Extractor
 
-from pipelines.text.boilerplate import is_boilerplate_key, prune_boilerplate
+from pipelines.text.boilerplate import in_boilerplate_block, is_boilerplate_key, prune_boilerplate
+from pipelines.text.bylines import MAX_BYLINE_CHARS, byline_name, dateline_names, is_agency, labelled_name
 from pipelines.text.dates import parse_date_text, parse_iso_date
 from pipelines.text.encoding import decode_html
 from pipelines.text.metadata import PageMetadata, clean_space, read_metadata
-from pipelines.text.normalize import TOKEN_RE, normalize_arabic, normalize_lines
+from pipelines.text.normalize import TOKEN_RE, normalize_arabic, normalize_lines, tokens
 from pipelines.text.titles import clean_headline, clean_title, displayed_headline
 from pipelines.extraction.trafilatura_shortcut import install as install_trafilatura_shortcut
 from pipelines.similarity.urls import canonical_url, same_site
@@ -35,8 +36,6 @@ _WORD_RE = re.compile(r"\w+")
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _CONTROL_BYTES = bytes(range(0x09)) + b"\x0b\x0c" + bytes(range(0x0E, 0x20))
 _URL_DATE_RE = re.compile(r"/((?:19|20)\d{2})[/-](\d{1,2})[/-](\d{1,2})(?:/|$|[^\d])")
-_BYLINE_RE = re.compile(r"^\s*(?:بقلم|كتب|كتبت|الكاتب|المحرر|تحرير|إعداد|اعداد|By)\s*[:：\-–]?\s*(.{2,60}?)\s*$")
-_SOURCE_RE = re.compile(r"^\s*(?:المصدر|مصدر|وكالة)\s*[:：\-–]\s*(.{2,60}?)\s*$")
 _DIGIT_RE = re.compile(r"[0-9\u0660-\u0669\u06f0-\u06f9]")
 _DATELINE_MAX_CHARS = 200
 # How much text after the headline the dateline search reads before giving up,
@@ -95,6 +94,7 @@ _AUTHOR_XPATH = etree.XPath(
     "//*[@rel='author' or contains(@class,'author') or contains(@class,'byline') or contains(@class,'writer')]"
 )
 _BYLINE_CANDIDATES_XPATH = etree.XPath("//p | //span | //div[not(*)]")
+_SOURCE_LINE_XPATH = etree.XPath("//text()[starts-with(normalize-space(), 'المصدر')]/parent::*")
 
 
 class ExtractionError(ValueError):
@@ -261,43 +261,58 @@ def _parse_now(value: str | None):
         return None
 
 
-def _byline_name(text: str | None) -> str | None:
-    """A person or agency name from a byline text, or None."""
-    text = clean_space(text)
-    if not text or len(text) > 70:
-        return None
-    match = _BYLINE_RE.match(text) or _SOURCE_RE.match(text)
-    if match:
-        return clean_space(match.group(1))
-    words = text.split()
-    if 1 <= len(words) <= 5 and not _DIGIT_RE.search(text):
-        return text
-    return None
+def _byline(meta: PageMetadata, tree, dateline_element, now) -> tuple[str | None, str | None]:
+    """(author, agency): the first person named by the page, and the news agency it credits.
+
+    Read in this order: metadata, author/byline elements, the dateline block
+    ("<name> - <date>", "<date> | <name>", the name beside the date's element),
+    then short labelled texts ("بقلم …", "كتبت …", "المصدر: …") anywhere but in
+    comments, related lists and sidebars. An agency ("رويترز", "وكالات") is the
+    source, not the author; the site's own name is neither.
+    """
+    author = agency = None
+    site = tokens(meta.site_name or "")
+    for name in _byline_names(meta, tree, dateline_element, now):
+        name = clean_space(name)
+        if not name or (site and tokens(name) == site):
+            continue
+        if not is_agency(name):
+            author = name
+            break
+        agency = agency or name
+    if agency is None:  # "المصدر: رويترز" under the body
+        agency = next((name for name in map(labelled_name, _source_lines(tree)) if is_agency(name)), None)
+    return author, agency
 
 
-def _author(meta: PageMetadata, tree, dateline_element) -> str | None:
+def _source_lines(tree):
+    """Texts of the elements whose text starts with "المصدر", outside comments and related lists."""
+    for element in _SOURCE_LINE_XPATH(tree):
+        if not in_boilerplate_block(element):
+            yield element.text_content()
+
+
+def _byline_names(meta: PageMetadata, tree, dateline_element, now):
+    """Candidate byline names, best first (see _byline); lazily, so the costlier searches run only if needed."""
     if meta.author:
-        return meta.author
+        yield meta.author
     for element in _AUTHOR_XPATH(tree):
-        name = _byline_name(element.text_content())
-        if name:
-            return name
+        if not in_boilerplate_block(element):
+            yield byline_name(element.text_content())
     if dateline_element is not None:
+        yield from dateline_names(dateline_element.text_content(), now)
         # a byline block: the name stands beside the date, with no label
         block = dateline_element.getparent()
         for sibling in block if block is not None else ():
             if sibling is dateline_element or not isinstance(sibling.tag, str):
                 continue
-            name = _byline_name(sibling.text_content())
-            if name:
-                return name
+            yield byline_name(sibling.text_content())
     for element in _BYLINE_CANDIDATES_XPATH(tree):
-        text = clean_space(element.text_content())
-        if text and len(text) <= 70:
-            match = _BYLINE_RE.match(text)
-            if match:
-                return clean_space(match.group(1))
-    return None
+        text = element.text_content()
+        if len(text) <= 2 * MAX_BYLINE_CHARS:
+            name = labelled_name(text)
+            if name and not in_boilerplate_block(element):
+                yield name
 
 
 def _mostly_latin(text: str) -> bool:
@@ -381,7 +396,7 @@ def _extract(body: bytes, url: str, content_type: str | None, options: ExtractOp
     if not (meta.published and parse_iso_date(meta.published)) or not meta.author:
         dateline, dateline_element = _dateline(tree, title_element, options.fetched_at)
     published = _published(meta, dateline, options, url)
-    author = _author(meta, tree, dateline_element)
+    author, agency = _byline(meta, tree, dateline_element, _parse_now(options.fetched_at))
 
     lines, keys = _clean_lines(_body_text(tree, url), title)
     text = "\n".join(lines)
@@ -402,6 +417,7 @@ def _extract(body: bytes, url: str, content_type: str | None, options: ExtractOp
         "title": title,
         "text": text,
         "author": author,
+        "agency": agency,  # the news agency credited ("رويترز", "وكالات"), never in author
         "published": published,
         "description": meta.description,
         "site_name": meta.site_name,
