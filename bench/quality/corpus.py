@@ -206,7 +206,7 @@ def synthetic_pages(floors: dict, synthetic_dir: Path = SYNTHETIC_DIR) -> list[Q
             name=name,
             html=html_path.read_bytes(),
             url=gold["url"],
-            language="ar",
+            language=gold.get("language", "ar"),
             date=gold.get("date"),
             title=gold.get("title"),
             reference=html_path.with_suffix(".txt").read_text(encoding="utf-8"),

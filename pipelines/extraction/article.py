@@ -23,7 +23,7 @@ from trafilatura.settings import Extractor
 
 from pipelines.text.boilerplate import in_boilerplate_block, is_boilerplate_key, prune_boilerplate
 from pipelines.text.bylines import MAX_BYLINE_CHARS, byline_name, dateline_names, is_agency, labelled_name
-from pipelines.text.dates import parse_date_text, parse_iso_date
+from pipelines.text.dates import PERSIAN_LETTER_RE, parse_date_text, parse_iso_date
 from pipelines.text.encoding import decode_html
 from pipelines.text.metadata import PageMetadata, clean_space, read_metadata
 from pipelines.text.normalize import TOKEN_RE, normalize_arabic, normalize_lines, tokens
@@ -45,6 +45,7 @@ _DATELINE_WINDOW_CHARS = 1200
 _DATELINE_MAX_PARAGRAPHS = 2
 _PARAGRAPH_CHARS = 100
 _LATIN_RE = re.compile(r"[A-Za-z]")
+_URDU_LETTER_RE = re.compile("[\u0679\u0688\u0691\u06ba\u06be\u06c1\u06d2]")  # ٹ ڈ ڑ ں ھ ہ ے
 _ARABIC_SCRIPT_RE = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff]")
 # trafilatura's options for the body, built once: Extractor() reads its config values on every call.
 # Not fast: where the main pass finds little (a div-soup body between inline ads), trafilatura
@@ -187,17 +188,34 @@ def _dateline(tree, title_element, now: str | None):
     Only the text that follows the headline is read, up to its first
     _DATELINE_WINDOW_CHARS characters or _DATELINE_MAX_PARAGRAPHS body
     paragraphs: a "today" date in the page header comes before the headline,
-    related stories and comments come after the body. Without a headline only
-    an <article> or <main> element is searched.
+    related stories and comments come after the body. Then, inside the
+    headline's <article> only, the text above the headline (a Persian
+    "کد خبر: … سه‌شنبه ۱۲ فروردین ۱۳۹۹" line). Without a headline only an
+    <article> or <main> element is searched.
     """
-    if title_element is not None:
-        elements = _following(title_element)
-    else:
-        roots = _ARTICLE_ROOTS_XPATH(tree)
-        if not roots:
-            return None, None
-        elements = roots[0].iter()
     moment = _parse_now(now)
+    if title_element is not None:
+        found = _first_date(_following(title_element), moment)
+        article = next(title_element.iterancestors("article"), None)
+        if found[0] is None and article is not None:
+            found = _first_date(_until(article.iter(), title_element), moment)
+        return found
+    roots = _ARTICLE_ROOTS_XPATH(tree)
+    if not roots:
+        return None, None
+    return _first_date(roots[0].iter(), moment)
+
+
+def _until(elements, stop):
+    """`elements` up to `stop` (excluded)."""
+    for element in elements:
+        if element is stop:
+            return
+        yield element
+
+
+def _first_date(elements, moment):
+    """(date, its element) of the first short dated text among `elements`, within the dateline window."""
     seen = paragraphs = 0
     for element in elements:
         if not isinstance(element.tag, str) or element.tag in {"script", "style", "a"}:
@@ -343,10 +361,18 @@ def _title(meta: PageMetadata, hints: dict) -> str | None:
     return None
 
 
+def _persian(meta: PageMetadata) -> bool:
+    """A Persian (or Dari/Pashto) page: its machine dates below year 1700 are Solar Hijri ("1399/01/12")."""
+    if meta.lang:
+        return meta.lang.startswith(("fa", "prs", "ps"))
+    headline = meta.h1 or meta.title or ""
+    return bool(PERSIAN_LETTER_RE.search(headline)) and not _URDU_LETTER_RE.search(headline)
+
+
 def _published(meta: PageMetadata, dateline: str | None, options: ExtractOptions, url: str) -> str | None:
     """Declared metadata first, then the dateline under the headline, feed hints, the URL."""
     if meta.published:
-        value = parse_iso_date(meta.published)
+        value = parse_iso_date(meta.published, persian=_persian(meta))
         if value:
             return value
     if dateline:
@@ -393,7 +419,7 @@ def _extract(body: bytes, url: str, content_type: str | None, options: ExtractOp
     title_element = _find_title_element(tree, title)
     # The dateline is searched only where metadata has no date; its element also helps find the byline.
     dateline, dateline_element = None, None
-    if not (meta.published and parse_iso_date(meta.published)) or not meta.author:
+    if not (meta.published and parse_iso_date(meta.published, persian=_persian(meta))) or not meta.author:
         dateline, dateline_element = _dateline(tree, title_element, options.fetched_at)
     published = _published(meta, dateline, options, url)
     author, agency = _byline(meta, tree, dateline_element, _parse_now(options.fetched_at))

@@ -51,6 +51,34 @@ _ARTICLE_TYPES = {
 }
 
 
+# <meta> names of the publication date, most specific first: the common ones, then the variants
+# Persian and other CMSs write (Nastooh, Dublin Core, Parse.ly, Sailthru). Compared lower-case.
+_PUBLISHED_KEYS = (
+    "article:published_time",
+    "datePublished",
+    "og:article:published_time",
+    "article:published",
+    "og:published_time",
+    "published_time",
+    "article:publish_date",
+    "nastooh:publishDate",
+    "pubdate",
+    "publishdate",
+    "publish_date",
+    "publish-date",
+    "dc.date.issued",
+    "dcterms.issued",
+    "dc.date.created",
+    "dcterms.created",
+    "dc.date",
+    "dcterms.date",
+    "parsely-pub-date",
+    "sailthru.date",
+    "citation_publication_date",
+    "date",
+)
+
+
 @dataclass
 class PageMetadata:
     title: str | None = None  # <title>
@@ -102,14 +130,15 @@ def _meta_index(tree) -> dict[tuple[str, str], list[str]]:
             continue
         for attr in _META_KEYS:
             name = element.get(attr)
-            if name is not None:
-                index.setdefault((attr, name), []).append(content)
+            if name is not None:  # names compared lower-case: "DC.Date" is "dc.date"
+                index.setdefault((attr, name.strip().lower()), []).append(content)
     return index
 
 
 def _meta(index: dict, *names: str) -> str | None:
     """The first non-blank content declared for the first of `names` found (property, then name, then itemprop)."""
     for name in names:
+        name = name.lower()
         for attr in _META_KEYS:
             for value in index.get((attr, name), ()):
                 value = clean_space(value)
@@ -166,16 +195,7 @@ def read_metadata(tree) -> PageMetadata:
     meta.author = _meta(index, "author", "article:author", "dc.creator", "sailthru.author")
     if meta.author and meta.author.startswith("http"):
         meta.author = None
-    meta.published = _meta(
-        index,
-        "article:published_time",
-        "datePublished",
-        "og:article:published_time",
-        "pubdate",
-        "publishdate",
-        "dc.date.issued",
-        "date",
-    )
+    meta.published = _meta(index, *_PUBLISHED_KEYS)
     meta.modified = _meta(index, "article:modified_time", "dateModified", "og:updated_time")
     meta.og_url = _meta(index, "og:url")
     canonical = _CANONICAL_XPATH(tree)
@@ -186,12 +206,15 @@ def read_metadata(tree) -> PageMetadata:
     lang = _LANG_XPATH(tree)
     meta.lang = lang[0].strip().lower() if lang else None
 
+    page_published = None
     for item in _jsonld_objects(tree):
         kinds = _types(item)
         meta.types |= kinds
         if not kinds & _ARTICLE_TYPES:
             if "website" in kinds or "organization" in kinds or "newsmediaorganization" in kinds:
                 meta.site_name = meta.site_name or _name(item.get("name"))
+            if "webpage" in kinds:  # a @graph's WebPage dates the page where no Article node does
+                page_published = page_published or _text(item.get("datePublished"))
             continue
         meta.headline = meta.headline or clean_space(item.get("headline") if isinstance(item.get("headline"), str) else None)
         meta.published = _text(item.get("datePublished")) or meta.published
@@ -202,7 +225,7 @@ def read_metadata(tree) -> PageMetadata:
         meta.site_name = meta.site_name or publisher
 
     if not meta.published:
-        meta.published = element_date(tree)
+        meta.published = page_published or element_date(tree)
     for name in ("title", "og_title", "headline", "h1", "description", "site_name", "author"):
         setattr(meta, name, decoded(getattr(meta, name)))
     return meta
