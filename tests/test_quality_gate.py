@@ -61,7 +61,7 @@ def _pages() -> dict[str, QualityPage]:
 @cache
 def _record(name: str) -> dict:
     page = _pages()[name]
-    return make_record(page.html, page.url)
+    return make_record(page.html, page.url, prune_selectors=page.prune_selectors)
 
 
 def _page(name: str) -> QualityPage:

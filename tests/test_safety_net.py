@@ -61,9 +61,27 @@ def test_a_listing_page_is_not_turned_into_an_article():
 def test_suspicious_only_where_pruning_removed_prose():
     prose = ["ن" * 120] * 2
     assert not article._suspicious(3, ["قصير"], 0, 40)  # nothing pruned: a short page stays short
-    assert article._suspicious(3, ["قصير"], 1, 40)
+    assert not article._suspicious(3, ["قصير"], 1, 40)  # one text: a tag line, a notice
+    assert article._suspicious(3, ["قصير"], 2, 40)
     assert not article._suspicious(300, prose, 2, 40)
     assert article._suspicious(300, prose, 3, 40)
+
+
+def test_a_short_page_does_not_take_its_footer_and_comments_for_a_body(monkeypatch):
+    """A gallery: one caption, then tags, comments and an about-us footer that trafilatura would take."""
+    comments = "".join(f'<div class="c"><b>زائر {i}</b><div>شكرا للشبكة على المتابعة المستمرة، بالتوفيق للجميع دائما</div></div>' for i in range(8))
+    about = "شبكة الأخبار موقع إخباري مستقل يغطي الشؤون المحلية والعربية والدولية على مدار الساعة ويلتزم بمعايير الدقة. "
+    html = (
+        f'<html><body><h1>بالصور: جولة في المدينة القديمة</h1><div class="photo">صورة من الجولة - بالصور: جولة في المدينة القديمة</div>'
+        f'<div class="tg">كلمات دليلية: {about}</div><div class="widget">{about}</div>'
+        f'<div id="cm">{comments}</div><div class="ftr"><div>{about * 2}</div></div></body></html>'
+    ).encode()
+    calls = []
+    unpruned = article._unpruned_body
+    monkeypatch.setattr(article, "_unpruned_body", lambda *args: calls.append(unpruned(*args)) or calls[-1])
+    record = make_record(html, "https://news.example/gallery/1")
+    assert calls == [(None, None)]  # looked at, and refused: the widget's text and the footer are not one body
+    assert record["fallback"] is None and not record["is_article"]
 
 
 def test_the_crawl_counts_the_fallback():

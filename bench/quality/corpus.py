@@ -57,6 +57,7 @@ class QualityPage:
     f1_floor: float | None = None
     author: str | None = None  # synthetic pages: the byline's name
     agency: str | None = None  # synthetic pages: the news agency credited
+    prune_selectors: tuple[str, ...] = ()  # synthetic pages: the source's per-site selectors
 
 
 def load_floors(path: Path = FLOORS_FILE) -> dict:
@@ -213,6 +214,7 @@ def synthetic_pages(floors: dict, synthetic_dir: Path = SYNTHETIC_DIR) -> list[Q
             f1_floor=floors["pages"].get(name, {}).get("f1"),
             author=gold.get("author"),
             agency=gold.get("agency"),
+            prune_selectors=tuple(gold.get("prune_selectors", ())),
         ))
     return pages
 

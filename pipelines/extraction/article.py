@@ -56,9 +56,15 @@ install_trafilatura_shortcut()
 _BODY_OPTIONS = Extractor(
     output_format="python", fast=False, comments=False, tables=False, images=False, links=False, dedup=False
 )
-# A body with fewer prose lines (over _PROSE_CHARS characters) than pruning removed, and at least
-# this many removed, makes a page suspicious.
-_SUSPICIOUS_PROSE = 3
+# The safety net's first look at the unpruned page: trafilatura's main pass alone.
+_MAIN_PASS_OPTIONS = copy(_BODY_OPTIONS)
+_MAIN_PASS_OPTIONS.fast = True
+# Pruning's guessing rules removing at least this many prose texts (over _PROSE_CHARS characters)
+# makes a page whose body is short, or holds fewer prose lines, suspicious; trafilatura's body of
+# the unpruned page is kept when it has this many more prose lines (and over twice the words).
+_SUSPICIOUS_PROSE = 2
+_MIN_BODY_RUN = 3  # paragraphs in a row that make a body (two may be a tag line and a notice)
+_AD_LINE_CHARS = 12  # "إعلان", "Advertisement": a line between two paragraphs that leaves them one body
 _PROSE_CHARS = 100
 logger = logging.getLogger(__name__)
 
@@ -429,7 +435,7 @@ def _extract(body: bytes, url: str, content_type: str | None, options: ExtractOp
     words = _words(text)
     fallback = None
     if _suspicious(words, lines, pruned_prose, options.min_words):
-        fallback, better = _unpruned_body(body, content_type, url, words)
+        fallback, better = _unpruned_body(body, content_type, url, words, _prose_lines(lines))
         if better is not None:
             lines, keys = _clean_lines(better, title)
             text = "\n".join(lines)
@@ -458,37 +464,66 @@ def _extract(body: bytes, url: str, content_type: str | None, options: ExtractOp
 
 
 def _suspicious(words: int, lines: list[str], pruned_prose: int, min_words: int) -> bool:
-    """The body may have been lost: pruning removed prose, and the body is too short for an article
-    or holds fewer prose lines than pruning removed (at least _SUSPICIOUS_PROSE).
+    """The body may have been lost: the guessing rules of pruning removed prose (at least
+    _SUSPICIOUS_PROSE texts), and the body is too short for an article or holds fewer prose lines.
 
     Only these pages pay for a second trafilatura pass (_unpruned_body).
     """
-    if not pruned_prose:
+    if pruned_prose < _SUSPICIOUS_PROSE:
         return False
-    if words < min_words:
-        return True
-    kept = sum(len(line) > _PROSE_CHARS for line in lines)
-    return pruned_prose >= _SUSPICIOUS_PROSE and pruned_prose > kept
+    return words < min_words or pruned_prose > _prose_lines(lines)
 
 
-def _unpruned_body(body: bytes, content_type: str | None, url: str, words: int) -> tuple[str | None, str | None]:
-    """(reason, text) when trafilatura's main pass on the unpruned page finds over twice Arshif's words, else (None, None).
+def _prose_lines(lines) -> int:
+    return sum(len(line) > _PROSE_CHARS for line in lines)
 
-    The page is parsed again (pruning changed the first tree) and trafilatura runs
-    on it as a user would call it (main pass, then its readability/justext comparison).
+
+def _prose_run(lines) -> int:
+    """The most prose lines in a row; a blank or very short line between two ("إعلان") does not end a run."""
+    best = run = 0
+    for line in lines:
+        if len(line) > _PROSE_CHARS:
+            run += 1
+            best = max(best, run)
+        elif len(line.strip()) > _AD_LINE_CHARS:
+            run = 0
+    return best
+
+
+def _unpruned_body(body: bytes, content_type: str | None, url: str, words: int, prose: int) -> tuple[str | None, str | None]:
+    """(reason, text) when trafilatura on the unpruned page finds over twice Arshif's `words` and
+    _SUSPICIOUS_PROSE more prose lines than its `prose`, _MIN_BODY_RUN of them in a row, else (None, None).
+
+    The page is parsed again (pruning changed the first tree). trafilatura's main
+    pass alone decides whether there is such a body (half the cost); only then does
+    it run as a user would call it (main pass, then its readability/justext
+    comparison), whose body is kept when it passes the same test.
     """
-    text = _body_text(parse_html(body, content_type)[0], url)
-    found = _words(text)
-    if found <= 2 * words:
+    main = _body_text(parse_html(body, content_type)[0], url, _MAIN_PASS_OPTIONS)
+    if not _better_body(main, words, prose):
         return None, None
-    reason = "no body" if not words else f"{words} words, trafilatura on the unpruned page {found}"
+    text = _body_text(parse_html(body, content_type)[0], url)
+    if not _better_body(text, words, prose):
+        text = main
+    reason = "no body" if not words else f"{words} words, trafilatura on the unpruned page {_words(text)}"
     logger.info("Extraction fallback on %s: %s", url, reason)
     return reason, text
 
 
-def _body_text(tree, url: str) -> str:
+def _better_body(text: str, words: int, prose: int) -> bool:
+    """Over twice the words, and paragraphs among them, one after the other: a body, not a short
+    page's tag line, teasers and footer, each standing alone between short lines."""
+    lines = text.splitlines()
+    return (
+        _words(text) > 2 * words
+        and _prose_lines(lines) >= prose + _SUSPICIOUS_PROSE
+        and _prose_run(lines) >= _MIN_BODY_RUN
+    )
+
+
+def _body_text(tree, url: str, body_options: Extractor = _BODY_OPTIONS) -> str:
     """trafilatura's body text of the pruned tree ("" when it finds none), without metadata."""
-    options = copy(_BODY_OPTIONS)
+    options = copy(body_options)
     options.url = url  # and source, as Extractor(url=url) sets them (source is only logged)
     options.source = url and url.encode("utf-8", "replace").decode("utf-8")
     extracted = trafilatura.bare_extraction(tree, options=options)

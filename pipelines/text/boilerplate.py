@@ -389,7 +389,10 @@ def _overlays(tree) -> list:
     return [child for body in tree.iter("body") for child in body if isinstance(child.tag, str) and "-" in child.tag]
 
 
-def _drop_structural(tree) -> None:
+def _drop_structural(tree) -> int:
+    """Remove structural boilerplate and blocks labelled as boilerplate; return the prose texts
+    the labelled blocks other than comment blocks held (see prune_boilerplate)."""
+    guessed = 0
     for element in _STRUCTURAL_XPATH(tree):
         if element.getparent() is None:
             continue
@@ -422,10 +425,14 @@ def _drop_structural(tree) -> None:
                 continue  # a wrapper of the article itself
             if _COMMENT_HINT_RE.search(_words_label(element)):
                 _drop_comment_notice(element)
-            elif _BLOCK_PROSE_XPATH(element) >= _MIN_BODY_PROSE:
-                continue  # paragraphs as <div>s or <br>-separated text: the body, whatever its wrapper is called
+            else:
+                prose = _BLOCK_PROSE_XPATH(element)
+                if prose >= _MIN_BODY_PROSE:
+                    continue  # paragraphs as <div>s or <br>-separated text: the body, whatever its wrapper is called
+                guessed += int(prose)
             removed.add(element)
             _remove(element)
+    return guessed
 
 
 def _count_letters(text: str | None) -> int:
@@ -552,24 +559,28 @@ def merge_lead(tree) -> None:
 
 
 def prune_boilerplate(tree, extra_selectors: tuple[str, ...] = ()) -> int:
-    """Remove boilerplate from an lxml HTML tree in place; return how many prose texts it removed.
+    """Remove boilerplate from an lxml HTML tree in place; return how many prose texts the guessing rules removed.
 
     A prose text is a text node of over _PROSE_CHARS characters outside links
-    and list items: a paragraph, never a menu item or a teaser.
+    and list items: a paragraph, never a menu item or a teaser. Counted are
+    those that went with blocks removed for their class or id words (comment
+    blocks aside), their links or a per-source selector: the rules that can
+    take an article's body for boilerplate. What <footer>, <nav>, forms,
+    comment blocks and blocks under an announcing heading hold is not counted.
     """
     for element in _SCRIPTS_XPATH(tree):
         _remove(element)
     etree.strip_elements(tree, etree.Comment, with_tail=False)
-    before = _PROSE_COUNT_XPATH(tree)
-    _drop_structural(tree)
+    guessed = _drop_structural(tree)
     _drop_announced_blocks(tree)
+    before = _PROSE_COUNT_XPATH(tree)
     _drop_link_lists(tree)
     merge_lead(tree)
     paragraphs_from_breaks(tree)
     for selector in extra_selectors:
         for element in tree.cssselect(selector):
             _remove(element)
-    return max(0, int(before - _PROSE_COUNT_XPATH(tree)))
+    return guessed + max(0, int(before - _PROSE_COUNT_XPATH(tree)))
 
 
 def is_boilerplate_line(line: str) -> bool:
