@@ -27,6 +27,11 @@ def _page(under_headline: str = "", after_body: str = "", extra: str = "") -> by
     ("كتب: سامي رياض - 3 أبريل 2024", ["سامي رياض"]),
     ("الرياضة - الأخبار - المحليات", []),  # no date: not a dateline
     ("17 مارس 2018 16:00", []),
+    ("القاهرة - 17 مارس 2018", []),  # a city, not a person
+    ("الأحد - 17 مارس 2018", []),
+    ("آخر تحديث - 17 مارس 2018 16:00", []),
+    ("نشر في | 17 مارس 2018", []),
+    ("رويترز - 17 مارس 2018", ["رويترز"]),  # one word: an agency
 ])
 def test_names_beside_the_date_in_a_dateline(text, names):
     assert dateline_names(text) == names

@@ -88,6 +88,7 @@ def _page(head: str, h1: str = H1) -> bytes:
     ("الحكومة تقر خطة جديدة لدعم المزارعين", H1),  # a shorter SEO title: the <h1> is its longer form
     ("الحكومة تقر خطة جديدة لدعم المزارعين في المحافظات الجنوبية - لندن | الموقع", H1),  # site suffix
     ("نتائج مباريات الدوري الممتاز", None),  # another text: the metadata decides
+    ("الحكومة تقر خطة جديدة لدعم المزارعين في المحافظات الجنوبية - لندن - أخبار - الموقع", H1),  # several segments
 ])
 def test_displayed_headline_agrees_with_the_declared_one(declared, expected):
     assert displayed_headline(H1, declared, "الموقع") == expected
@@ -120,3 +121,9 @@ def test_html_entities_are_decoded_exactly_once_everywhere():
     # once: a literal "&amp;" written in the page as "&amp;amp;" keeps one level
     once = extract_article(_page('<meta property="og:title" content="الحكومة &amp;amp;amp; المزارعون">', h1="عنوان آخر تماما هنا"), "https://news.example/a")
     assert once["title"] == "الحكومة &amp; المزارعون"
+
+
+def test_a_logo_h1_is_never_the_headline():
+    logo = "شبكة الأخبار العربية"
+    assert displayed_headline(logo, "شبكة الأخبار العربية | الحكومة تقر خطة جديدة", logo) is None
+    assert displayed_headline(logo, "شبكة الأخبار العربية الجديدة والحكومة", None) is None  # no separator after it

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from pipelines.text.dates import parse_date_text
-from pipelines.text.normalize import collapse_space, tokens
+from pipelines.text.dates import MONTHS, parse_date_text
+from pipelines.text.normalize import collapse_space, normalize_arabic, tokens
 
 __all__ = ["byline_name", "dateline_names", "is_agency", "labelled_name"]
 
@@ -21,6 +21,17 @@ _DIGIT_RE = re.compile(r"[0-9\u0660-\u0669\u06f0-\u06f9]")
 _DATELINE_SPLIT_RE = re.compile(r"\s+[-–—|/]\s+|\s*[|•]\s*")
 MAX_BYLINE_CHARS = 70
 MAX_NAME_WORDS = 5
+# Words of a dateline that are not a name: labels, weekdays, relative times, counters.
+_NOT_NAME_WORDS = frozenset(
+    normalize_arabic(word)
+    for word in (
+        "نشر نشرت منشور تاريخ النشر تحديث التحديث آخر اخر منذ الساعة ساعة بتوقيت اليوم أمس امس مضت "
+        "الأحد الإثنين الاثنين الثلاثاء الأربعاء الخميس الجمعة السبت "
+        "شنبه یکشنبه دوشنبه سه‌شنبه چهارشنبه پنجشنبه پنج‌شنبه جمعه "
+        "مشاهدة مشاهدات قراءة قراءات تعليق تعليقات "
+        "published updated posted ago views comments read"
+    ).split()
+)
 
 # News agencies and the plural "agencies": credited as the source, never as the author.
 # Compared as normalize_arabic token sequences, so أ ف ب, أ.ف.ب and ا ف ب are one.
@@ -69,8 +80,9 @@ def dateline_names(text: str | None, now=None) -> list[str]:
     """The names beside the date in one dateline text: "مراسل الشبكة - 17 مارس 2018 16:00" → ["مراسل الشبكة"].
 
     The text is split at " - ", " | ", " / ", "•"; a part that parses as a date
-    (or holds a digit: the time) is the date's, a short part of at most
-    MAX_NAME_WORDS words is a name. Nothing when no part is a date.
+    (or holds a digit: the time) is the date's, a short part of two to
+    MAX_NAME_WORDS words (one for an agency) without a label, weekday or month
+    word is a name. Nothing when no part is a date.
     """
     text = collapse_space(text or "")
     if not text or len(text) > MAX_BYLINE_CHARS * 2:
@@ -86,6 +98,15 @@ def dateline_names(text: str | None, now=None) -> list[str]:
         if is_date or _DIGIT_RE.search(part):
             continue
         name = labelled_name(part) or (part if 1 <= len(part.split()) <= MAX_NAME_WORDS else None)
-        if name:
+        if name and _may_be_name(name):
             names.append(name)
     return names
+
+
+def _may_be_name(name: str) -> bool:
+    """A person has two words or more ("القاهرة - 17 مارس" names a city); an agency may have one;
+    no label, weekday, month or counter word is a name."""
+    words = normalize_arabic(name).split()
+    if any(word in _NOT_NAME_WORDS or word in MONTHS for word in words):
+        return False
+    return len(words) >= 2 or is_agency(name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .normalize import collapse_space, tokens
+from .normalize import collapse_space, normalize_arabic, tokens
 
 __all__ = ["clean_headline", "clean_title", "displayed_headline"]
 
@@ -152,8 +152,8 @@ def displayed_headline(h1: str | None, declared: str | None, site_name: str | No
         return None
     shown = clean_headline(h1)
     shown_tokens = tokens(shown)
-    if not shown_tokens:
-        return None
+    if not shown_tokens or (site_name and _is_site_name(shown, tokens(site_name))):
+        return None  # a logo in an <h1>
     declared = collapse_space(BIDI_RE.sub("", declared))
     for form in (declared, clean_title(declared, site_name)):
         truncated = TRUNCATION_RE.search(form) is not None
@@ -170,7 +170,16 @@ def displayed_headline(h1: str | None, declared: str | None, site_name: str | No
                     return shown
             elif _contains(shown_tokens, form_tokens):
                 return shown
-    # the declared title is the headline plus the site name: "<h1> - الموقع"
-    if len(shown_tokens) >= MIN_PREFIX_TOKENS and tokens(declared)[: len(shown_tokens)] == shown_tokens:
+    # the declared title is the headline, a separator and more: "<h1> - الموقع - القسم"
+    rest = _after_prefix(normalize_arabic(declared), normalize_arabic(shown))
+    if len(shown_tokens) >= MIN_PREFIX_TOKENS and rest is not None and _SEPARATOR_START_RE.match(rest):
         return shown
     return None
+
+
+_SEPARATOR_START_RE = re.compile(r"\s*(?:[|｜:«»·•/]|[-–—]\s)")
+
+
+def _after_prefix(text: str, prefix: str) -> str | None:
+    """What follows `prefix` at the start of `text` (both normalized), or None."""
+    return text[len(prefix):] if prefix and text.startswith(prefix) else None
