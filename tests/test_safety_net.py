@@ -37,6 +37,17 @@ def test_a_body_lost_to_pruning_comes_back_from_the_unpruned_page():
     assert token_f1(record["text"], REFERENCE) >= 0.98
 
 
+def test_half_a_body_lost_to_a_selector_comes_back():
+    """Under half the words: the selector took four of the six paragraphs."""
+    paragraphs = REFERENCE.strip().split("\n")
+    kept = "".join(f"<p>{p}</p>" for p in paragraphs[:2])
+    lost = "".join(f"<p>{p}</p>" for p in paragraphs[2:])
+    html = f'<html><body><h1>{GOLD["title"]}</h1><div class="story">{kept}<div class="more-text">{lost}</div></div></body></html>'
+    without = make_record(html.encode(), GOLD["url"])
+    record = make_record(html.encode(), GOLD["url"], prune_selectors=(".more-text",))
+    assert record["fallback"] and record["text"] == without["text"]
+
+
 def test_a_whole_body_never_pays_for_the_second_pass(monkeypatch):
     calls = []
     monkeypatch.setattr(article, "_unpruned_body", lambda *args: calls.append(args) or (None, None))

@@ -127,3 +127,11 @@ def test_a_logo_h1_is_never_the_headline():
     logo = "شبكة الأخبار العربية"
     assert displayed_headline(logo, "شبكة الأخبار العربية | الحكومة تقر خطة جديدة", logo) is None
     assert displayed_headline(logo, "شبكة الأخبار العربية الجديدة والحكومة", None) is None  # no separator after it
+
+
+def test_a_feed_title_escaped_twice_is_decoded_once():
+    from pipelines.extraction.article import ExtractOptions
+
+    html = f"<html><body><div>{BODY}</div></body></html>".encode()
+    options = ExtractOptions(hints={"title": "الوزير: &quot;لا تفاوض&quot; اليوم"})
+    assert extract_article(html, "https://news.example/a", options=options)["title"] == 'الوزير: "لا تفاوض" اليوم'

@@ -25,7 +25,7 @@ from pipelines.text.boilerplate import in_boilerplate_block, is_boilerplate_key,
 from pipelines.text.bylines import MAX_BYLINE_CHARS, byline_name, dateline_names, is_agency, labelled_name
 from pipelines.text.dates import PERSIAN_LETTER_RE, parse_date_text, parse_iso_date
 from pipelines.text.encoding import decode_html
-from pipelines.text.metadata import PageMetadata, clean_space, read_metadata
+from pipelines.text.metadata import PageMetadata, clean_space, decoded, read_metadata
 from pipelines.text.normalize import TOKEN_RE, normalize_arabic, normalize_lines, tokens
 from pipelines.text.titles import clean_headline, clean_title, displayed_headline
 from pipelines.extraction.trafilatura_shortcut import install as install_trafilatura_shortcut
@@ -353,11 +353,12 @@ def _title(meta: PageMetadata, hints: dict) -> str | None:
     """
     site = meta.site_name
     arabic_h1 = meta.h1 if meta.h1 and len(meta.h1.split()) >= 2 and not _mostly_latin(meta.h1) else None
-    for declared in (meta.headline, meta.og_title, hints.get("title"), meta.title):
+    hint = decoded(hints.get("title"))  # a feed's title escaped twice ("&amp;quot;")
+    for declared in (meta.headline, meta.og_title, hint, meta.title):
         shown = displayed_headline(meta.h1, declared, site)
         if shown:
             return shown
-    for candidate in (meta.headline, meta.og_title, meta.h1, hints.get("title"), meta.title):
+    for candidate in (meta.headline, meta.og_title, meta.h1, hint, meta.title):
         if candidate:
             cleaned = clean_headline(candidate) if candidate is meta.h1 else clean_title(candidate, site)
             if cleaned and arabic_h1 and _mostly_latin(cleaned):
