@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
-
-import pytest
 from scrapy.utils.test import get_crawler
 
 from bench.quality.corpus import SYNTHETIC_DIR, token_f1
 from crawler.items import PageItem
 from pipelines.extract import ExtractionPipeline
-from pipelines.extraction import article
+from pipelines.extraction import article, safety_net
 from pipelines.extraction.records import make_record
 
 PAGE = SYNTHETIC_DIR / "bootstrap_longdesc.html"
@@ -71,11 +68,11 @@ def test_a_listing_page_is_not_turned_into_an_article():
 
 def test_suspicious_only_where_pruning_removed_prose():
     prose = ["ن" * 120] * 2
-    assert not article._suspicious(3, ["قصير"], 0, 40)  # nothing pruned: a short page stays short
-    assert not article._suspicious(3, ["قصير"], 1, 40)  # one text: a tag line, a notice
-    assert article._suspicious(3, ["قصير"], 2, 40)
-    assert not article._suspicious(300, prose, 2, 40)
-    assert article._suspicious(300, prose, 3, 40)
+    assert not safety_net.suspicious(3, ["قصير"], 0, 40)  # nothing pruned: a short page stays short
+    assert not safety_net.suspicious(3, ["قصير"], 1, 40)  # one text: a tag line, a notice
+    assert safety_net.suspicious(3, ["قصير"], 2, 40)
+    assert not safety_net.suspicious(300, prose, 2, 40)
+    assert safety_net.suspicious(300, prose, 3, 40)
 
 
 def test_a_short_page_does_not_take_its_footer_and_comments_for_a_body(monkeypatch):

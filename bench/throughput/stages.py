@@ -32,7 +32,7 @@ STAGES = (
     ("prune", "worker", "prune_boilerplate"),
     ("title+dates+author", "worker", "_title, _find_title_element, _dateline, _published, _byline"),
     ("body (trafilatura)", "worker", "extraction._body_text: trafilatura.bare_extraction(tree, options), no metadata"),
-    ("safety net", "worker", "_suspicious on every page; _unpruned_body (parse + trafilatura again) on the suspicious ones"),
+    ("safety net", "worker", "safety_net.suspicious on every page; _unpruned_body (parse + trafilatura again) on the suspicious ones"),
     ("clean+verdict", "worker", "_clean_lines, canonical URL, _article_verdict"),
     ("language", "worker", "detect_language(title + text)"),
     ("fingerprints", "worker", "tokens once → content hash, MinHash signature, FTS search forms (records.fingerprints)"),
@@ -83,12 +83,12 @@ def _dates(meta, tree, options, url: str):
 def _safety_net(text: str, words: int, pruned_prose: int, body: bytes, url: str, min_words: int) -> str | None:
     """extract_article's safety net: the check on every page, trafilatura on the unpruned page on the
     suspicious ones; the better raw body, or None."""
-    from pipelines.extraction import article as ex
+    from pipelines.extraction import article as ex, safety_net
 
     lines = text.split("\n")
-    if not ex._suspicious(words, lines, pruned_prose, min_words):
+    if not safety_net.suspicious(words, lines, pruned_prose, min_words):
         return None
-    return ex._unpruned_body(body, "text/html", url, words, ex._prose_lines(lines))[1]
+    return ex._unpruned_body(body, "text/html", url, words, safety_net.prose_lines(lines))[1]
 
 
 def _clean(raw: str, title, meta, url: str, min_words: int):
@@ -131,7 +131,7 @@ def measure(site: Path, sample: int = 300, origin: str = "http://127.0.0.1:8000"
     from scrapy.http import HtmlResponse, Request
 
     from crawler.spiders.news import NewsSpider
-    from pipelines.extraction import article as ex
+    from pipelines.extraction import article as ex, safety_net
     from pipelines.archive.database import insert_rows, open_archive
     from pipelines.text.boilerplate import prune_boilerplate
     from pipelines.text.encoding import decode_html
@@ -202,7 +202,7 @@ def measure(site: Path, sample: int = 300, origin: str = "http://127.0.0.1:8000"
         raw_text = timed("body (trafilatura)", ex._body_text, tree, url)
 
         text, words, canonical, verdict = timed("clean+verdict", _clean, raw_text, title, meta, url, options.min_words)
-        suspicious_pages += ex._suspicious(words, text.split("\n"), pruned_prose, options.min_words)
+        suspicious_pages += safety_net.suspicious(words, text.split("\n"), pruned_prose, options.min_words)
         better = timed("safety net", _safety_net, text, words, pruned_prose, body, url, options.min_words)
         if better is not None:
             text, words, canonical, verdict = timed("safety net", _clean, better, title, meta, url, options.min_words)

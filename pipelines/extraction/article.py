@@ -28,11 +28,11 @@ from pipelines.text.encoding import decode_html
 from pipelines.text.metadata import PageMetadata, clean_space, decoded, read_metadata
 from pipelines.text.normalize import TOKEN_RE, normalize_arabic, normalize_lines, tokens
 from pipelines.text.titles import clean_headline, clean_title, displayed_headline
+from pipelines.extraction.safety_net import better_body, prose_lines, suspicious, words_in as _words
 from pipelines.extraction.trafilatura_shortcut import install as install_trafilatura_shortcut
 from pipelines.similarity.urls import canonical_url, same_site
 
 MIN_WORDS = 40
-_WORD_RE = re.compile(r"\w+")
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _CONTROL_BYTES = bytes(range(0x09)) + b"\x0b\x0c" + bytes(range(0x0E, 0x20))
 _URL_DATE_RE = re.compile(r"/((?:19|20)\d{2})[/-](\d{1,2})[/-](\d{1,2})(?:/|$|[^\d])")
@@ -59,13 +59,6 @@ _BODY_OPTIONS = Extractor(
 # The safety net's first look at the unpruned page: trafilatura's main pass alone.
 _MAIN_PASS_OPTIONS = copy(_BODY_OPTIONS)
 _MAIN_PASS_OPTIONS.fast = True
-# Pruning's guessing rules removing at least this many prose texts (over _PROSE_CHARS characters)
-# makes a page whose body is short, or holds fewer prose lines, suspicious; trafilatura's body of
-# the unpruned page is kept when it has this many more prose lines (and over twice the words).
-_SUSPICIOUS_PROSE = 2
-_MIN_BODY_RUN = 3  # paragraphs in a row that make a body (two may be a tag line and a notice)
-_AD_LINE_CHARS = 12  # "إعلان", "Advertisement": a line between two paragraphs that leaves them one body
-_PROSE_CHARS = 100
 logger = logging.getLogger(__name__)
 
 
@@ -155,10 +148,6 @@ def _without_controls(text: str, body: bytes, encoding: str) -> str:
     if encoding == "utf-8" and len(body.translate(None, _CONTROL_BYTES)) == len(body):
         return text
     return _CONTROL_RE.sub("", text)
-
-
-def _words(text: str) -> int:
-    return len(_WORD_RE.findall(text))
 
 
 def _clean_lines(text: str, title: str | None) -> tuple[list[str], list[str]]:
@@ -435,8 +424,8 @@ def _extract(body: bytes, url: str, content_type: str | None, options: ExtractOp
     text = "\n".join(lines)
     words = _words(text)
     fallback = None
-    if _suspicious(words, lines, pruned_prose, options.min_words):
-        fallback, better = _unpruned_body(body, content_type, url, words, _prose_lines(lines))
+    if suspicious(words, lines, pruned_prose, options.min_words):
+        fallback, better = _unpruned_body(body, content_type, url, words, prose_lines(lines))
         if better is not None:
             lines, keys = _clean_lines(better, title)
             text = "\n".join(lines)
@@ -464,36 +453,9 @@ def _extract(body: bytes, url: str, content_type: str | None, options: ExtractOp
     return record, keys
 
 
-def _suspicious(words: int, lines: list[str], pruned_prose: int, min_words: int) -> bool:
-    """The body may have been lost: the guessing rules of pruning removed prose (at least
-    _SUSPICIOUS_PROSE texts), and the body is too short for an article or holds fewer prose lines.
-
-    Only these pages pay for a second trafilatura pass (_unpruned_body).
-    """
-    if pruned_prose < _SUSPICIOUS_PROSE:
-        return False
-    return words < min_words or pruned_prose > _prose_lines(lines)
-
-
-def _prose_lines(lines) -> int:
-    return sum(len(line) > _PROSE_CHARS for line in lines)
-
-
-def _prose_run(lines) -> int:
-    """The most prose lines in a row; a blank or very short line between two ("إعلان") does not end a run."""
-    best = run = 0
-    for line in lines:
-        if len(line) > _PROSE_CHARS:
-            run += 1
-            best = max(best, run)
-        elif len(line.strip()) > _AD_LINE_CHARS:
-            run = 0
-    return best
-
-
 def _unpruned_body(body: bytes, content_type: str | None, url: str, words: int, prose: int) -> tuple[str | None, str | None]:
-    """(reason, text) when trafilatura on the unpruned page finds over twice Arshif's `words` and
-    _SUSPICIOUS_PROSE more prose lines than its `prose`, _MIN_BODY_RUN of them in a row, else (None, None).
+    """(reason, text) when trafilatura on the unpruned page finds a better body than Arshif's
+    `words` and `prose` lines (safety_net.better_body), else (None, None).
 
     The page is parsed again (pruning changed the first tree). trafilatura's main
     pass alone decides whether there is such a body (half the cost); only then does
@@ -501,29 +463,18 @@ def _unpruned_body(body: bytes, content_type: str | None, url: str, words: int, 
     comparison), whose body is kept when it passes the same test.
     """
     main = _body_text(parse_html(body, content_type)[0], url, _MAIN_PASS_OPTIONS)
-    if not _better_body(main, words, prose):
+    if not better_body(main, words, prose):
         return None, None
     text = _body_text(parse_html(body, content_type)[0], url)
-    if not _better_body(text, words, prose):
+    if not better_body(text, words, prose):
         text = main
     reason = "no body" if not words else f"{words} words, trafilatura on the unpruned page {_words(text)}"
     logger.info("Extraction fallback on %s: %s", url, reason)
     return reason, text
 
 
-def _better_body(text: str, words: int, prose: int) -> bool:
-    """Over twice the words, and paragraphs among them, one after the other: a body, not a short
-    page's tag line, teasers and footer, each standing alone between short lines."""
-    lines = text.splitlines()
-    return (
-        _words(text) > 2 * words
-        and _prose_lines(lines) >= prose + _SUSPICIOUS_PROSE
-        and _prose_run(lines) >= _MIN_BODY_RUN
-    )
-
-
 def _body_text(tree, url: str, body_options: Extractor = _BODY_OPTIONS) -> str:
-    """trafilatura's body text of the pruned tree ("" when it finds none), without metadata."""
+    """trafilatura's body text of the tree ("" when it finds none), without metadata."""
     options = copy(body_options)
     options.url = url  # and source, as Extractor(url=url) sets them (source is only logged)
     options.source = url and url.encode("utf-8", "replace").decode("utf-8")

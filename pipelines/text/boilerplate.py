@@ -108,9 +108,9 @@ _ARTICLE_BODY_XPATH = etree.XPath("//@itemprop[.='articleBody']/..")  # //*[@ite
 _SCRIPTS_XPATH = etree.XPath("//script[not(@type='application/ld+json')] | //style")
 _STRING_VALUE_XPATH = etree.XPath("string()", smart_strings=False)
 _TEXT_NODES_XPATH = etree.XPath("count(descendant::text())")
-_PROSE_CHARS = 100
+PROSE_CHARS = 100  # a prose text: a text node longer than this (a paragraph, not a menu item)
 # Prose: long text nodes outside links and list items (teasers, comment lists).
-_PROSE_TEXT = f"text()[string-length(normalize-space()) > {_PROSE_CHARS}][not(ancestor::a or ancestor::li)]"
+_PROSE_TEXT = f"text()[string-length(normalize-space()) > {PROSE_CHARS}][not(ancestor::a or ancestor::li)]"
 _PROSE_COUNT_XPATH = etree.XPath(f"count(//{_PROSE_TEXT})")
 _BLOCK_PROSE_XPATH = etree.XPath(f"count(.//{_PROSE_TEXT})")
 # A block labelled like boilerplate that holds this many prose texts is (a wrapper of) the body.
@@ -561,7 +561,7 @@ def merge_lead(tree) -> None:
 def prune_boilerplate(tree, extra_selectors: tuple[str, ...] = ()) -> int:
     """Remove boilerplate from an lxml HTML tree in place; return how many prose texts the guessing rules removed.
 
-    A prose text is a text node of over _PROSE_CHARS characters outside links
+    A prose text is a text node of over PROSE_CHARS characters outside links
     and list items: a paragraph, never a menu item or a teaser. Counted are
     those that went with blocks removed for their class or id words (comment
     blocks aside), their links or a per-source selector: the rules that can
