@@ -50,7 +50,7 @@ def test_labelled_names(text, name):
     assert labelled_name(text) == name
 
 
-@pytest.mark.parametrize("name", ["وكالات", "رويترز", "أ ف ب", "أ.ف.ب", "الأناضول", "وكالة الأناضول", "رويترز، أ ف ب", "كونا", "AFP"])
+@pytest.mark.parametrize("name", ["وكالات", "رويترز", "أ ف ب", "أ.ف.ب", "أ ش أ", "الأناضول", "وكالة الأناضول", "رويترز، أ ف ب", "كونا", "AFP"])
 def test_agencies(name):
     assert is_agency(name)
 

@@ -36,7 +36,7 @@ _NOT_NAME_WORDS = frozenset(
 # News agencies and the plural "agencies": credited as the source, never as the author.
 # Compared as normalize_arabic token sequences, so أ ف ب, أ.ف.ب and ا ف ب are one.
 _AGENCIES = (
-    "وكالات", "وكالات الأنباء", "رويترز", "أ ف ب", "فرانس برس", "الأناضول", "د ب أ", "أسوشيتد برس",
+    "وكالات", "وكالات الأنباء", "رويترز", "أ ف ب", "أ ش أ", "فرانس برس", "الأناضول", "د ب أ", "أسوشيتد برس",
     "أ ب", "شينخوا", "سبوتنيك", "واس", "كونا", "وام", "بترا", "قنا", "سانا", "واع", "بنا", "العمانية",
     "الأنباء الألمانية", "الأنباء الفرنسية", "Reuters", "AFP", "AP", "Anadolu", "dpa", "Xinhua",
 )
