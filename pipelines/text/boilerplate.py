@@ -389,6 +389,18 @@ def _overlays(tree) -> list:
     return [child for body in tree.iter("body") for child in body if isinstance(child.tag, str) and "-" in child.tag]
 
 
+def _lazy_body(element) -> bool:
+    """A hidden, <noscript> or <template> block holding the body until a script shows it (lazy loading):
+    _MIN_BODY_PROSE prose texts or more. Dialogs and modals stay boilerplate."""
+    hidden = element.tag in {"noscript", "template"} or element.get("hidden") is not None or element.get("aria-hidden") == "true"
+    return (
+        hidden
+        and element.get("role") != "dialog"
+        and element.get("aria-modal") != "true"
+        and _BLOCK_PROSE_XPATH(element) >= _MIN_BODY_PROSE
+    )
+
+
 def _drop_structural(tree) -> int:
     """Remove structural boilerplate and blocks labelled as boilerplate; return the prose texts
     the labelled blocks other than comment blocks held (see prune_boilerplate)."""
@@ -398,6 +410,8 @@ def _drop_structural(tree) -> int:
             continue
         if element.tag == "footer" and next(element.iterancestors("article"), None) is not None:
             continue  # the article's own byline/date footer: trafilatura drops it from the text
+        if _lazy_body(element):
+            continue
         if element.tag in {"textarea", "select"} or element.tag == "form":
             # climb to the form's own block (its labels and notices)
             block = element
