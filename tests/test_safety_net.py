@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import pytest
 from scrapy.utils.test import get_crawler
 
 from bench.quality.corpus import SYNTHETIC_DIR, token_f1
@@ -64,6 +65,14 @@ def test_a_listing_page_is_not_turned_into_an_article():
     html = f'<html><body><h1>أخبار</h1><div class="related-list"><ul>{teasers}</ul></div></body></html>'.encode()
     record = make_record(html, "https://news.example/section/")
     assert record["fallback"] is None
+
+
+def test_short_lines_count_as_a_third_of_a_paragraph():
+    lines = ["ن" * 120, "ن" * 60, "ن" * 60, "ن" * 120, "إعلان", "ن" * 120, "ن" * 20]
+    assert safety_net.prose_lines(lines) == pytest.approx(3 + 2 / 3)
+    assert safety_net.prose_run(lines) == pytest.approx(3 + 2 / 3)  # "إعلان" after a paragraph does not end the run
+    assert safety_net.prose_run(["ن" * 120, "2023-06-29 01:33", "ن" * 120]) == 1  # a date line does
+    assert safety_net.prose_run(["ن" * 60, "زائر", "ن" * 60, "زائر", "ن" * 60]) == pytest.approx(1 / 3)  # one-line comments
 
 
 def test_suspicious_only_where_pruning_removed_prose():

@@ -108,12 +108,21 @@ _ARTICLE_BODY_XPATH = etree.XPath("//@itemprop[.='articleBody']/..")  # //*[@ite
 _SCRIPTS_XPATH = etree.XPath("//script[not(@type='application/ld+json')] | //style")
 _STRING_VALUE_XPATH = etree.XPath("string()", smart_strings=False)
 _TEXT_NODES_XPATH = etree.XPath("count(descendant::text())")
-PROSE_CHARS = 100  # a prose text: a text node longer than this (a paragraph, not a menu item)
-# Prose: long text nodes outside links and list items (teasers, comment lists).
-_PROSE_TEXT = f"text()[string-length(normalize-space()) > {PROSE_CHARS}][not(ancestor::a or ancestor::li)]"
-_PROSE_COUNT_XPATH = etree.XPath(f"count(//{_PROSE_TEXT})")
-_BLOCK_PROSE_XPATH = etree.XPath(f"count(.//{_PROSE_TEXT})")
-# A block labelled like boilerplate that holds this many prose texts is (a wrapper of) the body.
+# Prose, counted in paragraphs: a text over PROSE_CHARS characters is one, a shorter one over
+# SHORT_PROSE_CHARS a third of one (a body written in short lines); texts in links and list items
+# (menus, teasers, comment lists) are none.
+PROSE_CHARS = 100
+SHORT_PROSE_CHARS = 40
+SHORT_PROSE_WEIGHT = 1 / 3
+_OUTSIDE_LISTS = "[not(ancestor::a or ancestor::li)]"
+_PROSE = (
+    f"count(SCOPE//text()[string-length(normalize-space()) > {PROSE_CHARS}]{_OUTSIDE_LISTS})"
+    f" + count(SCOPE//text()[string-length(normalize-space()) > {SHORT_PROSE_CHARS}]"
+    f"[string-length(normalize-space()) <= {PROSE_CHARS}]{_OUTSIDE_LISTS}) * {SHORT_PROSE_WEIGHT!r}"
+)
+_PROSE_COUNT_XPATH = etree.XPath(_PROSE.replace("SCOPE", ""))
+_BLOCK_PROSE_XPATH = etree.XPath(_PROSE.replace("SCOPE", "."))
+# A block labelled like boilerplate that holds this much prose is (a wrapper of) the body.
 _MIN_BODY_PROSE = 3
 _MAX_OVERLAY_CHARS = 600
 _CLASS_HINT_RE = re.compile(
@@ -391,7 +400,7 @@ def _overlays(tree) -> list:
 
 def _lazy_body(element) -> bool:
     """A hidden, <noscript> or <template> block holding the body until a script shows it (lazy loading):
-    _MIN_BODY_PROSE prose texts or more. Dialogs and modals stay boilerplate."""
+    _MIN_BODY_PROSE paragraphs of prose or more. Dialogs and modals stay boilerplate."""
     hidden = element.tag in {"noscript", "template"} or element.get("hidden") is not None or element.get("aria-hidden") == "true"
     return (
         hidden
@@ -401,9 +410,9 @@ def _lazy_body(element) -> bool:
     )
 
 
-def _drop_structural(tree) -> int:
-    """Remove structural boilerplate and blocks labelled as boilerplate; return the prose texts
-    the labelled blocks other than comment blocks held (see prune_boilerplate)."""
+def _drop_structural(tree) -> float:
+    """Remove structural boilerplate and blocks labelled as boilerplate; return the prose the
+    labelled blocks other than comment blocks held (see prune_boilerplate)."""
     guessed = 0
     for element in _STRUCTURAL_XPATH(tree):
         if element.getparent() is None:
@@ -443,7 +452,7 @@ def _drop_structural(tree) -> int:
                 prose = _BLOCK_PROSE_XPATH(element)
                 if prose >= _MIN_BODY_PROSE:
                     continue  # paragraphs as <div>s or <br>-separated text: the body, whatever its wrapper is called
-                guessed += int(prose)
+                guessed += prose
             removed.add(element)
             _remove(element)
     return guessed
@@ -572,15 +581,15 @@ def merge_lead(tree) -> None:
             sibling = sibling.getprevious()
 
 
-def prune_boilerplate(tree, extra_selectors: tuple[str, ...] = ()) -> int:
-    """Remove boilerplate from an lxml HTML tree in place; return how many prose texts the guessing rules removed.
+def prune_boilerplate(tree, extra_selectors: tuple[str, ...] = ()) -> float:
+    """Remove boilerplate from an lxml HTML tree in place; return how much prose the guessing rules removed.
 
-    A prose text is a text node of over PROSE_CHARS characters outside links
-    and list items: a paragraph, never a menu item or a teaser. Counted are
-    those that went with blocks removed for their class or id words (comment
-    blocks aside), their links or a per-source selector: the rules that can
-    take an article's body for boilerplate. What <footer>, <nav>, forms,
-    comment blocks and blocks under an announcing heading hold is not counted.
+    Prose is counted in paragraphs (see PROSE_CHARS): text outside links and
+    list items, never a menu item or a teaser. Counted is what went with blocks
+    removed for their class or id words (comment blocks aside), their links or
+    a per-source selector: the rules that can take an article's body for
+    boilerplate. What <footer>, <nav>, forms, comment blocks and blocks under
+    an announcing heading hold is not counted.
     """
     for element in _SCRIPTS_XPATH(tree):
         _remove(element)
@@ -594,7 +603,7 @@ def prune_boilerplate(tree, extra_selectors: tuple[str, ...] = ()) -> int:
     for selector in extra_selectors:
         for element in tree.cssselect(selector):
             _remove(element)
-    return guessed + max(0, int(before - _PROSE_COUNT_XPATH(tree)))
+    return guessed + max(0.0, before - _PROSE_COUNT_XPATH(tree))
 
 
 def is_boilerplate_line(line: str) -> bool:
