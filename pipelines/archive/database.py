@@ -21,6 +21,7 @@ ARTICLE_COLUMNS = (
     "source",
     "title",
     "author",
+    "agency",
     "published",
     "description",
     "site_name",
@@ -224,6 +225,12 @@ def m011_run_keys(db: Database) -> None:
     db["crawls"].add_column("source_digest", str)
     db["crawls"].add_column("extraction_version", int)
     db["crawls"].add_column("error", str)
+
+
+@migrations()
+def m020_article_agency(db: Database) -> None:
+    """The news agency an article credits ("رويترز", "وكالات"), kept apart from its author."""
+    db["articles"].add_column("agency", str)
 
 
 def utc_now() -> str:
