@@ -95,6 +95,9 @@ class DedupPipeline:
 
     def close_spider(self, spider=None):
         if self.near is not None:
+            stats = self.crawler.stats
+            stats.set_value("arshif/near_candidates", self.near.candidates_checked)  # proposed by LSH
+            stats.set_value("arshif/near_estimate_only", self.near.estimate_only)  # MinHash said yes, exact Jaccard no
             self.near.close()
             self.near = None
         if self.db is not None:
