@@ -17,7 +17,7 @@ from sqlite_utils import Database
 
 from crawler.demo.server import SiteServer
 from pipelines.similarity.near_duplicates import DEFAULT_THRESHOLD
-from tests.conftest import crawl
+from tests.conftest import archive_snapshot, copy_archive, crawl
 from tests.story_site import build
 
 STORIES = 160
@@ -53,20 +53,6 @@ def shuffled(site, tmp_path_factory):
 
 def _path(url: str) -> str:
     return "/" + url.split("/", 3)[3]
-
-
-def snapshot(db: Database) -> dict:
-    """What must not depend on the download order (ids, fetch times and crawl ids may differ)."""
-    url_of = dict(db.execute("SELECT id, url FROM articles").fetchall())
-    members = defaultdict(set)
-    for story, url in db.execute("SELECT story_id, url FROM articles"):
-        members[story].add(url)
-    return {
-        "articles": set(db.execute("SELECT url, title, text, published FROM articles").fetchall()),
-        "duplicates": {(url, kind, url_of[of]) for url, kind, of in db.execute("SELECT url, kind, duplicate_of FROM duplicates")},
-        "stories": {frozenset(urls) for urls in members.values()},
-        "originals": {url_of[row[0]] for row in db.execute("SELECT original_id FROM stories")},
-    }
 
 
 def test_every_distinct_text_is_one_article(site, plain):
@@ -125,23 +111,39 @@ def test_the_minhash_estimate_alone_would_have_merged_unrelated_reports(plain):
 
 
 def test_shuffled_crawls_give_the_same_archive(plain, shuffled):
-    expected = snapshot(plain.db)
+    expected = archive_snapshot(plain.db)
     order = [url for (url,) in plain.db.execute("SELECT url FROM articles ORDER BY id")]
     for run in shuffled:
         assert [url for (url,) in run.db.execute("SELECT url FROM articles ORDER BY id")] != order, \
             "the shuffled crawl downloaded in the same order"
-        got = snapshot(run.db)
+        got = archive_snapshot(run.db)
         for key in expected:
             assert got[key] == expected[key], key
 
 
 def test_a_second_run_adds_nothing_and_changes_nothing(site, plain, tmp_path_factory):
     """Run again over a copy: every article page is skipped or already archived; no row changes."""
-    from tests.conftest import copy_archive
-
     db_path = copy_archive(plain.db_path, tmp_path_factory.mktemp("again") / "archive.db")
-    before = snapshot(Database(db_path))
+    before = archive_snapshot(Database(db_path))
     run = crawl(str(site.root / "source.toml"), db_path, site.origin, "-s", "ARSHIF_BATCH_SIZE=50", "--refresh")
     assert run.returncode == 0, run.stderr[-3000:]
-    assert snapshot(run.db) == before
+    assert archive_snapshot(run.db) == before
     assert run.last_crawl()["stored"] == 0
+
+
+def test_export_one_per_story_writes_each_story_original(site, plain, tmp_path):
+    from tests.conftest import run_arshif
+
+    outputs = {}
+    for flag in ((), ("--one-per-story",)):
+        target = tmp_path / f"export{len(flag)}.jsonl"
+        result = run_arshif("export", "--db", str(plain.db_path), "--format", "jsonl", "--output", str(target), *flag)
+        assert result.returncode == 0, result.stderr
+        outputs[flag] = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    db = plain.db
+    assert len(outputs[()]) == db["articles"].count
+    originals = {row["url"] for row in db.query("SELECT a.url FROM stories s JOIN articles a ON a.id = s.original_id")}
+    one = outputs[("--one-per-story",)]
+    assert {row["url"] for row in one} == originals and len(one) == len(originals) == len(db.execute("SELECT DISTINCT story_id FROM articles").fetchall())
+    near_copies = {page.path for page in site.plan.pages if page.kind == "near"}
+    assert near_copies and not near_copies & {_path(row["url"]) for row in one}  # published later than their story

@@ -36,9 +36,12 @@ def open_readonly(db: str | Path) -> sqlite3.Connection:
     return connection
 
 
-def build_query(sources: list[str] | None = None, since: str | None = None) -> tuple[str, list]:
-    """The SELECT over articles for the filters given; publication date `since` is inclusive."""
+def build_query(sources: list[str] | None = None, since: str | None = None, one_per_story: bool = False) -> tuple[str, list]:
+    """The SELECT over articles for the filters given; publication date `since` is inclusive;
+    `one_per_story`: only each story's original (the `stories` view: its earliest-published member)."""
     where, params = [], []
+    if one_per_story:
+        where.append("id in (select original_id from stories)")
     if sources:
         where.append(f"source in ({', '.join('?' for _ in sources)})")
         params.extend(sources)
@@ -123,7 +126,7 @@ def _destination(output: str):
         partial.unlink(missing_ok=True)
 
 
-def export(db, fmt, output="-", sources=None, since=None, bom=False) -> int:
+def export(db, fmt, output="-", sources=None, since=None, bom=False, one_per_story=False) -> int:
     """Write the selected articles to `output` in `fmt`; return how many were written."""
     if fmt == "parquet":  # fail before any file is created
         try:
@@ -132,7 +135,7 @@ def export(db, fmt, output="-", sources=None, since=None, bom=False) -> int:
             raise ExportError("--format parquet needs pyarrow: pip install pyarrow") from None
         if output == "-" and sys.stdout.isatty():
             raise ExportError("Parquet is binary: give --output FILE or redirect stdout")
-    sql, params = build_query(sources, since)
+    sql, params = build_query(sources, since, one_per_story)
     connection = open_readonly(db)
     try:
         cursor = connection.execute(sql, params)
@@ -151,7 +154,7 @@ def cmd_export(args) -> int:
         print("arshif export: --bom applies to --format csv only", file=sys.stderr)
         return 2
     try:
-        count = export(args.db, args.format, args.output, args.source, args.since, args.bom)
+        count = export(args.db, args.format, args.output, args.source, args.since, args.bom, args.one_per_story)
     except ExportError as exc:
         print(f"arshif export: {exc}", file=sys.stderr)
         return 2
@@ -178,4 +181,6 @@ def register(subparsers) -> None:
     parser.add_argument("--db", default=DEFAULT_DB, help=f"the archive (default: {DEFAULT_DB})")
     parser.add_argument("--output", "-o", default="-", metavar="FILE", help="where to write; - for stdout (default)")
     parser.add_argument("--bom", action="store_true", help="start the CSV with a UTF-8 BOM so spreadsheets read Arabic")
+    parser.add_argument("--one-per-story", action="store_true",
+                        help="only the original of each story (its earliest-published article), not its other versions")
     parser.set_defaults(func=cmd_export)
