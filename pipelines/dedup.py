@@ -55,8 +55,10 @@ logger = logging.getLogger(__name__)
 
 
 class DedupPipeline:
-    def __init__(self, crawler, db_path: str, threshold: float = DEFAULT_THRESHOLD, batch_size: int = 50):
+    def __init__(self, crawler, db_path: str, threshold: float = DEFAULT_THRESHOLD, batch_size: int = 50,
+                 refresh: bool = False):
         self.crawler = crawler
+        self.refresh = refresh  # archived pages are fetched again: an article whose text changed is an edit
         self.db_path = db_path
         self.threshold = threshold
         self.batch_size = batch_size
@@ -82,6 +84,7 @@ class DedupPipeline:
             settings.get("ARSHIF_DB"),
             settings.getfloat("ARSHIF_NEAR_DUPLICATE_THRESHOLD", DEFAULT_THRESHOLD),
             settings.getint("ARSHIF_BATCH_SIZE", 50),
+            settings.getbool("ARSHIF_REFRESH"),
         )
 
     def open_spider(self, spider=None):
@@ -111,6 +114,8 @@ class DedupPipeline:
         url_key, canonical_key = self._key(url), self._fold(canonical)
         archived = self.fetched.get(url)
         if archived is not None:
+            if self.refresh and self._edited(page, archived):
+                return item
             raise drop(self.crawler, "already_archived", f"{url} is archived (article {archived})")
         original = next((found for key in (url_key, canonical_key) for found in (self.archived.get(key), self.seen.get(key))
                          if found is not None), None)
@@ -127,6 +132,20 @@ class DedupPipeline:
         if sig is not None:
             self.near.add(record["id"], sig)
         return item
+
+    def _edited(self, page, article_id: int) -> bool:
+        """The page is this archived article's own URL and its text changed: an edit (pipelines.archive.database
+        keeps the text it had as a `versions` row). An unchanged text, or a duplicate's URL, is not."""
+        record = page["record"]
+        row = self.db.execute("SELECT id, content_hash FROM articles WHERE url = ?", [record["url"]]).fetchone()
+        if row is None or not record["content_hash"] or row[1] == record["content_hash"]:
+            return False
+        record["id"] = row[0]
+        page["edit"] = True
+        self.hashes.setdefault(record["content_hash"], row[0])
+        if self.near is not None:
+            self.near.replace(row[0], _signature(record))
+        return True
 
     # -- stories ------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ class StoragePipeline:
         self.articles: list[dict] = []
         self.duplicates: list[dict] = []
         self.replacements: list[dict] = []
+        self.edits: list[dict] = []  # new texts of archived articles (--refresh)
         self.pages: dict[str, dict] = {}
         self.lock = ArchiveLock(db_path)
 
@@ -82,6 +83,12 @@ class StoragePipeline:
         duplicate = page["duplicate"]
         warc = {key: (page["warc"] or {}).get(key) for key in ("warc_file", "warc_offset", "warc_length")}
         self._page_outcome(record["url"], "duplicate" if duplicate or page["replaces"] else "stored")
+        if page["edit"]:
+            self.edits.append({**record, **warc, "crawl_id": self.crawl_id})
+            count(self.crawler, "edited")
+            if len(self.edits) >= self.batch_size:
+                self.flush()
+            return item
         if duplicate:
             self.duplicates.append(
                 {
@@ -129,9 +136,10 @@ class StoragePipeline:
             elif warc is not None:
                 warc.settle()
             pages[url] = page
-        if self.articles or self.duplicates or self.replacements or pages:
-            insert_rows(self.db, self.articles, self.duplicates, self.replacements, [_page_row(p) for p in pages.values()])
-            self.articles, self.duplicates, self.replacements = [], [], []
+        if self.articles or self.duplicates or self.replacements or self.edits or pages:
+            insert_rows(self.db, self.articles, self.duplicates, self.replacements, [_page_row(p) for p in pages.values()],
+                        self.edits)
+            self.articles, self.duplicates, self.replacements, self.edits = [], [], [], []
         self.pages = waiting
 
     def close_spider(self, spider=None):

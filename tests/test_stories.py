@@ -17,6 +17,7 @@ from sqlite_utils import Database
 
 from crawler.demo.server import SiteServer
 from pipelines.similarity.near_duplicates import DEFAULT_THRESHOLD
+from pipelines.text.search_text import fts_query
 from tests.conftest import archive_snapshot, copy_archive, crawl
 from tests.story_site import build
 
@@ -147,3 +148,42 @@ def test_export_one_per_story_writes_each_story_original(site, plain, tmp_path):
     assert {row["url"] for row in one} == originals and len(one) == len(originals) == len(db.execute("SELECT DISTINCT story_id FROM articles").fetchall())
     near_copies = {page.path for page in site.plan.pages if page.kind == "near"}
     assert near_copies and not near_copies & {_path(row["url"]) for row in one}  # published later than their story
+
+
+def test_an_edited_article_keeps_its_earlier_text_as_a_version(tmp_path):
+    """--refresh over a site where one article changed: the article shows the new text, `versions` keeps the old
+    one with its WARC record; unchanged pages add nothing, and a further run over the same site adds nothing."""
+    root = tmp_path / "site"
+    plan = build(root, 12)
+    edited = next(page for page in plan.pages if page.kind == "story")
+    db_path = tmp_path / "archive.db"
+    with SiteServer(root) as server:
+        first = crawl(str(root / "source.toml"), db_path, server.origin)
+        assert first.returncode == 0, first.stderr[-3000:]
+        before = {row["url"]: row for row in first.db.query("SELECT * FROM articles")}
+        url = server.origin + edited.path
+        page = (root / edited.path.lstrip("/")).read_text(encoding="utf-8")
+        new_paragraph = "وأضافت الصحيفة في تحديث لاحق أن الاجتماع تأجل إلى الأسبوع المقبل بطلب من الوفود المشاركة."
+        (root / edited.path.lstrip("/")).write_text(page.replace("</article>", f"<p>{new_paragraph}</p>\n</article>"),
+                                                     encoding="utf-8")
+        for _ in range(2):  # the second run sees no change
+            run = crawl(str(root / "source.toml"), db_path, server.origin, "--refresh")
+            assert run.returncode == 0, run.stderr[-3000:]
+    db = run.db
+    after = {row["url"]: row for row in db.query("SELECT * FROM articles")}
+    assert set(after) == set(before)
+    assert after[url]["id"] == before[url]["id"] and after[url]["story_id"] == before[url]["story_id"]
+    assert after[url]["text"] == before[url]["text"] + "\n" + new_paragraph
+    assert after[url]["content_hash"] != before[url]["content_hash"]
+    versions = list(db.query("SELECT * FROM versions"))
+    assert len(versions) == 1
+    old = versions[0]
+    assert old["article_id"] == before[url]["id"]
+    assert [old[c] for c in ("text", "title", "content_hash", "fetched_at", "warc_file", "warc_offset")] == \
+        [before[url][c] for c in ("text", "title", "content_hash", "fetched_at", "warc_file", "warc_offset")]
+    assert after[url]["warc_offset"] != old["warc_offset"] or after[url]["warc_file"] != old["warc_file"]
+    assert {u: r["text"] for u, r in after.items() if u != url} == {u: r["text"] for u, r in before.items() if u != url}
+    hits = db.execute("SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?", [fts_query("تأجل")]).fetchall()
+    assert hits == [(after[url]["id"],)]
+    stats = [json.loads(row[0]) for row in db.execute("SELECT stats FROM crawls ORDER BY id")]
+    assert [s.get("arshif/edited", 0) for s in stats] == [0, 1, 0]

@@ -247,6 +247,24 @@ def m007_stories(db: Database) -> None:
     db.execute(f"CREATE VIEW stories AS {_STORIES_VIEW}")
 
 
+VERSIONED_COLUMNS = ("title", "author", "description", "text", "word_count", "content_hash", "fetched_at",
+                     "crawl_id", "warc_file", "warc_offset", "warc_length")  # what an edit of a page changes
+
+
+@migrations()
+def m008_versions(db: Database) -> None:
+    """Edited articles keep their history: when a page fetched again (`--refresh`) has another text,
+    the text the article had until then becomes a `versions` row and the article shows the new one."""
+    db["versions"].create(
+        {"id": int, "article_id": int, "fetched_at": str, "title": str, "author": str, "description": str,
+         "text": str, "word_count": int, "content_hash": str, "crawl_id": int,
+         "warc_file": str, "warc_offset": int, "warc_length": int, "superseded_at": str},
+        pk="id",
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db["versions"].create_index(["article_id"])
+
+
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -324,6 +342,7 @@ def insert_rows(
     duplicates: list[dict],
     replacements: list[dict] = (),
     pages: list[dict] = (),
+    edits: list[dict] = (),
 ) -> None:
     """Write one batch in one transaction; a URL already present is left alone.
 
@@ -331,12 +350,14 @@ def insert_rows(
     the same text or page found later in the same run, pipelines/dedup.py). An
     article row's ``story_merges`` (story ids its arrival joined to its own) are
     applied after the batch's rows are in, in the order the articles came.
+    `edits` are new texts of archived articles (rows with the article's `id`):
+    the article's current text is kept as a `versions` row, then replaced.
     """
     forms = getattr(db, "search_forms", None)
     if forms is not None:
-        _precomputed_search_forms(forms, (*articles, *replacements))
+        _precomputed_search_forms(forms, (*articles, *replacements, *edits))
     try:
-        _insert_rows(db, articles, duplicates, replacements, pages)
+        _insert_rows(db, articles, duplicates, replacements, pages, edits)
     finally:
         if forms:
             forms.clear()
@@ -352,8 +373,10 @@ def _precomputed_search_forms(forms: dict[str, str], rows) -> None:
                     forms[row[field]] = computed[f"search_{field}"]
 
 
-def _insert_rows(db: Database, articles, duplicates, replacements, pages) -> None:
+def _insert_rows(db: Database, articles, duplicates, replacements, pages, edits=()) -> None:
     with db.atomic():
+        for row in edits:
+            _edit(db, row)
         if articles:
             db["articles"].insert_all((_article_row(row) for row in articles), ignore=True)
         if replacements:
@@ -365,6 +388,19 @@ def _insert_rows(db: Database, articles, duplicates, replacements, pages) -> Non
             db["duplicates"].insert_all(duplicates, ignore=True)
         if pages:
             db["pages"].upsert_all(pages, pk="url")
+
+
+def _edit(db: Database, row: dict) -> None:
+    """Keep the article's current text as a version, then show the new one (same id, same story)."""
+    columns = ", ".join(VERSIONED_COLUMNS)
+    db.execute(
+        f"INSERT INTO versions (article_id, {columns}, superseded_at) SELECT id, {columns}, ? FROM articles WHERE id = ?",
+        [utc_now(), row["id"]],
+    )
+    db.execute(
+        f"UPDATE articles SET {', '.join(f'{c} = ?' for c in VERSIONED_COLUMNS)} WHERE id = ?",
+        [row.get(c) for c in VERSIONED_COLUMNS] + [row["id"]],
+    )
 
 
 def take_place(batch, row: dict, replaces: dict, crawl_id: int | None = None) -> None:
