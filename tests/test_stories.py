@@ -150,7 +150,7 @@ def test_export_one_per_story_writes_each_story_original(site, plain, tmp_path):
     assert near_copies and not near_copies & {_path(row["url"]) for row in one}  # published later than their story
 
 
-def test_an_edited_article_keeps_its_earlier_text_as_a_version(tmp_path):
+async def test_an_edited_article_keeps_its_earlier_text_as_a_version(tmp_path):
     """--refresh over a site where one article changed: the article shows the new text, `versions` keeps the old
     one with its WARC record; unchanged pages add nothing, and a further run over the same site adds nothing."""
     root = tmp_path / "site"
@@ -187,3 +187,26 @@ def test_an_edited_article_keeps_its_earlier_text_as_a_version(tmp_path):
     assert hits == [(after[url]["id"],)]
     stats = [json.loads(row[0]) for row in db.execute("SELECT stats FROM crawls ORDER BY id")]
     assert [s.get("arshif/edited", 0) for s in stats] == [0, 1, 0]
+    from tests.conftest import make_datasette
+
+    page = (await make_datasette(db_path).client.get(f"/-/article/{old['article_id']}")).text
+    assert 'class="arshif-versions"' in page and old["fetched_at"] in page.split('class="arshif-versions"', 1)[1]
+
+
+async def test_reading_view_lists_the_story_members(site, plain):
+    from tests.conftest import make_datasette
+
+    db = plain.db
+    near = next(page for page in site.plan.pages if page.kind == "near")
+    copy = next(db.query("SELECT * FROM articles WHERE url LIKE ?", ["%" + near.path]))
+    members = list(db.query("SELECT * FROM articles WHERE story_id = ? ORDER BY published", [copy["story_id"]]))
+    assert len(members) == 2
+    page = (await make_datasette(plain.db_path).client.get(f"/-/article/{copy['id']}")).text
+    section = page.split('<section class="arshif-story"', 1)[1].split("</section>", 1)[0]
+    for member in members:
+        assert f'href="/-/article/{member["id"]}"' in section
+    assert section.count("(original)") == 1 and section.index(f'/-/article/{members[0]["id"]}"') < section.index("(original)")
+    similarities = [member["story_similarity"] for member in members if member["story_similarity"] is not None]
+    assert len(similarities) == 1 and str(similarities[0]) in section  # the member stored second matched the first
+    alone = next(db.query("SELECT id FROM articles WHERE story_id IN (SELECT id FROM stories WHERE members = 1) LIMIT 1"))
+    assert 'class="arshif-story"' not in (await make_datasette(plain.db_path).client.get(f"/-/article/{alone['id']}")).text
