@@ -70,7 +70,7 @@ ARSHIF_EXTRACT_WORKERS = -1  # extraction processes; -1: cores - 1 (at least 1),
 ARSHIF_EXTRACT_IN_FLIGHT = 0  # pages in the pool at once; 0: 16 per worker
 ARSHIF_MAX_RETRY_AFTER = 60  # longest Retry-After wait honoured (seconds)
 ARSHIF_GC_THRESHOLD = 10_000  # collect new objects every N allocations, not 700, and freeze what is loaded at start (0: Python's own)
-ARSHIF_NEAR_DUPLICATE_THRESHOLD = 0.5  # estimated Jaccard of word 3-shingles for a near-duplicate; 0: off
+ARSHIF_NEAR_DUPLICATE_THRESHOLD = 0.6  # exact Jaccard of word 3-shingles from which two articles are one story; 0: off
 
 # --- Cluster: `arshif crawl --redis URL` (crawler/cluster.py); REDIS_URL is scrapy-redis's own setting ---
 ARSHIF_REDIS_RUN = None  # the run every worker of one cluster crawl joins (--run); None: today's UTC date
