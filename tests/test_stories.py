@@ -210,3 +210,52 @@ async def test_reading_view_lists_the_story_members(site, plain):
     assert len(similarities) == 1 and str(similarities[0]) in section  # the member stored second matched the first
     alone = next(db.query("SELECT id FROM articles WHERE story_id IN (SELECT id FROM stories WHERE members = 1) LIMIT 1"))
     assert 'class="arshif-story"' not in (await make_datasette(plain.db_path).client.get(f"/-/article/{alone['id']}")).text
+
+
+def test_an_archive_from_before_stories_is_migrated_in_place(tmp_path):
+    """m007/m008 on an archive written before them: ids kept, every article a story of its own, `near` rows still
+    there; its near-duplicate index (no shingle hashes) is rebuilt from the texts, so new copies join by exact Jaccard."""
+    from scrapy.utils.test import get_crawler
+
+    from crawler.items import PageItem
+    from pipelines.archive import database
+    from pipelines.dedup import DedupPipeline
+    from pipelines.similarity import near_duplicates as nd
+    from pipelines.similarity.fingerprints import content_hash
+    from pipelines.text.search_text import register_functions
+    from tests.story_site import plan
+
+    texts = ["\n".join(page.paragraphs) for page in plan(8).pages if page.kind == "story"][:3]
+    path = tmp_path / "old.db"
+    old = Database(path)
+    register_functions(old.conn, {})
+    database.migrations.apply(old, stop_before="m007_stories")
+    nd.migrations.apply(old, stop_before="m002_shingle_hashes")
+    rows = [{"id": i, "url": f"http://x.test/{i}", "canonical_url": f"http://x.test/{i}", "source": "x", "title": "ع",
+             "published": f"2025-05-0{i}", "text": text, "content_hash": content_hash(text)} for i, text in zip((3, 7, 9), texts)]
+    old["articles"].insert_all(rows)
+    old["duplicates"].insert({"url": "http://y.test/copy", "source": "y", "duplicate_of": 7, "similarity": 0.71, "kind": "near"})
+    old["near_duplicate_params"].insert_all([{"name": k, "value": str(v)} for k, v in nd.PARAMS.items() if k != "verify"])
+    old["near_duplicate_signatures"].insert_all(
+        [{"article_id": row["id"], "signature": nd.signature(row["text"]).to_bytes(), "shingles": 1} for row in rows])
+    old.conn.commit()
+    old.close()
+
+    db = database.open_archive(path)
+    assert [tuple(r) for r in db.execute("SELECT id, story_id, story_match FROM articles ORDER BY id")] == \
+        [(3, 3, None), (7, 7, None), (9, 9, None)]
+    assert [tuple(r) for r in db.execute("SELECT url, duplicate_of, kind FROM duplicates")] == [("http://y.test/copy", 7, "near")]
+    assert [tuple(r) for r in db.execute("SELECT id, original_id, members FROM stories ORDER BY id")] == \
+        [(3, 3, 1), (7, 7, 1), (9, 9, 1)]
+    assert db["versions"].count == 0
+    db.close()
+    crawler = get_crawler(settings_dict={"ARSHIF_DB": str(path)})
+    pipeline = DedupPipeline.from_crawler(crawler)
+    pipeline.open_spider()
+    assert pipeline.db.execute("SELECT COUNT(*) FROM near_duplicate_signatures WHERE shingle_hashes IS NOT NULL").fetchone() == (3,)
+    copy = texts[1] + "\nوفي سياق متصل أفادت مصادر مطلعة بأن اجتماعا جديدا سيعقد الأسبوع المقبل لمتابعة التنفيذ."
+    record = {"url": "http://z.test/c", "canonical_url": "http://z.test/c", "source": "z", "title": "ع", "text": copy,
+              "published": "2025-06-01", "fetched_at": "2025-06-01T00:00:00+00:00", "content_hash": content_hash(copy)}
+    item = pipeline.process_item(PageItem(url=record["url"], source="z", body=b"", record=record))
+    pipeline.close_spider()
+    assert item.duplicate is None and (record["id"], record["story_id"], record["story_match"]) == (10, 7, 7)
