@@ -149,14 +149,6 @@ def corpus_path(docs: int, seed: int, seeds_dir: Path) -> Path:
     return path
 
 
-class _Stats(Counter):
-    def inc_value(self, key, count=1, start=0):
-        self[key] += count
-
-    def set_value(self, key, value):
-        self[key] = value
-
-
 def _pairs(groups: Counter) -> int:
     return sum(n * (n - 1) // 2 for n in groups.values())
 
@@ -164,7 +156,7 @@ def _pairs(groups: Counter) -> int:
 def measure(path: Path, docs: int, threshold: float) -> dict:
     from scrapy.settings import Settings
 
-    from crawler.cli.merge import _Writer
+    from crawler.cli.merge import _Stats, _Writer  # what `arshif merge` drives the pipeline with
     from crawler.items import PageItem
     from pipelines.archive.database import open_archive
     from pipelines.dedup import DedupPipeline
