@@ -2,6 +2,7 @@
 
     python bench/dedup/hard.py                          # 5,000 and 20,000 documents
     python bench/dedup/hard.py --sizes 5000 20000 50000
+    python bench/dedup/hard.py --sizes 5000 20000 --corpus 50000 --threshold 0.5
 
 The corpus (written once into bench/dedup/.data/, sentences from corpus.py's
 word-bigram chain over ../shared/seeds/):
@@ -243,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[5000, 20000])
     parser.add_argument("--threshold", type=float, default=None, help="default: the module's DEFAULT_THRESHOLD")
     parser.add_argument("--seed", type=int, default=11, help="corpus seed")
+    parser.add_argument("--corpus", type=int, default=None,
+                        help="documents in the corpus the sizes are prefixes of (default: the largest size)")
     parser.add_argument("--seeds-dir", type=Path, default=None, help="the seed pages (default: ../shared/seeds)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -253,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         print(json.dumps(measure(args.child, args.sizes[0], threshold)))
         return 0
-    path = corpus_path(max(args.sizes), args.seed, args.seeds_dir or SEEDS_DIR)
+    path = corpus_path(args.corpus or max(args.sizes), args.seed, args.seeds_dir or SEEDS_DIR)
     print(f"{'docs':>6} {'articles':>8} {'stories':>7} {'lost':>4} {'precision':>9} {'recall':>7} {'wrong pairs':>11} "
           f"{'CPU ms/doc':>10} {'last 10%':>8} {'candidates':>10} {'est. only':>9} {'old: dropped':>12} {'old: originals lost':>19}")
     for size in args.sizes:
