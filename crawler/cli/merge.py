@@ -3,7 +3,9 @@
 Each worker of a cluster run writes its own shard (`--db data/shard-N.db`); a
 story fetched by two workers, or a copy of it, is caught here, by the crawl's
 own decision code (pipelines.dedup.DedupPipeline) run over the shards' articles
-in fetch order, source by source, as one run would have met them. Then the
+in fetch order, source by source, as one run would have met them; those decisions
+do not depend on that order (which exact copy is the article, which articles form
+a story), so neither does the merged archive. Then the
 shards' own duplicates are carried over with `duplicate_of` pointing at the
 merged article, and their crawls and pages are added. Writes go through
 open_archive(), so the search index is kept current by its triggers.
