@@ -137,9 +137,11 @@ class DedupPipeline:
         """The page is this archived article's own URL and its text changed: an edit (pipelines.archive.database
         keeps the text it had as a `versions` row). An unchanged text, or a duplicate's URL, is not."""
         record = page["record"]
-        row = self.db.execute("SELECT id, content_hash FROM articles WHERE url = ?", [record["url"]]).fetchone()
+        row = self.db.execute("SELECT id, content_hash, fetched_at FROM articles WHERE url = ?", [record["url"]]).fetchone()
         if row is None or not record["content_hash"] or row[1] == record["content_hash"]:
             return False
+        if row[2] and record.get("fetched_at") and record["fetched_at"] <= row[2]:
+            return False  # an older fetch than the article's (`arshif merge` meeting a shard's earlier copy)
         record["id"] = row[0]
         page["edit"] = True
         self.hashes.setdefault(record["content_hash"], row[0])

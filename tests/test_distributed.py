@@ -364,6 +364,31 @@ def test_merge_catches_copies_across_shards_and_remaps_duplicates(tmp_path):
     assert archive_snapshot(Database(tmp_path / "refetched.db")) == archive_snapshot(Database(merged))
 
 
+def test_merge_keeps_every_text_of_an_edited_article(tmp_path):
+    """A page fetched again by a later shard with another text: the merged article shows the latest text, the
+    earlier one is a version, like a --refresh crawl; a shard's own versions come along; merging again adds nothing."""
+    edited = TEXT + " وأضاف المتحدث في تحديث لاحق أن الاجتماع المقبل سيعقد في الرباط."
+    first = _shard(tmp_path / "shard-1.db", [_article("http://x/a", TEXT, "2025-03-10", "2025-03-12T10:00:00+00:00")])
+    second = _shard(tmp_path / "shard-2.db", [_article("http://x/a", edited, "2025-03-10", "2025-03-13T10:00:00+00:00"),
+                                              _article("http://x/b", OTHER, "2025-03-11", "2025-03-13T10:00:01+00:00")])
+    db = open_archive(second)
+    db["versions"].insert({"article_id": 2, "fetched_at": "2025-03-12T09:00:00+00:00", "title": "قديم",
+                           "text": OTHER[:200], "content_hash": "old-b"})
+    db.conn.commit()
+    db.close()
+    merged = tmp_path / "archive.db"
+    result = _merge([first, second], merged)
+    assert "1 newer texts of archived articles" in result.stdout and "1 earlier versions carried over" in result.stdout
+    articles = {url: (text, fetched) for url, text, fetched in _rows(merged, "SELECT url, text, fetched_at FROM articles")}
+    assert articles["http://x/a"] == (edited, "2025-03-13T10:00:00+00:00")
+    versions = _rows(merged, "SELECT a.url, v.text, v.fetched_at FROM versions v JOIN articles a ON a.id = v.article_id ORDER BY v.fetched_at")
+    assert versions == [("http://x/b", OTHER[:200], "2025-03-12T09:00:00+00:00"),
+                        ("http://x/a", TEXT, "2025-03-12T10:00:00+00:00")]
+    before = _dump(merged) | {"versions": sorted(_rows(merged, "SELECT * FROM versions"), key=repr)}
+    _merge([second, first], merged)
+    assert _dump(merged) | {"versions": sorted(_rows(merged, "SELECT * FROM versions"), key=repr)} == before
+
+
 def test_merge_refuses_a_shard_being_written(tmp_path):
     shard = _shard(tmp_path / "shard-1.db", [_article("http://x/a", TEXT, "2025-03-10", "2025-03-12T10:00:00")])
     with ArchiveLock(shard):
