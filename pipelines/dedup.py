@@ -154,9 +154,12 @@ class DedupPipeline:
     def _join_story(self, record: dict, matches: list[tuple[int, float]]) -> None:
         """Set the record's story: its own, or the one its verified matches are in (joining theirs)."""
         record["story_id"], record["story_match"], record["story_similarity"] = record["id"], None, None
+        story_of = self._stories_of([article_id for article_id, _ in matches])
+        # an indexed id with no article (a run killed after the index's write, before the article's) is no match
+        matches = [match for match in matches if match[0] in story_of]
         if not matches:
             return
-        stories = self._stories_of([article_id for article_id, _ in matches])
+        stories = set(story_of.values())
         story = min(stories)
         record["story_id"] = story
         record["story_match"], similarity = matches[0]
@@ -168,16 +171,16 @@ class DedupPipeline:
         if record["story_merges"]:
             self.crawler.stats.inc_value("arshif/stories_merged", len(record["story_merges"]))
 
-    def _stories_of(self, article_ids: list[int]) -> set[int]:
-        """The current stories of these articles: this run's from memory, earlier runs' from the archive."""
-        stories = {self.story_of[i] for i in article_ids if i in self.story_of}
+    def _stories_of(self, article_ids: list[int]) -> dict[int, int]:
+        """The current story of each of these articles that exists: this run's from memory, earlier runs' from the archive."""
+        found = {i: self.story_of[i] for i in article_ids if i in self.story_of}
         archived = [i for i in article_ids if i not in self.story_of]
         if archived:
             rows = self.db.execute(
                 f"SELECT id, story_id FROM articles WHERE id IN ({','.join('?' * len(archived))})", archived
             ).fetchall()
-            stories.update(story if story is not None else article_id for article_id, story in rows)
-        return {self._story(story) for story in stories}
+            found.update((article_id, article_id if story is None else story) for article_id, story in rows)
+        return {article_id: self._story(story) for article_id, story in found.items()}
 
     def _story(self, story: int) -> int:
         while story in self.merged_into:

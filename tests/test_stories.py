@@ -259,3 +259,30 @@ def test_an_archive_from_before_stories_is_migrated_in_place(tmp_path):
     item = pipeline.process_item(PageItem(url=record["url"], source="z", body=b"", record=record))
     pipeline.close_spider()
     assert item.duplicate is None and (record["id"], record["story_id"], record["story_match"]) == (10, 7, 7)
+
+
+def test_an_indexed_id_without_its_article_is_no_match(tmp_path):
+    """A run killed after the index wrote a signature but before its article was committed leaves an orphan
+    signature: a copy of that text is stored as a story of its own, not linked to an article that does not exist."""
+    from scrapy.utils.test import get_crawler
+
+    from crawler.items import PageItem
+    from pipelines.archive.database import open_archive
+    from pipelines.dedup import DedupPipeline
+    from pipelines.similarity.fingerprints import content_hash
+    from pipelines.similarity.near_duplicates import open_index, signature
+    from tests.story_site import plan
+
+    text = "\n".join(next(page for page in plan(4).pages if page.kind == "story").paragraphs)
+    db = open_archive(tmp_path / "archive.db")
+    index = open_index(db)
+    index.add(5, signature(text))  # no article 5
+    index.close()
+    db.close()
+    pipeline = DedupPipeline.from_crawler(get_crawler(settings_dict={"ARSHIF_DB": str(tmp_path / "archive.db")}))
+    pipeline.open_spider()
+    record = {"url": "http://x.test/a", "canonical_url": "http://x.test/a", "source": "x", "title": "ع", "text": text,
+              "published": None, "fetched_at": "2025-06-01T00:00:00+00:00", "content_hash": content_hash(text)}
+    pipeline.process_item(PageItem(url=record["url"], source="x", body=b"", record=record))
+    pipeline.close_spider()
+    assert (record["id"], record["story_id"], record["story_match"]) == (1, 1, None)
