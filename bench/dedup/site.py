@@ -7,7 +7,8 @@ paragraphs, near and exact copies, AMP and tracking aliases) in a temporary
 folder, serves it on 127.0.0.1 and runs `arshif crawl` on it with the code of the
 current directory: once in the spider's order, then with two shuffled download
 orders (tests/shuffled_order.py). Prints, per crawl, the articles kept against the
-site's distinct texts, and whether the three archives hold the same articles,
+site's distinct texts, the duplicates rows that name an article of another text (by
+the site's ground truth), and whether the three archives hold the same articles,
 duplicates, stories and originals (tests.conftest.archive_snapshot, URLs without
 the server's port).
 """
@@ -64,8 +65,11 @@ def main(argv: list[str] | None = None) -> int:
                 db = Database(db_path)
                 kinds = dict(db.execute("SELECT kind, COUNT(*) FROM duplicates GROUP BY kind").fetchall())
                 articles = db["articles"].count
+                text_of = {page.path: page.text for page in plan.pages}
+                wrong = sum(text_of.get(_portless(url).split("?")[0]) != text_of.get(_portless(of))
+                            for url, of in db.execute("SELECT d.url, a.url FROM duplicates d JOIN articles a ON a.id = d.duplicate_of"))
                 print(f"{name}: exit {run.returncode}, {time.monotonic() - started:.0f} s; {articles} articles of {texts} "
-                      f"distinct texts ({texts - articles} lost); duplicates {kinds}")
+                      f"distinct texts ({texts - articles} lost); duplicates {kinds}, {wrong} naming an article of another text")
                 snapshot = archive_snapshot(db) if "story_id" in db["articles"].columns_dict else {
                     "articles": set(db.execute("SELECT url, title, text, published FROM articles").fetchall())}
                 snapshots.append({key: _portless(value) for key, value in snapshot.items()})
