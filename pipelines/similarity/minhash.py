@@ -10,7 +10,9 @@ imports scipy (~45 MB in every process that does it, the crawl's reactor and
 each extraction worker). tests/test_near_duplicates.py checks the values equal
 datasketch's. This module imports nothing but numpy and the normalizer, so the
 extraction worker computes signatures without loading the index's SQLite code;
-the index itself is pipelines/similarity/near_duplicates.py.
+the index itself is pipelines/similarity/near_duplicates.py. A signature also
+carries its shingles' 32-bit hashes (sorted, distinct): the MinHash estimate
+only proposes, ``Signature.jaccard`` on those hashes decides.
 """
 
 from __future__ import annotations
