@@ -82,8 +82,8 @@ class StoragePipeline:
         record = page["record"]
         duplicate = page["duplicate"]
         warc = {key: (page["warc"] or {}).get(key) for key in ("warc_file", "warc_offset", "warc_length")}
-        self._page_outcome(record["url"], "duplicate" if duplicate or page["replaces"] else "stored")
         if page["edit"]:
+            self._page_outcome(record["url"], "stored")
             self.edits.append({**record, **warc, "crawl_id": self.crawl_id})
             count(self.crawler, "edited")
             if len(self.edits) >= self.batch_size:
@@ -106,6 +106,8 @@ class StoragePipeline:
             )
         else:
             self._add_article({**record, **warc, "crawl_id": self.crawl_id}, page["replaces"])
+        # after take_place, whose flush must not commit this page's outcome without its row
+        self._page_outcome(record["url"], "duplicate" if duplicate or page["replaces"] else "stored")
         if len(self.articles) + len(self.duplicates) >= self.batch_size:
             self.flush()
         if duplicate:

@@ -286,3 +286,35 @@ def test_an_indexed_id_without_its_article_is_no_match(tmp_path):
     pipeline.process_item(PageItem(url=record["url"], source="x", body=b"", record=record))
     pipeline.close_spider()
     assert (record["id"], record["story_id"], record["story_match"]) == (1, 1, None)
+
+
+def test_a_displacing_copy_is_committed_with_its_outcome(tmp_path):
+    """take_place flushes the batch to read the displaced row back: that write must not carry the newcomer's
+    `pages` outcome, or a kill before the next batch leaves a URL marked done whose row was never written."""
+    from types import SimpleNamespace
+
+    from scrapy.utils.test import get_crawler
+
+    from crawler.items import PageItem
+    from pipelines.storage import StoragePipeline
+
+    crawler = get_crawler(settings_dict={"ARSHIF_DB": str(tmp_path / "archive.db"), "ARSHIF_BATCH_SIZE": 2})
+    crawler.spider = SimpleNamespace(name="t", source_name="t")
+    storage = StoragePipeline.from_crawler(crawler)
+    storage.open_spider()
+    alias = {"id": 1, "url": "http://x.test/a?utm_source=t", "canonical_url": "http://x.test/a", "source": "t",
+             "title": "ع", "text": "نص", "content_hash": "h", "fetched_at": "2025-06-01T00:00:00+00:00"}
+    storage.process_item(PageItem(url=alias["url"], source="t", body=b"", record=alias))
+    storage.flush()  # a batch boundary: the alias is archived
+    page = {**alias, "url": "http://x.test/a"}
+    storage.process_item(PageItem(url=page["url"], source="t", body=b"", record=page, replaces={"kind": "url", "similarity": 1.0}))
+    # killed here: what is committed must be consistent
+    committed = Database(tmp_path / "archive.db")
+    outcome = committed.execute("SELECT outcome FROM pages WHERE url = ?", [page["url"]]).fetchone()
+    in_archive = committed.execute("SELECT COUNT(*) FROM articles WHERE url = ?", [page["url"]]).fetchone()[0]
+    assert outcome is None or in_archive == 1
+    storage.flush(final=True)
+    assert committed.execute("SELECT url FROM articles WHERE id = 1").fetchone() == ("http://x.test/a",)
+    assert committed.execute("SELECT url, kind FROM duplicates").fetchall() == [("http://x.test/a?utm_source=t", "url")]
+    assert committed.execute("SELECT outcome FROM pages WHERE url = ?", [page["url"]]).fetchone() == ("duplicate",)
+    storage.db.close()
