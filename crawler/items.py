@@ -21,4 +21,5 @@ class PageItem:
     warc: dict | None = None  # warc_file, warc_offset, warc_length of the response
     record: dict | None = None  # the article record, set by ExtractionPipeline
     duplicate: dict | None = None  # set by DedupPipeline: {"of": id, "kind": ..., "similarity": ...}
-    replaces: dict | None = None  # set by DedupPipeline: a later copy this earlier original displaces
+    replaces: dict | None = None  # set by DedupPipeline: a better-placed copy of the same text takes the article's id
+    edit: bool = False  # set by DedupPipeline: a new text of the archived article record["id"] (--refresh)

@@ -11,24 +11,33 @@ Order of checks, each against the archive and against this run:
    duplicate. So every URL is fetched at most once across runs, and each alias
    of a story (tracking parameters, AMP page) is recorded, never lost;
 3. the hash of the normalized body is known: an `exact` duplicate;
-4. the MinHash-LSH index finds an article whose estimated Jaccard similarity
-   reaches ARSHIF_NEAR_DUPLICATE_THRESHOLD (0: no near-duplicate check): a
-   `near` duplicate of the most similar one (pipelines/similarity/near_duplicates.py).
+4. otherwise the page is stored as an article. MinHash-LSH proposes archived
+   articles that may share its text; each is decided by the exact Jaccard
+   similarity of the two word 3-shingle sets (pipelines/similarity/near_duplicates.py).
+   If one or more reach ARSHIF_NEAR_DUPLICATE_THRESHOLD (0: no check), the page
+   joins their story (`story_id`, `story_match`, `story_similarity`); when they
+   were in different stories, those stories become one.
 
-Which copy is kept: the first one seen. A later copy becomes a `duplicates` row
-(its URL, source, fetch time, the article it copies, kind and similarity), so
-nothing vanishes. Two exceptions, both within one run only, make a crawl's
-result independent of download order: a copy published on an earlier day (the
-wire original before its republications) takes the kept copy's place, and so
-does a page fetched at its own canonical address over the same page fetched
-under an alias (tracking parameters, an AMP or mobile variant). The displaced
-copy is then recorded as the duplicate. Articles from earlier runs never change.
+Only `url` and `exact` copies become `duplicates` rows: a distinct text is
+never dropped. A story is a connected component of the graph whose edges are
+the verified pairs (exact Jaccard at or above the threshold). Every pair is
+checked when the later of the two pages arrives, LSH proposes a pair or not
+whatever the order, and Jaccard is symmetric, so the edges, and with them the
+partition into stories, do not depend on the download order.
+
+Which page of a set of exact copies (or of a page's URL aliases) is the
+article is decided by the pages themselves (`rank`): the earliest `published`,
+then the page fetched at its own canonical address, then the smallest
+canonical URL, then the smallest URL. Within one run a better-ranked copy takes
+the article's id and the one kept so far becomes its duplicates row: the id
+keeps naming the same normalized text. Articles from earlier runs are never
+displaced; the only column a later run changes on them is `story_id`, when a
+new article joins their story to another.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 
 from itemadapter import ItemAdapter
 
@@ -46,8 +55,10 @@ logger = logging.getLogger(__name__)
 
 
 class DedupPipeline:
-    def __init__(self, crawler, db_path: str, threshold: float = DEFAULT_THRESHOLD, batch_size: int = 50):
+    def __init__(self, crawler, db_path: str, threshold: float = DEFAULT_THRESHOLD, batch_size: int = 50,
+                 refresh: bool = False):
         self.crawler = crawler
+        self.refresh = refresh  # archived pages are fetched again: an article whose text changed is an edit
         self.db_path = db_path
         self.threshold = threshold
         self.batch_size = batch_size
@@ -57,9 +68,11 @@ class DedupPipeline:
         self.seen: ByHash = ByHash()  # URL keys met in this run → article id
         self.hashes: ByHash = ByHash()
         self.next_id = 1
-        # article id → (publication day, fetched at its own address) of the copy kept in this run:
-        # all that deciding a displacement needs (the displaced row is read back when it happens)
-        self.kept_this_run: dict[int, tuple[str | None, bool]] = {}
+        # article id → (rank, story_match, story_similarity) of the copy kept in this run:
+        # what deciding and making a displacement needs
+        self.kept_this_run: dict[int, tuple[tuple, int | None, float | None]] = {}
+        self.story_of: dict[int, int] = {}  # this run's articles → their story when stored
+        self.merged_into: dict[int, int] = {}  # stories joined to another in this run → that story
         self.db = None
         self.near = None
 
@@ -71,6 +84,7 @@ class DedupPipeline:
             settings.get("ARSHIF_DB"),
             settings.getfloat("ARSHIF_NEAR_DUPLICATE_THRESHOLD", DEFAULT_THRESHOLD),
             settings.getint("ARSHIF_BATCH_SIZE", 50),
+            settings.getbool("ARSHIF_REFRESH"),
         )
 
     def open_spider(self, spider=None):
@@ -84,6 +98,9 @@ class DedupPipeline:
 
     def close_spider(self, spider=None):
         if self.near is not None:
+            stats = self.crawler.stats
+            stats.set_value("arshif/near_candidates", self.near.candidates_checked)  # proposed by LSH
+            stats.set_value("arshif/near_estimate_only", self.near.estimate_only)  # MinHash said yes, exact Jaccard no
             self.near.close()
             self.near = None
         if self.db is not None:
@@ -97,57 +114,112 @@ class DedupPipeline:
         url_key, canonical_key = self._key(url), self._fold(canonical)
         archived = self.fetched.get(url)
         if archived is not None:
+            if self.refresh and self._edited(page, archived):
+                return item
             raise drop(self.crawler, "already_archived", f"{url} is archived (article {archived})")
         original = next((found for key in (url_key, canonical_key) for found in (self.archived.get(key), self.seen.get(key))
                          if found is not None), None)
         if original is not None:
-            return self._duplicate(page, url_key, original, "url", 1.0)
+            return self._duplicate(page, url_key, original, "url")
         original = self.hashes.get(record["content_hash"]) if record["content_hash"] else None
         if original is not None:
-            return self._duplicate(page, url_key, original, "exact", 1.0)
+            return self._duplicate(page, url_key, original, "exact")
         sig = _signature(record) if self.near is not None else None
-        match = self.near.find(sig) if sig is not None else None
-        if match is not None:
-            return self._duplicate(page, url_key, match[0], "near", round(match[1], 4), sig)
         record["id"] = self.next_id
         self.next_id += 1
+        self._join_story(record, self.near.matches(sig) if sig is not None else [])
         self._remember(record, url_key, record["id"])
         if sig is not None:
             self.near.add(record["id"], sig)
         return item
 
-    def _duplicate(self, page, url_key: str, original: int, kind: str, similarity: float, sig: Signature | None = None):
+    def _edited(self, page, article_id: int) -> bool:
+        """The page is this archived article's own URL and its text changed: an edit (pipelines.archive.database
+        keeps the text it had as a `versions` row). An unchanged text, or a duplicate's URL, is not."""
+        record = page["record"]
+        row = self.db.execute("SELECT id, content_hash, fetched_at FROM articles WHERE url = ?", [record["url"]]).fetchone()
+        if row is None or not record["content_hash"] or row[1] == record["content_hash"]:
+            return False
+        if row[2] and record.get("fetched_at") and record["fetched_at"] <= row[2]:
+            return False  # an older fetch than the article's (`arshif merge` meeting a shard's earlier copy)
+        record["id"] = row[0]
+        page["edit"] = True
+        self.hashes.setdefault(record["content_hash"], row[0])
+        if self.near is not None:
+            self.near.replace(row[0], _signature(record))
+        return True
+
+    # -- stories ------------------------------------------------------------------
+
+    def _join_story(self, record: dict, matches: list[tuple[int, float]]) -> None:
+        """Set the record's story: its own, or the one its verified matches are in (joining theirs)."""
+        record["story_id"], record["story_match"], record["story_similarity"] = record["id"], None, None
+        story_of = self._stories_of([article_id for article_id, _ in matches])
+        # an indexed id with no article (a run killed after the index's write, before the article's) is no match
+        matches = [match for match in matches if match[0] in story_of]
+        if not matches:
+            return
+        stories = set(story_of.values())
+        story = min(stories)
+        record["story_id"] = story
+        record["story_match"], similarity = matches[0]
+        record["story_similarity"] = round(similarity, 4)
+        record["story_merges"] = sorted(stories - {story})
+        for other in record["story_merges"]:
+            self.merged_into[other] = story
+        self.crawler.stats.inc_value("arshif/story_joined")
+        if record["story_merges"]:
+            self.crawler.stats.inc_value("arshif/stories_merged", len(record["story_merges"]))
+
+    def _stories_of(self, article_ids: list[int]) -> dict[int, int]:
+        """The current story of each of these articles that exists: this run's from memory, earlier runs' from the archive."""
+        found = {i: self.story_of[i] for i in article_ids if i in self.story_of}
+        archived = [i for i in article_ids if i not in self.story_of]
+        if archived:
+            rows = self.db.execute(
+                f"SELECT id, story_id FROM articles WHERE id IN ({','.join('?' * len(archived))})", archived
+            ).fetchall()
+            found.update((article_id, article_id if story is None else story) for article_id, story in rows)
+        return {article_id: self._story(story) for article_id, story in found.items()}
+
+    def _story(self, story: int) -> int:
+        while story in self.merged_into:
+            story = self.merged_into[story]
+        return story
+
+    # -- exact copies and URL aliases ----------------------------------------------
+
+    def _duplicate(self, page, url_key: str, original: int, kind: str):
         record = page["record"]
         kept = self.kept_this_run.get(original)
-        if kept and self._displaces(record, kept, kind):
+        if kept and self._rank(record) < kept[0]:
             record["id"] = original
-            page["replaces"] = {"kind": kind, "similarity": similarity}
+            record["story_id"] = self._story(self.story_of[original])
+            record["story_match"], record["story_similarity"] = kept[1], kept[2]
+            page["replaces"] = {"kind": kind, "similarity": 1.0}
             self._remember(record, url_key, original)
-            if self.near is not None:
-                self.near.replace(original, sig or _signature(record))
+            if self.near is not None and kind == "url":  # an alias may carry another text than its page
+                self.near.replace(original, _signature(record))
             return page.item
-        page["duplicate"] = {"of": original, "kind": kind, "similarity": similarity}
+        page["duplicate"] = {"of": original, "kind": kind, "similarity": 1.0}
         self.fetched[record["url"]] = original
         self.seen[url_key] = original
         self.seen.setdefault(self._fold(record["canonical_url"]), original)
         return page.item
 
     def _remember(self, record: dict, url_key: str, article_id: int) -> None:
-        published = record.get("published")
-        self.kept_this_run[article_id] = (sys.intern(published[:10]) if published else None, self._at_home(record))
+        self.kept_this_run[article_id] = (self._rank(record), record.get("story_match"), record.get("story_similarity"))
+        self.story_of[article_id] = record["story_id"]
         self.fetched[record["url"]] = article_id
         self.seen[url_key] = self.seen[self._fold(record["canonical_url"])] = article_id
         if record["content_hash"]:
             self.hashes.setdefault(record["content_hash"], article_id)
 
-    def _displaces(self, record: dict, kept: tuple[str | None, bool], kind: str) -> bool:
-        """Within a run: an earlier publication day wins; for one page under two URLs, its own address."""
-        kept_day, kept_at_home = kept
-        if _earlier(record.get("published"), kept_day):
-            return True
-        if _earlier(kept_day, record.get("published")):
-            return False
-        return kind == "url" and self._at_home(record) and not kept_at_home
+    def _rank(self, record: dict) -> tuple:
+        """Which copy is the article, smallest first: decided by the page, not by when it arrived."""
+        published = record.get("published")
+        canonical = record["canonical_url"] or record["url"]
+        return (published is None, published or "", not self._at_home(record), self._fold(canonical), record["url"])
 
     def _at_home(self, record: dict) -> bool:
         """Fetched at its canonical address, not under an alias (tracking, AMP, mobile)."""
@@ -161,16 +233,13 @@ class DedupPipeline:
 
 
 def _signature(record: dict) -> Signature:
-    """The worker's MinHash signature of the text (pipelines/extraction/records.py), or computed here."""
+    """The worker's MinHash signature and shingle hashes of the text (pipelines/extraction/records.py),
+    or computed here."""
     computed = record.get("fingerprints")
-    if computed:
-        return Signature.from_bytes(computed["minhash"], computed["shingles"], computed.get("bands"))
+    if computed and computed.get("shingle_hashes") is not None:
+        return Signature.from_bytes(computed["minhash"], computed["shingles"], computed.get("bands"),
+                                    computed["shingle_hashes"])
     return signature(record["text"] or "")
-
-
-def _earlier(candidate: str | None, kept: str | None) -> bool:
-    """Strictly earlier publication day; unknown dates never displace."""
-    return bool(candidate and kept) and candidate[:10] < kept[:10]
 
 
 class ByHash(dict):

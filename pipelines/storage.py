@@ -39,6 +39,7 @@ class StoragePipeline:
         self.articles: list[dict] = []
         self.duplicates: list[dict] = []
         self.replacements: list[dict] = []
+        self.edits: list[dict] = []  # new texts of archived articles (--refresh)
         self.pages: dict[str, dict] = {}
         self.lock = ArchiveLock(db_path)
 
@@ -111,7 +112,13 @@ class StoragePipeline:
         record = page["record"]
         duplicate = page["duplicate"]
         warc = {key: (page["warc"] or {}).get(key) for key in ("warc_file", "warc_offset", "warc_length")}
-        self._page_outcome(record["url"], "duplicate" if duplicate or page["replaces"] else "stored")
+        if page["edit"]:
+            self._page_outcome(record["url"], "stored")
+            self.edits.append({**record, **warc, "crawl_id": self.crawl_id})
+            count(self.crawler, "edited")
+            if len(self.edits) >= self.batch_size:
+                self.flush()
+            return item
         if duplicate:
             self.duplicates.append(
                 {
@@ -129,6 +136,8 @@ class StoragePipeline:
             )
         else:
             self._add_article({**record, **warc, "crawl_id": self.crawl_id}, page["replaces"])
+        # after take_place, whose flush must not commit this page's outcome without its row
+        self._page_outcome(record["url"], "duplicate" if duplicate or page["replaces"] else "stored")
         if len(self.articles) + len(self.duplicates) >= self.batch_size:
             self.flush()
         if duplicate:
@@ -159,10 +168,11 @@ class StoragePipeline:
             elif warc is not None:
                 warc.settle()
             pages[url] = page
-        if self.articles or self.duplicates or self.replacements or pages:
+        if self.articles or self.duplicates or self.replacements or self.edits or pages:
             self._check_warc_files(pages.values())
-            insert_rows(self.db, self.articles, self.duplicates, self.replacements, [_page_row(p) for p in pages.values()])
-            self.articles, self.duplicates, self.replacements = [], [], []
+            insert_rows(self.db, self.articles, self.duplicates, self.replacements, [_page_row(p) for p in pages.values()],
+                        self.edits)
+            self.articles, self.duplicates, self.replacements, self.edits = [], [], [], []
         self.pages = waiting
 
     def _check_warc_files(self, pages) -> None:

@@ -86,6 +86,21 @@ def copy_archive(source: Path, target: Path) -> Path:
     return target
 
 
+def archive_snapshot(db: Database) -> dict:
+    """What an archive holds, independent of the order pages came in (ids, fetch times and crawl ids may differ):
+    the articles, the duplicates by URL and kind with the URL they copy, the partition into stories, the originals."""
+    url_of = dict(db.execute("SELECT id, url FROM articles").fetchall())
+    members: dict[int, set] = {}
+    for story, url in db.execute("SELECT story_id, url FROM articles"):
+        members.setdefault(story, set()).add(url)
+    return {
+        "articles": set(db.execute("SELECT url, title, text, published FROM articles").fetchall()),
+        "duplicates": {(url, kind, url_of[of]) for url, kind, of in db.execute("SELECT url, kind, duplicate_of FROM duplicates")},
+        "stories": {frozenset(urls) for urls in members.values()},
+        "originals": {url_of[row[0]] for row in db.execute("SELECT original_id FROM stories")},
+    }
+
+
 def make_datasette(db_path, metadata: dict | None = None):
     """Datasette as `arshif serve` configures it, for its ASGI test client."""
     import yaml

@@ -2,8 +2,9 @@
 
 Day 1 has a story under three URLs (clean, tracking parameters, AMP page that
 declares the clean URL canonical), a wire story republished with a new headline
-and an extra paragraph, and two other stories on the same subject. Before day 2,
-copies of day-1 stories and one new story appear on the site.
+and an extra paragraph (stored too, in the wire story's story cluster), and two
+other stories on the same subject. Before day 2, copies of day-1 stories and one
+new story appear on the site.
 """
 
 from __future__ import annotations
@@ -30,16 +31,14 @@ CLEAN = "/news/amman-ministers.html"
 TRACKING = "/news/amman-ministers.html?utm_source=facebook&utm_medium=social&fbclid=IwAR0abc"
 AMP = "/amp/news/amman-ministers.html"
 
-# Wire stories across sites: each article that has copies, with its copies (one SQL query).
+# Wire stories across sites: each story of more than one article, its original and its members (one SQL query).
 CLUSTERS_SQL = """
-SELECT a.id, a.source, a.url, a.title, a.published,
-       COUNT(d.id) AS copies,
-       COUNT(DISTINCT d.source) AS copying_sources,
-       json_group_array(json_object('url', d.url, 'source', d.source, 'kind', d.kind,
-                                    'similarity', d.similarity, 'fetched_at', d.fetched_at)) AS copy_list
-FROM articles a JOIN duplicates d ON d.duplicate_of = a.id
-GROUP BY a.id
-ORDER BY copies DESC, a.published
+SELECT s.id, s.members, s.sources, o.url, o.title, o.published,
+       json_group_array(json_object('url', m.url, 'similarity', m.story_similarity, 'match', m.story_match)) AS member_list
+FROM stories s JOIN articles o ON o.id = s.original_id JOIN articles m ON m.story_id = s.id
+WHERE s.members > 1
+GROUP BY s.id
+ORDER BY s.members DESC, o.published
 """
 
 
@@ -112,22 +111,29 @@ def test_tracking_url_is_recorded_as_a_url_duplicate(day1):
     assert tracking["canonical_url"].endswith(CLEAN) and tracking["fetched_at"]
 
 
-def test_republished_wire_story_is_a_near_duplicate(day1):
+def test_republished_wire_story_is_stored_in_the_wire_story(day1):
+    """A near copy is a text of its own: stored, never a duplicates row, and grouped with the story it copies."""
     articles, duplicates = _articles(day1), _duplicates(day1)
-    original = articles["/news/gulf-finance-center.html"]  # kept in any download order: published first
-    assert "/news/gulf-network-finance.html" not in articles
-    copy = duplicates["/news/gulf-network-finance.html"]
-    assert copy["duplicate_of"] == original["id"] and copy["kind"] == "near"
-    assert DEFAULT_THRESHOLD <= copy["similarity"] < 1.0
-    assert copy["title"] == "الخليج يؤسس شبكة موحدة لملاحقة أموال الإرهاب"
+    original = articles["/news/gulf-finance-center.html"]
+    copy = articles["/news/gulf-network-finance.html"]
+    assert "/news/gulf-network-finance.html" not in duplicates
+    assert copy["title"] == "الخليج يؤسس شبكة موحدة لملاحقة أموال الإرهاب" and copy["text"] != original["text"]
+    assert copy["story_id"] == original["story_id"] == min(copy["id"], original["id"])
+    matched = copy if copy["story_match"] is not None else original  # the one stored second matched the other
+    assert matched["story_match"] in (copy["id"], original["id"]) and matched["story_match"] != matched["id"]
+    assert DEFAULT_THRESHOLD <= matched["story_similarity"] < 1.0
+    story = next(day1.db.query("SELECT * FROM stories WHERE id = ?", [original["story_id"]]))
+    assert (story["original_id"], story["members"]) == (original["id"], 2)  # published first: the original
 
 
 def test_different_stories_on_one_subject_are_all_kept(day1):
     articles = _articles(day1)
-    assert set(articles) == {CLEAN, "/news/gulf-finance-center.html", "/news/witness-protection-law.html",
-                             "/news/rabat-schools-seminar.html"}
+    assert set(articles) == {CLEAN, "/news/gulf-finance-center.html", "/news/gulf-network-finance.html",
+                             "/news/witness-protection-law.html", "/news/rabat-schools-seminar.html"}
+    assert len({row["story_id"] for row in articles.values()}) == 4
     row = day1.last_crawl()
-    assert (row["status"], row["stored"], row["duplicate"]) == ("finished", 4, len(_duplicates(day1)))
+    assert (row["status"], row["stored"], row["duplicate"]) == ("finished", 5, len(_duplicates(day1)))
+    assert {row["kind"] for row in _duplicates(day1).values()} <= {"url", "exact"}
 
 
 def test_nothing_vanishes(day1, site):
@@ -140,29 +146,33 @@ def test_nothing_vanishes(day1, site):
 
 def test_wire_clusters_in_one_query(day1):
     clusters = {_path(row["url"]): row for row in day1.db.query(CLUSTERS_SQL)}
-    assert clusters["/news/gulf-finance-center.html"]["copies"] == 1
-    assert clusters[CLEAN]["copies"] == len([d for d in _duplicates(day1) if d.startswith(("/amp/", CLEAN))])
+    assert list(clusters) == ["/news/gulf-finance-center.html"]
+    assert (clusters["/news/gulf-finance-center.html"]["members"], clusters["/news/gulf-finance-center.html"]["sources"]) == (2, 1)
 
 
 def test_second_crawl_catches_copies_of_first_run_articles(day1, day2):
     before, after = _articles(day1), _articles(day2)
-    assert set(after) - set(before) == {"/news/joint-hijack-drill.html"}
-    assert {path: row["id"] for path, row in after.items() if path in before} == {p: r["id"] for p, r in before.items()}
+    assert set(after) - set(before) == {"/news/joint-hijack-drill.html", "/news/gulf-center-review.html"}
+    unchanged = ("id", "url", "title", "text", "published", "content_hash", "story_id", "story_match", "story_similarity")
+    assert {p: [r[k] for k in unchanged] for p, r in after.items() if p in before} == \
+        {p: [r[k] for k in unchanged] for p, r in before.items()}, "day 1's rows are as they were"
+    review = after["/news/gulf-center-review.html"]
+    wire = before["/news/gulf-finance-center.html"]
+    assert review["story_id"] == wire["story_id"] and review["story_match"] in (wire["id"], before["/news/gulf-network-finance.html"]["id"])
+    assert DEFAULT_THRESHOLD <= review["story_similarity"] < 1.0
     duplicates = _duplicates(day2)
-    review = duplicates["/news/gulf-center-review.html"]
-    assert review["duplicate_of"] == before["/news/gulf-finance-center.html"]["id"]
-    assert review["kind"] == "near" and DEFAULT_THRESHOLD <= review["similarity"] < 1.0
+    assert "/news/gulf-center-review.html" not in duplicates
     respelled = duplicates["/news/witness-law-debate.html"]
     assert respelled["duplicate_of"] == before["/news/witness-protection-law.html"]["id"]
     assert (respelled["kind"], respelled["similarity"]) == ("exact", 1.0)
     row = day2.last_crawl()
-    assert (row["status"], row["stored"], row["duplicate"], row["already_archived"]) == ("finished", 1, 2, 0)
+    assert (row["status"], row["stored"], row["duplicate"], row["already_archived"]) == ("finished", 2, 1, 0)
     assert row["skipped_archived"] >= 5, "day-1 article pages are not downloaded again"
 
 
 def test_near_index_is_carried_in_the_archive(day1, day2):
     db = day2.db
-    assert db["near_duplicate_signatures"].count == db["articles"].count == 5
+    assert db["near_duplicate_signatures"].count == db["articles"].count == 7
     ids = {row["article_id"] for row in db.query("SELECT article_id FROM near_duplicate_signatures")}
     assert ids == {row["id"] for row in db.query("SELECT id FROM articles")}
 
@@ -223,19 +233,33 @@ def test_the_clean_url_is_kept_in_either_order(dedup, tracking_first):
 
 
 @pytest.mark.parametrize("copy_first", [True, False])
-def test_the_earlier_publication_is_kept_in_either_order(dedup, copy_first):
+def test_a_near_copy_is_stored_in_the_same_story_in_either_order(dedup, copy_first):
+    """Nothing displaces anything: both texts keep their own ids, the later one joins the earlier one's story."""
     original = _item("http://x.test/original.html", STORY, published="2025-04-06")
     copy = _item("http://y.test/copy.html", STORY.replace("الجولة 7", "الجولة الأخيرة") + "\nفقرة مضافة في النسخة المعاد نشرها.",
                  published="2025-04-07")
     first, second = (copy, original) if copy_first else (original, copy)
     dedup.process_item(first)
     dedup.process_item(second)
+    assert original.duplicate is copy.duplicate is None and original.replaces is copy.replaces is None
+    assert (first.record["id"], second.record["id"]) == (1, 2)
+    assert first.record["story_id"] == second.record["story_id"] == 1
+    assert second.record["story_match"] == 1 and first.record["story_match"] is None
+    assert DEFAULT_THRESHOLD <= second.record["story_similarity"] < 1.0
+
+
+@pytest.mark.parametrize("copy_first", [True, False])
+def test_the_earlier_publication_of_an_exact_copy_is_kept_in_either_order(dedup, copy_first):
+    original = _item("http://y.test/original.html", STORY, published="2025-04-06")
+    copy = _item("http://x.test/copy.html", STORY.replace("الإرهاب", "الارهاب"), published="2025-04-07")
+    first, second = (copy, original) if copy_first else (original, copy)
+    dedup.process_item(first)
+    dedup.process_item(second)
+    assert original.duplicate is None and original.record["id"] == 1
     if copy_first:
-        assert original.replaces["kind"] == "near"
-        assert original.record["id"] == copy.record["id"] == 1
+        assert original.replaces == {"kind": "exact", "similarity": 1.0}  # took the copy's id: the same text
     else:
-        assert copy.duplicate["of"] == 1 and copy.duplicate["kind"] == "near"
-    assert DEFAULT_THRESHOLD <= (original.replaces or copy.duplicate)["similarity"] < 1.0
+        assert copy.duplicate == {"of": 1, "kind": "exact", "similarity": 1.0}
 
 
 def test_a_new_run_checks_the_archive(tmp_path):
@@ -253,9 +277,10 @@ def test_a_new_run_checks_the_archive(tmp_path):
     with pytest.raises(DropItem, match="already_archived"):
         pipeline.process_item(_item("http://x.test/a.html?fbclid=1", STORY))
     near = pipeline.process_item(_item("http://y.test/b.html", STORY + "\nسطر إضافي في آخر الخبر المعاد نشره."))
-    assert near.duplicate["of"] == 1 and near.duplicate["kind"] == "near"
+    assert near.duplicate is None and near.record["id"] == 2
+    assert (near.record["story_id"], near.record["story_match"]) == (1, 1) and near.record["story_similarity"] < 1.0
     other = pipeline.process_item(_item("http://y.test/c.html", OTHER))
-    assert other.duplicate is None and other.record["id"] == 2
+    assert other.duplicate is None and (other.record["id"], other.record["story_id"]) == (3, 3)
     assert crawler.stats.get_value("arshif/already_archived") == 2
     pipeline.close_spider()
 
@@ -266,5 +291,5 @@ def test_threshold_zero_turns_near_duplicates_off(tmp_path):
     pipeline.open_spider()
     pipeline.process_item(_item("http://x.test/a.html", STORY))
     copy = pipeline.process_item(_item("http://y.test/b.html", STORY + "\nسطر إضافي."))
-    assert copy.duplicate is None and copy.record["id"] == 2
+    assert copy.duplicate is None and (copy.record["id"], copy.record["story_id"]) == (2, 2)
     pipeline.close_spider()

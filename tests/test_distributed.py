@@ -21,12 +21,13 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
 from crawler.demo.server import DEMO_SITE, SiteServer
 from pipelines.archive.lock import ArchiveLock
 from pipelines.archive.database import insert_rows, open_archive, start_crawl
 from pipelines.archive.warc import iter_responses
-from tests.conftest import PROJECT_DIR, crawl, run_arshif
+from tests.conftest import PROJECT_DIR, archive_snapshot, crawl, run_arshif
 
 DELAY = 0.3  # seconds per request: each worker holds CONCURRENT_REQUESTS=2, so the workers overlap
 WORKER_SETTINGS = ("-s", "CONCURRENT_REQUESTS=2", "-s", "ARSHIF_REDIS_WORKER_TIMEOUT=2", "-s", "ARSHIF_EXTRACT_WORKERS=1")
@@ -313,30 +314,41 @@ def _shard(path: Path, articles: list[dict], duplicates: list[dict] = ()) -> Pat
     return path
 
 
-def test_merge_catches_copies_across_shards_and_remaps_duplicates(tmp_path):
+def _two_shards(folder: Path, seconds=(0, 1, 5, 6, 7)) -> tuple[Path, Path]:
+    """An exact copy and its original, a near copy and another story, in two shards fetched at these seconds."""
     near = TEXT.replace("ثلاثة محاور رئيسية", "ثلاثة محاور أساسية") + " وأكد المشاركون أهمية التنسيق."
-    first = _shard(tmp_path / "shard-1.db", [
-        _article("http://x/republished", TEXT, "2025-03-10", "2025-03-12T10:00:00+00:00"),
-        _article("http://x/other", OTHER, "2025-03-11", "2025-03-12T10:00:01+00:00"),
+    at = [f"2025-03-12T10:00:{second:02d}+00:00" for second in seconds]
+    folder.mkdir(exist_ok=True)
+    first = _shard(folder / "shard-1.db", [
+        _article("http://x/republished", TEXT, "2025-03-10", at[0]),
+        _article("http://x/other", OTHER, "2025-03-11", at[1]),
     ])
-    second = _shard(tmp_path / "shard-2.db", [
-        _article("http://x/wire", TEXT, "2025-03-09", "2025-03-12T10:00:05+00:00"),  # the original, fetched later
-        _article("http://x/near", near, "2025-03-11", "2025-03-12T10:00:06+00:00"),
+    second = _shard(folder / "shard-2.db", [
+        _article("http://x/wire", TEXT, "2025-03-09", at[2]),  # the original, fetched later
+        _article("http://x/near", near, "2025-03-11", at[3]),
     ], duplicates=[{"url": "http://x/wire?amp", "canonical_url": "http://x/wire", "source": "demo",
-                    "fetched_at": "2025-03-12T10:00:07+00:00", "duplicate_of": 1, "similarity": 1.0, "kind": "url"}])
+                    "fetched_at": at[4], "duplicate_of": 1, "similarity": 1.0, "kind": "url"}])
+    return first, second
+
+
+def test_merge_catches_copies_across_shards_and_remaps_duplicates(tmp_path):
+    first, second = _two_shards(tmp_path)
     merged = tmp_path / "archive.db"
     _merge([first, second], merged)
 
     articles = dict(_rows(merged, "SELECT url, id FROM articles"))
-    assert set(articles) == {"http://x/wire", "http://x/other"}  # the earlier publication displaces its copy
+    # the earlier publication of the exact copies is the article; the near copy is stored, in its story
+    assert set(articles) == {"http://x/wire", "http://x/other", "http://x/near"}
+    stories = dict(_rows(merged, "SELECT url, story_id FROM articles"))
+    assert stories["http://x/near"] == stories["http://x/wire"] != stories["http://x/other"]
+    assert _rows(merged, "SELECT original_id, members FROM stories WHERE members > 1") == [(articles["http://x/wire"], 2)]
     duplicates = {url: (original, kind) for url, original, kind in
                   _rows(merged, "SELECT d.url, a.url, d.kind FROM duplicates d JOIN articles a ON a.id = d.duplicate_of")}
     assert duplicates == {
         "http://x/republished": ("http://x/wire", "exact"),
-        "http://x/near": ("http://x/wire", "near"),
         "http://x/wire?amp": ("http://x/wire", "url"),  # remapped to the merged id
     }
-    assert _rows(merged, "SELECT COUNT(*) FROM articles_fts") == [(2,)]
+    assert _rows(merged, "SELECT COUNT(*) FROM articles_fts") == [(3,)]
     from pipelines.text.search_text import fts_query
 
     with sqlite3.connect(merged) as connection:
@@ -345,6 +357,36 @@ def test_merge_catches_copies_across_shards_and_remaps_duplicates(tmp_path):
     before = _dump(merged)
     _merge([second, first], merged)
     assert _dump(merged) == before
+    # fresh archives: the shards the other way round, and fetched in the opposite order
+    _merge([second, first], tmp_path / "reversed.db")
+    assert archive_snapshot(Database(tmp_path / "reversed.db")) == archive_snapshot(Database(merged))
+    _merge(list(_two_shards(tmp_path / "refetched", seconds=(9, 8, 3, 2, 1))), tmp_path / "refetched.db")
+    assert archive_snapshot(Database(tmp_path / "refetched.db")) == archive_snapshot(Database(merged))
+
+
+def test_merge_keeps_every_text_of_an_edited_article(tmp_path):
+    """A page fetched again by a later shard with another text: the merged article shows the latest text, the
+    earlier one is a version, like a --refresh crawl; a shard's own versions come along; merging again adds nothing."""
+    edited = TEXT + " وأضاف المتحدث في تحديث لاحق أن الاجتماع المقبل سيعقد في الرباط."
+    first = _shard(tmp_path / "shard-1.db", [_article("http://x/a", TEXT, "2025-03-10", "2025-03-12T10:00:00+00:00")])
+    second = _shard(tmp_path / "shard-2.db", [_article("http://x/a", edited, "2025-03-10", "2025-03-13T10:00:00+00:00"),
+                                              _article("http://x/b", OTHER, "2025-03-11", "2025-03-13T10:00:01+00:00")])
+    db = open_archive(second)
+    db["versions"].insert({"article_id": 2, "fetched_at": "2025-03-12T09:00:00+00:00", "title": "قديم",
+                           "text": OTHER[:200], "content_hash": "old-b"})
+    db.conn.commit()
+    db.close()
+    merged = tmp_path / "archive.db"
+    result = _merge([first, second], merged)
+    assert "1 newer texts of archived articles" in result.stdout and "1 earlier versions carried over" in result.stdout
+    articles = {url: (text, fetched) for url, text, fetched in _rows(merged, "SELECT url, text, fetched_at FROM articles")}
+    assert articles["http://x/a"] == (edited, "2025-03-13T10:00:00+00:00")
+    versions = _rows(merged, "SELECT a.url, v.text, v.fetched_at FROM versions v JOIN articles a ON a.id = v.article_id ORDER BY v.fetched_at")
+    assert versions == [("http://x/b", OTHER[:200], "2025-03-12T09:00:00+00:00"),
+                        ("http://x/a", TEXT, "2025-03-12T10:00:00+00:00")]
+    before = _dump(merged) | {"versions": sorted(_rows(merged, "SELECT * FROM versions"), key=repr)}
+    _merge([second, first], merged)
+    assert _dump(merged) | {"versions": sorted(_rows(merged, "SELECT * FROM versions"), key=repr)} == before
 
 
 def test_merge_refuses_a_shard_being_written(tmp_path):

@@ -157,4 +157,6 @@ def test_a_compressed_page_is_archived_as_it_came_over_the_wire(fault_crawl):
         raw = gzip.decompress(stream.read(record.length))
     assert raw.endswith(b"\r\n\r\n" + GZIPPED + b"\r\n\r\n") and b"Content-Encoding: gzip" in raw
     assert records[0].body == gzip.decompress(GZIPPED)
-    assert fault_crawl.db.execute("SELECT COUNT(*) FROM articles WHERE url = ?", [url]).fetchone()[0] == 1
+    # the decompressed page is article 1014's text: the copy with the smaller URL, /articles/1014.html, is the article
+    assert _stored_text(fault_crawl.db, "/articles/gzipped.html") == _stored_text(fault_crawl.db, "/articles/1014.html")
+    assert fault_crawl.db.execute("SELECT kind FROM duplicates WHERE url = ?", [url]).fetchone() == ("exact",)

@@ -38,7 +38,7 @@ STAGES = (
     ("fingerprints", "worker", "tokens once → content hash, MinHash signature, FTS search forms (records.fingerprints)"),
     ("pickle to/from pool", "both", "args and record through the pool (dumps+loads)"),
     ("dedup exact", "reactor", "dict lookups in DedupPipeline (url, canonical, hash)"),
-    ("near-dup LSH", "reactor", "NearDuplicateIndex.find + add on SQLite (signature from the worker)"),
+    ("near-dup LSH", "reactor", "NearDuplicateIndex.matches (exact Jaccard) + add on SQLite (signature and shingle hashes from the worker)"),
     ("storage", "reactor", "insert_rows, batches of 50, WAL, FTS trigger with the worker's search forms"),
     ("warc write", "WARC thread", "WarcWriter.write_exchange (gzip level 6): the crawl's WARC thread, GIL released in zlib"),
     ("spider links", "reactor", "NewsSpider._links: parse, hrefs, links seen before skipped, a Request per new one"),
@@ -226,9 +226,10 @@ def measure(site: Path, sample: int = 300, origin: str = "http://127.0.0.1:8000"
         keep = verdict[0] and language[0] == "ar"
         duplicate = timed("dedup exact", _exact_duplicate, seen_urls, seen_hashes, url, canonical, digest, keep, number)
         if nd is not None and text:
-            sig = timed("near-dup LSH", nd.Signature.from_bytes, computed["minhash"], computed["shingles"])
-            near = timed("near-dup LSH", index.find, sig)
-            if near is None and not duplicate:
+            sig = timed("near-dup LSH", nd.Signature.from_bytes, computed["minhash"], computed["shingles"],
+                        computed["bands"], computed["shingle_hashes"])
+            timed("near-dup LSH", index.matches, sig)  # the story it joins: near copies are stored too
+            if not duplicate:
                 timed("near-dup LSH", index.add, number, sig)
         if verdict[0] and language[0] == "ar" and not duplicate:
             batch.append({**reference, "fingerprints": computed, "id": number, "source": "bench", "crawl_id": 1, "fetched_at": fetched_at,

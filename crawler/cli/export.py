@@ -36,9 +36,12 @@ def open_readonly(db: str | Path) -> sqlite3.Connection:
     return connection
 
 
-def build_query(sources: list[str] | None = None, since: str | None = None) -> tuple[str, list]:
-    """The SELECT over articles for the filters given; publication date `since` is inclusive."""
+def build_query(sources: list[str] | None = None, since: str | None = None, one_per_story: bool = False) -> tuple[str, list]:
+    """The SELECT over articles for the filters given; publication date `since` is inclusive;
+    `one_per_story`: only each story's original (the `stories` view: its earliest-published member)."""
     where, params = [], []
+    if one_per_story:
+        where.append("id in (select original_id from stories)")
     if sources:
         where.append(f"source in ({', '.join('?' for _ in sources)})")
         params.extend(sources)
@@ -126,7 +129,7 @@ def _destination(output: str):
         partial.unlink(missing_ok=True)
 
 
-def export(db, fmt, output="-", sources=None, since=None, bom=False, raw=False) -> int:
+def export(db, fmt, output="-", sources=None, since=None, bom=False, raw=False, one_per_story=False) -> int:
     """Write the selected articles to `output` in `fmt`; return how many were written."""
     if fmt == "parquet":  # fail before any file is created
         try:
@@ -142,7 +145,7 @@ def export(db, fmt, output="-", sources=None, since=None, bom=False, raw=False) 
             refuse_output(output, db)  # never the archive, its -wal/-shm, another database or a WARC file
         except ArchiveError as exc:
             raise ExportError(str(exc)) from None
-    sql, params = build_query(sources, since)
+    sql, params = build_query(sources, since, one_per_story)
     connection = open_readonly(db)
     try:
         cursor = connection.execute(sql, params)
@@ -164,7 +167,8 @@ def cmd_export(args) -> int:
         print("arshif export: --raw applies to --format csv only", file=sys.stderr)
         return 2
     try:
-        count = export(args.db, args.format, args.output, args.source, args.since, args.bom, getattr(args, "raw", False))
+        count = export(args.db, args.format, args.output, args.source, args.since, args.bom, getattr(args, "raw", False),
+                       args.one_per_story)
     except ExportError as exc:
         print(f"arshif export: {exc}", file=sys.stderr)
         return 2
@@ -194,4 +198,6 @@ def register(subparsers) -> None:
     parser.add_argument("--raw", action="store_true",
                         help="CSV cells exactly as stored: no leading ' on text that starts with = + - @ tab or CR "
                              "(unsafe to open in a spreadsheet; see SECURITY.md)")
+    parser.add_argument("--one-per-story", action="store_true",
+                        help="only the original of each story (its earliest-published article), not its other versions")
     parser.set_defaults(func=cmd_export)

@@ -3,7 +3,9 @@
 Each worker of a cluster run writes its own shard (`--db data/shard-N.db`); a
 story fetched by two workers, or a copy of it, is caught here, by the crawl's
 own decision code (pipelines.dedup.DedupPipeline) run over the shards' articles
-in fetch order, source by source, as one run would have met them. Then the
+in fetch order, source by source, as one run would have met them; those decisions
+do not depend on that order (which exact copy is the article, which articles form
+a story), so neither does the merged archive. Then the
 shards' own duplicates are carried over with `duplicate_of` pointing at the
 merged article, and their crawls and pages are added. Writes go through
 open_archive(), so the search index is kept current by its triggers.
@@ -85,6 +87,8 @@ class MergeReport:
     duplicate: int = 0  # shard articles found to copy another shard's or the archive's
     already_archived: int = 0  # shard articles whose URL the archive holds (a second merge: all of them)
     duplicates_added: int = 0  # the shards' own duplicates rows carried over
+    edited: int = 0  # shard articles fetched later than the archive's, with another text (the old one kept as a version)
+    versions_added: int = 0  # the shards' own versions rows carried over
     pages: int = 0  # page rows added or replaced by a newer fetch
     warc_linked: int = 0
     warc_copied: int = 0
@@ -96,7 +100,8 @@ def summary_line(report: MergeReport, shards: int, target: Path) -> str:
     return (
         f"merge: {shards} shards into {target}: {report.crawls_added} crawls added; "
         f"articles: {report.stored} added, {report.duplicate} found to duplicate another shard's or the archive's, "
-        f"{report.already_archived} already in the archive; {report.duplicates_added} duplicate rows carried over; "
+        f"{report.already_archived} already in the archive, {report.edited} newer texts of archived articles; "
+        f"{report.duplicates_added} duplicate rows and {report.versions_added} earlier versions carried over; "
         f"{report.pages} page rows added or updated; WARC files: {report.warc_linked} linked, "
         f"{report.warc_copied} copied, {report.warc_missing} missing"
     )
@@ -116,6 +121,7 @@ def merge(target: Path, shards: list[Path], warc: bool = True) -> MergeReport:
             _merge_articles(db, target, source, readers, crawl_ids, report)
         for reader, crawls in zip(readers, crawl_ids):
             _merge_duplicates(db, reader, crawls, report)
+            _merge_versions(db, reader, crawls, report)
         for reader, crawls in zip(readers, crawl_ids):
             _merge_pages(db, reader, crawls, report)
         if warc:
@@ -191,8 +197,10 @@ def _dedup_pipeline(target: Path, source_name: str, report: MergeReport):
     except SourceError:
         source = None
         report.notes.append(f"source {source_name!r} is not in seeds/: its URLs are compared without url_fold")
+    settings = _settings(str(target), "WARNING")
+    settings.set("ARSHIF_REFRESH", True, priority="cmdline")  # a later fetch with another text is an edit
     crawler = SimpleNamespace(
-        settings=_settings(str(target), "WARNING"),
+        settings=settings,
         stats=_Stats(),
         spider=SimpleNamespace(name="merge", source=source, source_name=source_name),
     )
@@ -219,11 +227,20 @@ def _merge_articles(db, target: Path, source: str, readers, crawl_ids, report: M
             record["crawl_id"] = crawl_ids[index].get(record["crawl_id"])
             item = PageItem(url=record["url"], source=source, body=b"", record=record)
             try:
-                pipeline.process_item(item)
+                try:
+                    pipeline.process_item(item)
+                except DropItem:
+                    if not writer.pending():
+                        raise
+                    writer.flush()  # the URL may be an article this merge added: is this a later text of it?
+                    pipeline.process_item(item)
             except DropItem:
                 report.already_archived += 1
                 continue
-            if item.duplicate:
+            if item.edit:
+                writer.edits.append(record)
+                report.edited += 1
+            elif item.duplicate:
                 writer.duplicate(record, item.duplicate, record["crawl_id"])
                 report.duplicate += 1
             else:
@@ -245,6 +262,7 @@ class _Writer:
         self.articles: list[dict] = []
         self.duplicates: list[dict] = []
         self.replacements: list[dict] = []
+        self.edits: list[dict] = []
 
     def duplicate(self, record: dict, duplicate: dict, crawl_id: int | None) -> None:
         self.duplicates.append({
@@ -263,6 +281,9 @@ class _Writer:
 
         take_place(self, record, replaces)  # the displaced copy keeps its own crawl_id
 
+    def pending(self) -> bool:
+        return bool(self.articles or self.duplicates or self.replacements or self.edits)
+
     def _maybe_flush(self) -> None:
         if len(self.articles) + len(self.duplicates) >= BATCH:
             self.flush()
@@ -270,9 +291,9 @@ class _Writer:
     def flush(self) -> None:
         from pipelines.archive.database import insert_rows
 
-        if self.articles or self.duplicates or self.replacements:
-            insert_rows(self.db, self.articles, self.duplicates, self.replacements)
-            self.articles, self.duplicates, self.replacements = [], [], []
+        if self.pending():
+            insert_rows(self.db, self.articles, self.duplicates, self.replacements, edits=self.edits)
+            self.articles, self.duplicates, self.replacements, self.edits = [], [], [], []
 
 
 # -- the shards' own duplicates, pages and WARC files -----------------------------------------
@@ -310,6 +331,28 @@ def _merge_duplicates(db, reader, crawl_ids: dict, report: MergeReport) -> None:
             with db.atomic():
                 db["duplicates"].insert_all(fresh, ignore=True)
             report.duplicates_added += len(fresh)
+
+
+def _merge_versions(db, reader, crawl_ids: dict, report: MergeReport) -> None:
+    """Carry the shard's earlier versions of its articles over, to the archive's article with that URL."""
+    if not reader.execute("SELECT 1 FROM sqlite_master WHERE name = 'versions'").fetchone():
+        return
+    for rows in _batched(reader.execute("SELECT v.*, a.url AS article_url FROM versions v JOIN articles a ON a.id = v.article_id")):
+        ids = _lookup(db, "SELECT url, id FROM articles WHERE url IN ({marks})", [row["article_url"] for row in rows])
+        fresh = []
+        for row in rows:
+            article_id = ids.get(row["article_url"])
+            if article_id is None or db.execute(
+                "SELECT 1 FROM versions WHERE article_id = ? AND content_hash IS ? AND fetched_at IS ?",
+                [article_id, row["content_hash"], row["fetched_at"]],
+            ).fetchone():
+                continue
+            fresh.append({**{k: row[k] for k in row.keys() if k not in ("id", "article_url")},
+                          "article_id": article_id, "crawl_id": crawl_ids.get(row["crawl_id"])})
+        if fresh:
+            with db.atomic():
+                db["versions"].insert_all(fresh)
+            report.versions_added += len(fresh)
 
 
 def _merge_pages(db, reader, crawl_ids: dict, report: MergeReport) -> None:

@@ -1,7 +1,9 @@
 """Datasette plugin: the reading view of one article, `/-/article/<id>`.
 
 Headline, source, date, author, links to the original and to the archived copy,
-the body as right-to-left paragraphs and the copies found of it. Every scraped
+the body as right-to-left paragraphs, the copies found of it, the other
+articles of its story (near copies stored as articles of their own) and its
+earlier versions (texts it had before an edit). Every scraped
 value goes through Jinja's autoescape; nothing is marked safe.
 """
 
@@ -17,6 +19,9 @@ TEMPLATE = "arshif_article.html"
 ARCHIVED_COPY = "/-/archived/{}"
 SQLITE_MAX_INTEGER = 2**63 - 1
 DUPLICATE_COLUMNS = ("id", "url", "source", "title", "fetched_at", "similarity", "kind")
+STORY_SQL = """select a.id, a.url, a.source, a.title, a.published, a.story_similarity, a.id = s.original_id as is_original
+from articles a join stories s on s.id = a.story_id where a.story_id = ? order by a.published is null, a.published, a.id"""
+VERSIONS_SQL = "select fetched_at, superseded_at, title, word_count, content_hash from versions where article_id = ? order by id"
 
 
 async def archive_database(datasette):
@@ -67,6 +72,12 @@ async def article_page(datasette, request):
             f"select {wanted} from duplicates where duplicate_of = ? order by id", [article_id]
         )
         duplicates = [dict(r, href=safe_href(r["url"])) for r in rows.rows]
+    story = []
+    if article.get("story_id") is not None and "stories" in await db.view_names():
+        story = [dict(r) for r in (await db.execute(STORY_SQL, [article["story_id"]])).rows]
+    versions = []
+    if await db.table_exists("versions"):
+        versions = [dict(r) for r in (await db.execute(VERSIONS_SQL, [article_id])).rows]
     context = {
         "database": db.name,
         "article": article,
@@ -76,6 +87,9 @@ async def article_page(datasette, request):
         "has_warc_column": "warc_file" in article,
         "warc_file": article.get("warc_file"),
         "duplicates": duplicates,
+        "story": story if len(story) > 1 else [],
+        "versions": versions,
+        "article_path": lambda other: datasette.urls.path(f"/-/article/{int(other)}"),
         "row_url": datasette.urls.row(db.name, "articles", str(article_id)),
         "table_url": datasette.urls.table(db.name, "articles"),
     }

@@ -36,6 +36,9 @@ ARTICLE_COLUMNS = (
     "warc_file",
     "warc_offset",
     "warc_length",
+    "story_id",
+    "story_match",
+    "story_similarity",
 )
 OUTCOMES = (
     "stored",
@@ -211,6 +214,59 @@ def m006_too_old(db: Database) -> None:
     db["crawls"].add_column("too_old", int)
 
 
+STORY_ORIGINAL_ORDER = "published IS NULL, published, fetched_at, id"  # the original: earliest published, then first fetched
+_STORIES_VIEW = f"""
+SELECT a.story_id AS id,
+       (SELECT o.id FROM articles o WHERE o.story_id = a.story_id ORDER BY {STORY_ORIGINAL_ORDER} LIMIT 1) AS original_id,
+       COUNT(*) AS members,
+       COUNT(DISTINCT a.source) AS sources,
+       MIN(a.published) AS first_published,
+       MAX(a.published) AS last_published
+FROM articles a
+WHERE a.story_id IS NOT NULL
+GROUP BY a.story_id
+"""
+
+
+@migrations()
+def m007_stories(db: Database) -> None:
+    """Story clusters: near copies are stored as articles of their own and grouped by `story_id`.
+
+    `story_id` is the smallest article id of the story (an article alone is its own
+    story), `story_match` the member the article was matched to when it was stored
+    and `story_similarity` the exact Jaccard similarity of their word 3-shingles.
+    `stories` is a view: its original is the earliest-published member (ties: the
+    first fetched), computed from the members, so no row but the members' says
+    which story they are in. Existing articles become stories of one; existing
+    `near` rows of `duplicates` stay as they are (`arshif reextract` turns their
+    pages into clustered articles).
+    """
+    db["articles"].add_column("story_id", int)
+    db["articles"].add_column("story_match", int)
+    db["articles"].add_column("story_similarity", float)
+    db.execute("UPDATE articles SET story_id = id")
+    db["articles"].create_index(["story_id"])
+    db.execute(f"CREATE VIEW stories AS {_STORIES_VIEW}")
+
+
+VERSIONED_COLUMNS = ("title", "author", "description", "text", "word_count", "content_hash", "fetched_at",
+                     "crawl_id", "warc_file", "warc_offset", "warc_length")  # what an edit of a page changes
+
+
+@migrations()
+def m008_versions(db: Database) -> None:
+    """Edited articles keep their history: when a page fetched again (`--refresh`) has another text,
+    the text the article had until then becomes a `versions` row and the article shows the new one."""
+    db["versions"].create(
+        {"id": int, "article_id": int, "fetched_at": str, "title": str, "author": str, "description": str,
+         "text": str, "word_count": int, "content_hash": str, "crawl_id": int,
+         "warc_file": str, "warc_offset": int, "warc_length": int, "superseded_at": str},
+        pk="id",
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db["versions"].create_index(["article_id"])
+
+
 @migrations()
 def m010_limit_reached(db: Database) -> None:
     """A run that stopped at its source's `max_pages` is finished, with this flag (1), not failed."""
@@ -305,7 +361,10 @@ def known_keys(db: Database) -> tuple[dict[str, int], dict[str, int]]:
 
 
 def _article_row(row: dict) -> dict:
-    return {k: row.get(k) for k in ("id", *ARTICLE_COLUMNS)}
+    values = {k: row.get(k) for k in ("id", *ARTICLE_COLUMNS)}
+    if values["story_id"] is None:
+        values["story_id"] = values["id"]  # a story of its own
+    return values
 
 
 def insert_rows(
@@ -314,17 +373,22 @@ def insert_rows(
     duplicates: list[dict],
     replacements: list[dict] = (),
     pages: list[dict] = (),
+    edits: list[dict] = (),
 ) -> None:
     """Write one batch in one transaction; a URL already present is left alone.
 
-    `replacements` overwrite the article with the same id (an earlier original
-    found later in the same run).
+    `replacements` overwrite the article with the same id (a better-placed copy of
+    the same text or page found later in the same run, pipelines/dedup.py). An
+    article row's ``story_merges`` (story ids its arrival joined to its own) are
+    applied after the batch's rows are in, in the order the articles came.
+    `edits` are new texts of archived articles (rows with the article's `id`):
+    the article's current text is kept as a `versions` row, then replaced.
     """
     forms = getattr(db, "search_forms", None)
     if forms is not None:
-        _precomputed_search_forms(forms, (*articles, *replacements))
+        _precomputed_search_forms(forms, (*articles, *replacements, *edits))
     try:
-        _insert_rows(db, articles, duplicates, replacements, pages)
+        _insert_rows(db, articles, duplicates, replacements, pages, edits)
     finally:
         if forms:
             forms.clear()
@@ -340,12 +404,17 @@ def _precomputed_search_forms(forms: dict[str, str], rows) -> None:
                     forms[row[field]] = computed[f"search_{field}"]
 
 
-def _insert_rows(db: Database, articles, duplicates, replacements, pages) -> None:
+def _insert_rows(db: Database, articles, duplicates, replacements, pages, edits=()) -> None:
     with db.atomic():
+        for row in edits:
+            _edit(db, row)
         if articles:
             db["articles"].insert_all((_article_row(row) for row in articles), ignore=True)
         if replacements:
             db["articles"].upsert_all((_article_row(row) for row in replacements), pk="id")
+        merges = [(row["story_id"], old) for row in articles for old in row.get("story_merges") or ()]
+        if merges:
+            db.conn.executemany("UPDATE articles SET story_id = ? WHERE story_id = ?", merges)
         if duplicates:
             db["duplicates"].insert_all(duplicates, ignore=True)
         if pages:
@@ -366,8 +435,22 @@ def upsert_pages(db: Database, pages) -> None:
         db["pages"].upsert_all(rows, pk="url")
 
 
+def _edit(db: Database, row: dict) -> None:
+    """Keep the article's current text as a version, then show the new one (same id, same story)."""
+    columns = ", ".join(VERSIONED_COLUMNS)
+    db.execute(
+        f"INSERT INTO versions (article_id, {columns}, superseded_at) SELECT id, {columns}, ? FROM articles WHERE id = ?",
+        [utc_now(), row["id"]],
+    )
+    db.execute(
+        f"UPDATE articles SET {', '.join(f'{c} = ?' for c in VERSIONED_COLUMNS)} WHERE id = ?",
+        [row.get(c) for c in VERSIONED_COLUMNS] + [row["id"]],
+    )
+
+
 def take_place(batch, row: dict, replaces: dict, crawl_id: int | None = None) -> None:
-    """An earlier-published copy takes the id of the article kept so far; that one becomes a duplicate.
+    """Within one run, a better-placed copy of the same text (or page) takes the id of the article kept
+    so far; that one becomes a duplicate (pipelines/dedup.py decides; never for a near copy).
 
     ``batch`` is a writer with pending ``articles``, ``replacements`` and ``duplicates``
     lists, ``db`` and ``flush()`` (StoragePipeline, `arshif merge`). The displaced
@@ -379,8 +462,9 @@ def take_place(batch, row: dict, replaces: dict, crawl_id: int | None = None) ->
         batch.flush()
         displaced = batch.db["articles"].get(row["id"])
         batch.replacements.append(row)
-    else:
-        batch.articles = [a for a in batch.articles if a["id"] != row["id"]] + [row]
+    else:  # in its place: the story merges its arrival made keep their order
+        row["story_merges"] = displaced.get("story_merges")
+        batch.articles = [row if a["id"] == row["id"] else a for a in batch.articles]
     keys = ("url", "canonical_url", "source", "title", "fetched_at", "warc_file", "warc_offset", "warc_length", "crawl_id")
     batch.duplicates.append({
         **{key: displaced.get(key) for key in keys},

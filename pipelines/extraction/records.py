@@ -52,12 +52,13 @@ def make_record(
 
 
 def fingerprints(title: str | None, words: list[str]) -> dict:
-    """MinHash signature, shingle count and LSH band keys (pipelines/similarity/minhash.py), FTS forms of title and text."""
+    """MinHash signature, shingle count, LSH band keys and shingle hashes (pipelines/similarity/minhash.py), FTS forms of title and text."""
     sig = signature_of(words)
     return {
         "minhash": sig.to_bytes(),
         "shingles": sig.shingles,
         "bands": sig.band_keys(),  # the reactor looks them up without hashing again
+        "shingle_hashes": sig.hashes_bytes(),  # exact Jaccard decides near copies (pipelines/dedup.py)
         "search_title": search_form(tokens(title)) if title else "",
         "search_text": search_form(words),
     }

@@ -10,7 +10,9 @@ imports scipy (~45 MB in every process that does it, the crawl's reactor and
 each extraction worker). tests/test_near_duplicates.py checks the values equal
 datasketch's. This module imports nothing but numpy and the normalizer, so the
 extraction worker computes signatures without loading the index's SQLite code;
-the index itself is pipelines/similarity/near_duplicates.py.
+the index itself is pipelines/similarity/near_duplicates.py. A signature also
+carries its shingles' 32-bit hashes (sorted, distinct): the MinHash estimate
+only proposes, ``Signature.jaccard`` on those hashes decides.
 """
 
 from __future__ import annotations
@@ -59,11 +61,22 @@ def minhash_values(grams) -> np.ndarray:
 
 def _minhash_of_encoded(grams) -> np.ndarray:
     """``minhash_values`` of strings already encoded as UTF-8 (datasketch hashes the encoded bytes)."""
+    return _minhash_of_hashes(_shingle_hashes(grams))
+
+
+def _shingle_hashes(grams) -> np.ndarray:
+    """Each shingle's sha1_hash32 (datasketch's input hash), sorted and distinct, as uint32."""
     if not grams:
-        return _EMPTY.copy()
+        return np.empty(0, dtype=np.uint32)
     digests = b"".join([hashlib.sha1(gram).digest() for gram in grams])
     # each 20-byte digest's first 4 bytes (sha1_hash32), read in place: every 5th little-endian uint32
-    hv = _fmix32(np.frombuffer(digests, dtype=_DTYPE)[::5].astype(np.uint32).reshape(-1, 1))
+    return np.unique(np.frombuffer(digests, dtype=_DTYPE)[::5].astype(np.uint32))
+
+
+def _minhash_of_hashes(hashes: np.ndarray) -> np.ndarray:
+    if not len(hashes):
+        return _EMPTY.copy()
+    hv = _fmix32(hashes.reshape(-1, 1))
     return (hv * _A + _B).min(axis=0)
 
 
@@ -72,10 +85,29 @@ class Signature:
     values: np.ndarray  # NUM_PERM uint32
     shingles: int  # distinct shingles hashed (0: empty text)
     bands: tuple[int, ...] | None = field(default=None, compare=False)  # band_keys(values), once known
+    hashes: np.ndarray | None = field(default=None, compare=False)  # the shingles' sorted uint32 hashes
 
     def similarity(self, other: Signature) -> float:
-        """Estimated Jaccard similarity (datasketch's MinHash.jaccard)."""
+        """Estimated Jaccard similarity (datasketch's MinHash.jaccard): proposes, never decides."""
         return float(np.count_nonzero(self.values == other.values)) / NUM_PERM
+
+    def jaccard(self, other: Signature) -> float:
+        """Jaccard similarity of the two shingle sets, counted exactly on their 32-bit hashes.
+
+        Two different shingles share a hash with probability 2^-32: for texts of a
+        thousand shingles each, one such collision in about 4,000 pairs, and it moves
+        the value by 1/|A ∪ B| at most. Both signatures must carry their hashes.
+        """
+        if self.hashes is None or other.hashes is None:
+            raise ValueError("exact Jaccard needs the shingle hashes of both texts")
+        union = len(self.hashes) + len(other.hashes)
+        if not union:
+            return 0.0
+        common = len(np.intersect1d(self.hashes, other.hashes, assume_unique=True))
+        return common / (union - common)
+
+    def hashes_bytes(self) -> bytes:
+        return b"" if self.hashes is None else self.hashes.astype(_DTYPE, copy=False).tobytes()
 
     def band_keys(self) -> tuple[int, ...]:
         """The LSH band keys, computed once (the extraction worker computes them with the signature)."""
@@ -87,8 +119,10 @@ class Signature:
         return self.values.astype(_DTYPE, copy=False).tobytes()
 
     @classmethod
-    def from_bytes(cls, data: bytes, shingles: int = 0, bands: tuple[int, ...] | None = None) -> Signature:
-        return cls(np.frombuffer(data, dtype=_DTYPE).astype(np.uint32), shingles, bands)
+    def from_bytes(cls, data: bytes, shingles: int = 0, bands: tuple[int, ...] | None = None,
+                   hashes: bytes | None = None) -> Signature:
+        return cls(np.frombuffer(data, dtype=_DTYPE).astype(np.uint32), shingles, bands,
+                   None if hashes is None else np.frombuffer(hashes, dtype=_DTYPE).astype(np.uint32))
 
 
 def shingles(text: str, size: int = SHINGLE_WORDS) -> set[str]:
@@ -122,8 +156,8 @@ def signature_of(words: list[str]) -> Signature:
     encoded = " ".join(words).encode("utf-8").split(b" ") if words else []
     if len(encoded) != len(words):  # a word with a space in it: not a token, encode word by word
         encoded = [word.encode("utf-8") for word in words]
-    grams = _runs(encoded, SHINGLE_WORDS, b" ")
-    return Signature(_minhash_of_encoded(grams), len(grams))
+    hashes = _shingle_hashes(_runs(encoded, SHINGLE_WORDS, b" "))
+    return Signature(_minhash_of_hashes(hashes), len(hashes), hashes=hashes)
 
 
 def band_keys(values: np.ndarray) -> list[int]:
