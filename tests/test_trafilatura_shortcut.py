@@ -10,7 +10,6 @@ checked against readability itself on the same pages.
 from __future__ import annotations
 
 from copy import copy
-from pathlib import Path
 
 import lxml.html
 import pytest
