@@ -15,6 +15,13 @@ class ArshifLogFormatter(logformatter.LogFormatter):
         entry["msg"] = "Dropped: %(exception)s"
         return entry
 
+    def item_error(self, item, exception, response, spider):
+        """The URL, not the item: Scrapy's "Error processing {item}" printed the whole page."""
+        entry = super().item_error(item, exception, response, spider)
+        entry["msg"] = "Error processing %(url)s"
+        entry["args"] = {"url": getattr(item, "url", "")}
+        return entry
+
     def scraped(self, item, response, spider):
         entry = super().scraped(item, response, spider)
         entry["msg"] = "Stored %(url)s"

@@ -10,9 +10,13 @@ import logging
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from scrapy import signals
+from scrapy.downloadermiddlewares.httpproxy import HttpProxyMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
+
+from crawler.resolver import Allowances, CheckedResolver, address_problem
 
 from pipelines.archive.database import known_pages, open_archive
 from pipelines.archive.warc import (
@@ -25,6 +29,11 @@ from pipelines.archive.warc import (
     warc_date,
 )
 from pipelines.archive.request_meta import PREVIOUS, ROLE, WARC_REF  # noqa: F401 (re-exported for old imports)
+from pipelines.extraction.version import EXTRACTION_VERSION
+from pipelines.outcomes.write_failure import WRITE_ERRORS
+from pipelines.outcomes.write_failure import report as report_write_failure
+
+RETRYABLE_OUTCOMES = ("extraction_failed", "not_article", "too_old")  # a fix in the source file or the code may change them
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +131,10 @@ class PendingWarc(WarcLocation):
         self._body = None
         try:
             ref = self._middleware.writer.append(built)
+        except WRITE_ERRORS as exc:  # disk full, folder gone: the crawl stops; the page's row is not written
+            self._future.set_exception(exc)
+            report_write_failure(self._middleware.crawler, exc, "WARC")
+            return
         except BaseException as exc:
             self._future.set_exception(exc)
             raise
@@ -172,7 +185,7 @@ class WarcMiddleware:
     def from_crawler(cls, crawler):
         folder = crawler.settings.get("ARSHIF_WARC_DIR")
         if folder is None:
-            folder = str(Path(crawler.settings.get("ARSHIF_DB")).parent / "warc")
+            folder = str(Path(crawler.settings.get("ARSHIF_DB")).resolve().parent / "warc")  # beside the real file, not a symlink to it
         if not folder:
             raise NotConfigured("ARSHIF_WARC_DIR is empty: WARC archiving is off")
         middleware = cls(
@@ -225,6 +238,9 @@ class WarcMiddleware:
             ref = self.writer.write_exchange(body=body, **exchange)
         except BaseException as exc:
             future.set_exception(exc)
+            if isinstance(exc, WRITE_ERRORS):
+                report_write_failure(self.crawler, exc, "WARC")
+                return
             raise
         future.set_result(_ref_fields(ref, with_digest))
 
@@ -242,7 +258,10 @@ class WarcMiddleware:
         for pending in list(self._unclaimed.values()):
             pending.write_now()
         self.thread.shutdown(wait=True)
-        self.writer.close()
+        try:
+            self.writer.close()  # writes the CDXJ index
+        except WRITE_ERRORS as exc:
+            report_write_failure(self.crawler, exc, "WARC index")
 
 
 def _ref_fields(ref, with_digest: bool) -> dict:
@@ -272,16 +291,19 @@ class IncrementalMiddleware:
     If-Modified-Since, and a 304 ends there.
     """
 
-    def __init__(self, crawler, db_path: str, refresh: bool):
+    def __init__(self, crawler, db_path: str, refresh: bool, retry_failed: bool = False):
         self.crawler = crawler
         self.db_path = db_path
         self.refresh = refresh
+        self.retry_failed = retry_failed
         self.pages: dict[str, dict] = {}
         self.archived: set[str] = set()
+        self.digest: str | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
-        middleware = cls(crawler, crawler.settings.get("ARSHIF_DB"), crawler.settings.getbool("ARSHIF_REFRESH"))
+        settings = crawler.settings
+        middleware = cls(crawler, settings.get("ARSHIF_DB"), settings.getbool("ARSHIF_REFRESH"), settings.getbool("ARSHIF_RETRY_FAILED"))
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         return middleware
 
@@ -292,7 +314,19 @@ class IncrementalMiddleware:
         db.close()
         # every URL is fetched at most once: an alias of an archived story (tracking parameters,
         # an AMP page) is fetched the first time it is met and recorded as a `url` duplicate
-        self.archived = fetched | {url for url, page in self.pages.items() if page["outcome"]}
+        digest = self.digest = getattr(getattr(spider, "source", None), "digest", None)
+        kept = {url for url, page in self.pages.items() if page["outcome"] and not self._retry(page, digest)}
+        self.crawler.stats.set_value("arshif/retry_candidates", sum(1 for p in self.pages.values() if p["outcome"]) - len(kept))
+        self.archived = fetched | kept
+
+    def _retry(self, page: dict, digest: str | None) -> bool:
+        """A page whose outcome came from a configuration or extraction problem is fetched again when the
+        source file or the extraction version changed since, or with --retry-failed; stored, duplicate,
+        already_archived (and not_arabic) never."""
+        return page["outcome"] in RETRYABLE_OUTCOMES and self._changed(page, digest)
+
+    def _changed(self, page: dict, digest: str | None) -> bool:
+        return self.retry_failed or page["source_digest"] != digest or page["extraction_version"] != EXTRACTION_VERSION
 
     def process_request(self, request, spider=None):
         if self.refresh:
@@ -304,7 +338,9 @@ class IncrementalMiddleware:
                 raise IgnoreRequest(f"already archived: {url}")
             return None
         page = self.pages.get(url)
-        if page and page["status"] == 200 and page["complete"]:
+        # a listing read under another source file or extraction version is read in full: pages to retry,
+        # or new article patterns, are found through it
+        if page and page["status"] == 200 and page["complete"] and not self._changed(page, self.digest):
             if page["etag"]:
                 request.headers.setdefault("If-None-Match", page["etag"])
             if page["last_modified"]:
@@ -322,61 +358,159 @@ class IncrementalMiddleware:
 class SafeAddressMiddleware:
     """Refuse non-HTTP schemes and non-public addresses before any connection.
 
-    Loopback is allowed only when the source says `allow_loopback = true` (the
-    demo and the tests); private ranges, link-local (169.254.169.254, the cloud
-    metadata address) and reserved ones only with `allow_private_addresses`.
-    Host names are resolved in a thread, once each, and every address checked.
+    Loopback (127.0.0.0/8, ::1, 0.0.0.0 and their IPv6 forms) is allowed only when
+    the source says `allow_loopback = true` (the demo and the tests); private,
+    carrier-grade NAT, link-local (169.254.169.254, the cloud metadata address) and
+    every other special-purpose range only with `allow_private_addresses`. The
+    host is looked up by the crawl's one resolver (crawler/resolver.py), which
+    then connects only to the addresses it checked: see CheckedResolver. A
+    request may go through a proxy only when Arshif's settings configure it
+    (ARSHIF_PROXY); its target host is still checked here, and refused when it
+    does not resolve.
     """
 
-    def __init__(self, crawler):
+    def __init__(self, crawler, proxies: dict[str, str]):
         self.crawler = crawler
-        self._verdicts: dict[str, str | None] = {}
+        self.proxies = proxies
+        self._resolver: CheckedResolver | None = None
+        self._allowances: Allowances | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler)
+        _refuse_unchecked_handlers(crawler.settings)
+        return cls(crawler, configured_proxies(crawler.settings))
+
+    def resolver(self) -> CheckedResolver:
+        """The reactor's resolver, looked up at the first request: CrawlerProcess installs
+        TWISTED_DNS_RESOLVER when it starts, after the middlewares are built."""
+        if self._resolver is None:
+            from twisted.internet import reactor
+
+            self._resolver = CheckedResolver.installed(reactor)
+            for url in self.proxies.values():
+                self._resolver.trust(urlsplit(url).hostname or "")
+            source = getattr(self.crawler.spider, "source", None)
+            self._allowances = Allowances(
+                loopback=bool(getattr(source, "allow_loopback", False)),
+                private=bool(getattr(source, "allow_private_addresses", False)),
+            )
+            self._resolver.allow(self.crawler, self._allowances)
+        return self._resolver
 
     async def process_request(self, request, spider=None):
-        import asyncio
-        from urllib.parse import urlsplit
+        from scrapy.utils.defer import maybe_deferred_to_future
 
         parts = urlsplit(request.url)
         if parts.scheme not in _SAFE_SCHEMES:
             raise IgnoreRequest(f"unsafe address: scheme {parts.scheme!r} in {request.url}")
+        proxy = request.meta.get("proxy")
+        if proxy is not None and proxy not in self.proxies.values():
+            raise IgnoreRequest(f"unsafe address: proxy {proxy!r} is not configured in ARSHIF_PROXY ({request.url})")
         host = (parts.hostname or "").lower()
-        if host not in self._verdicts:
-            self._verdicts[host] = await asyncio.to_thread(_address_problem, host)
-        problem = self._verdicts[host]
+        resolver = self.resolver()
+        addresses = resolver.cached(host)  # most requests: a host already looked up, no wait
+        if addresses is None:
+            addresses = await maybe_deferred_to_future(resolver.lookup(host))
+        if not addresses:
+            if self.proxies:
+                raise IgnoreRequest(f"unsafe address: {host} does not resolve here, so it cannot be checked "
+                                    f"before the proxy fetches it ({request.url})")
+            return None  # unresolvable: the download fails with dns_error
+        problem = resolver.problem(addresses, self._allowances)
         if problem is None:
-            return None
-        source = getattr(self.crawler.spider, "source", None)
-        if problem == "loopback" and getattr(source, "allow_loopback", False):
-            return None
-        if problem != "loopback" and getattr(source, "allow_private_addresses", False):
             return None
         raise IgnoreRequest(f"unsafe address: {host} is {problem} ({request.url})")
 
 
-def _address_problem(host: str) -> str | None:
-    """None for a public address; else what kind of address the host is."""
-    import ipaddress
-    import socket
+def _refuse_unchecked_handlers(settings) -> None:
+    """Only Twisted's HTTP handlers connect through the reactor's resolver; others would bypass the check."""
+    from scrapy.utils.misc import load_object
 
-    try:
-        addresses = {ipaddress.ip_address(host.strip("[]"))}
-    except ValueError:
+    handlers = {**settings.getdict("DOWNLOAD_HANDLERS_BASE"), **settings.getdict("DOWNLOAD_HANDLERS")}
+    for scheme in _SAFE_SCHEMES:
+        path = handlers.get(scheme)
+        if path is None:
+            continue
+        handler = load_object(path) if isinstance(path, str) else path
+        module = getattr(handler, "__module__", "")
+        if module not in _CHECKED_HANDLER_MODULES:
+            raise ValueError(f"DOWNLOAD_HANDLERS[{scheme!r}] = {path!r} does not connect through Arshif's checked "
+                             f"resolver (crawler/resolver.py); use Scrapy's HTTP/1.1 or HTTP/2 handler")
+
+
+_CHECKED_HANDLER_MODULES = {
+    "scrapy.core.downloader.handlers.http11",
+    "scrapy.core.downloader.handlers.http2",
+    "scrapy.core.downloader.handlers.http",
+}
+
+
+def configured_proxies(settings) -> dict[str, str]:
+    """scheme -> proxy URL (without credentials), from ARSHIF_PROXY only.
+
+    None or "": no proxy (the environment's http_proxy/https_proxy are ignored);
+    a URL: that proxy for http and https; "env": the environment's, as Scrapy reads them.
+    """
+    from urllib.request import getproxies
+
+    value = settings.get("ARSHIF_PROXY") or ""
+    if not value:
+        return {}
+    found = getproxies() if value == "env" else {"http": value, "https": value}
+    proxies = {}
+    for scheme in _SAFE_SCHEMES:
+        if scheme in found:
+            proxies[scheme] = _proxy_url(found[scheme], scheme)
+    return proxies
+
+
+def _proxy_url(url: str, scheme: str) -> str:
+    """The proxy URL as HttpProxyMiddleware puts it in request.meta["proxy"] (credentials left out)."""
+    from urllib.parse import urlunparse
+    from urllib.request import _parse_proxy  # type: ignore[attr-defined]
+
+    proxy_type, _user, _password, hostport = _parse_proxy(url)
+    return urlunparse((proxy_type or scheme, hostport, "", "", "", ""))
+
+
+class ConfiguredProxyMiddleware(HttpProxyMiddleware):
+    """Scrapy's HttpProxyMiddleware, with proxies from ARSHIF_PROXY instead of the environment.
+
+    Scrapy's own reads http_proxy/https_proxy from the environment: a crawl started
+    where they are set would send every request to that proxy, which resolves names
+    the local check cannot (metadata.google.internal). Here the environment counts
+    only with ARSHIF_PROXY = "env".
+    """
+
+    def __init__(self, auth_encoding: str | None, setting: str | None):
+        super().__init__(auth_encoding)
+        if setting != "env":
+            self.proxies = {}
+            if setting:
+                for scheme in _SAFE_SCHEMES:
+                    self.proxies[scheme] = self._get_proxy(setting, scheme)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler.settings.get("HTTPPROXY_AUTH_ENCODING"), crawler.settings.get("ARSHIF_PROXY"))
+
+
+def _address_problem(host: str) -> str | None:
+    """None for a public address; else what kind of address the host is (resolved here, for tests and tools)."""
+    from crawler.resolver import _getaddrinfo, parse_address
+
+    literal = parse_address(host)
+    if literal is not None:
+        addresses: tuple = (literal,)
+    else:
         try:
-            infos = socket.getaddrinfo(host, None)
+            addresses = _getaddrinfo(host.strip("[]"))
         except OSError:
-            return None  # unresolvable: the download fails with dns_error
-        addresses = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}
+            return None
     for address in addresses:
-        if address.is_loopback:
-            return "loopback"
-        if address.is_link_local:
-            return "link-local"
-        if address.is_private or address.is_reserved or address.is_multicast or address.is_unspecified:
-            return "private"
+        problem = address_problem(address)
+        if problem:
+            return problem
     return None
 
 
@@ -421,3 +555,42 @@ def _retry_after_seconds(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
+
+
+class PageLimitMiddleware:
+    """Stop at ARSHIF_MAX_PAGES downloads (a source's `[limits] max_pages`): a normal end, not a failure.
+
+    Requests are counted as they leave for the downloader, so the limit is never
+    overshot by what is in flight; once it is reached every further request is
+    refused (`arshif/limit_skipped`), the spider stops queueing new ones, and the
+    run drains and ends `finished` with `arshif/limit_reached` (the crawls row's
+    `limit_reached`). Scrapy's robots.txt requests do not count.
+    """
+
+    def __init__(self, crawler, max_pages: int):
+        self.crawler = crawler
+        self.max_pages = max_pages
+        self.issued = 0
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        max_pages = crawler.settings.getint("ARSHIF_MAX_PAGES", 0)
+        if max_pages <= 0:
+            raise NotConfigured  # no message: Scrapy would log it as a warning in every unlimited crawl
+        return cls(crawler, max_pages)
+
+    def process_request(self, request, spider=None):
+        if request.meta.get("dont_obey_robotstxt"):  # RobotsTxtMiddleware's own request
+            return None
+        if self.issued < self.max_pages:
+            self.issued += 1
+            return None
+        stats = self.crawler.stats
+        if not stats.get_value("arshif/limit_reached"):
+            stats.set_value("arshif/limit_reached", 1)
+            logger.info("Page limit reached (%s pages): no new requests", self.max_pages)
+            stop = getattr(self.crawler.spider, "stop_queueing", None)
+            if stop is not None:
+                stop()
+        stats.inc_value("arshif/limit_skipped")
+        raise IgnoreRequest(f"page limit reached: {request.url}")

@@ -35,8 +35,11 @@ HTTPERROR_ALLOW_ALL = False
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.SafeAddressMiddleware": 10,
+    "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": None,  # reads http_proxy from the environment
+    "crawler.middlewares.ConfiguredProxyMiddleware": 750,  # the same, with proxies from ARSHIF_PROXY only
     "crawler.middlewares.RetryAfterMiddleware": 560,  # after RetryMiddleware (550) in response order
     "crawler.middlewares.IncrementalMiddleware": 540,  # before DownloaderStats: skipped requests are not counted
+    "crawler.middlewares.PageLimitMiddleware": 545,  # after IncrementalMiddleware: skipped pages do not count
     "crawler.middlewares.WarcMiddleware": 950,
 }
 
@@ -65,12 +68,21 @@ ARSHIF_BATCH_SIZE = 50  # articles per SQLite transaction
 ARSHIF_WARC_DIR = None  # WARC folder; None: `warc/` beside ARSHIF_DB; "": no WARC
 ARSHIF_WARC_MAX_SIZE = 100 * 1024 * 1024  # rotate WARC files at this size (bytes)
 ARSHIF_WARC_GZIP_LEVEL = 6  # zlib level 1-9 of each WARC record (warcio's own is 9: slower, 1% smaller)
+ARSHIF_SITEMAP_MAXSIZE = 50 * 1024 * 1024  # sitemaps (the protocol's 50 MB), also after gunzip; pages keep DOWNLOAD_MAXSIZE
+ARSHIF_MAX_PAGES = 0  # pages downloaded at most (robots.txt aside); a source's `[limits] max_pages` sets it; 0: no limit
+ARSHIF_RETRY_FAILED = False  # True: fetch again article pages whose outcome was extraction_failed, not_article or too_old (--retry-failed)
 ARSHIF_REFRESH = False  # True: download archived article pages again
 ARSHIF_EXTRACT_WORKERS = -1  # extraction processes; -1: cores - 1 (at least 1), 0: on the reactor thread
 ARSHIF_EXTRACT_IN_FLIGHT = 0  # pages in the pool at once; 0: 16 per worker
 ARSHIF_MAX_RETRY_AFTER = 60  # longest Retry-After wait honoured (seconds)
 ARSHIF_GC_THRESHOLD = 10_000  # collect new objects every N allocations, not 700, and freeze what is loaded at start (0: Python's own)
 ARSHIF_NEAR_DUPLICATE_THRESHOLD = 0.6  # exact Jaccard of word 3-shingles from which two articles are one story; 0: off
+
+# --- Security (SECURITY.md): hostile pages and hostile DNS ---
+# One resolver checks every address and is the one connections use (no DNS rebinding).
+TWISTED_DNS_RESOLVER = "crawler.resolver.CheckedResolver"
+TELNETCONSOLE_ENABLED = False  # no remote-control endpoint on 127.0.0.1 during a crawl
+ARSHIF_PROXY = None  # proxy URL for every request; None: no proxy, http_proxy/https_proxy ignored; "env": use them
 
 # --- Cluster: `arshif crawl --redis URL` (crawler/cluster.py); REDIS_URL is scrapy-redis's own setting ---
 ARSHIF_REDIS_RUN = None  # the run every worker of one cluster crawl joins (--run); None: today's UTC date

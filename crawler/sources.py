@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from crawler.source_checks import date_problem, domain_problem, matches, pattern_problem, selector_problem, url_problem
 from pipelines.similarity.urls import FOLDS
 
 try:
@@ -57,22 +58,23 @@ class Source:
     notes: str = ""
     limits: Limits = field(default_factory=Limits)
     path: str = ""
+    digest: str = ""  # hash of the file's bytes: a failed page is retried when it changes
 
     def is_article_url(self, url: str) -> bool:
         """An article candidate: matches an allow pattern (or there are none) and no deny."""
-        if any(re.search(p, url) for p in self.article_deny):
+        if any(matches(p, url) for p in self.article_deny):
             return False
         if not self.article_allow:
             return True
-        return any(re.search(p, url) for p in self.article_allow)
+        return any(matches(p, url) for p in self.article_allow)
 
     def is_followable(self, url: str) -> bool:
         """A listing page worth following for links (pagination, sections)."""
-        if any(re.search(p, url) for p in self.article_deny):
+        if any(matches(p, url) for p in self.article_deny):
             return False
         if not self.follow_allow:
             return True
-        return any(re.search(p, url) for p in self.follow_allow)
+        return any(matches(p, url) for p in self.follow_allow)
 
 
 _LIST_KEYS = {
@@ -89,6 +91,12 @@ _LIST_KEYS = {
 _STR_KEYS = {"name", "site_url", "language", "title", "notes"}
 _BOOL_KEYS = {"allow_loopback", "allow_private_addresses", "checked_live", "discover_sitemaps"}
 _REGEX_KEYS = {"article_allow", "article_deny", "follow_allow"}
+_ITEM_CHECKS = {  # each item of these lists: None or what is wrong with it (crawler/source_checks.py)
+    **{key: pattern_problem for key in _REGEX_KEYS},
+    **{key: url_problem for key in ("start_urls", "sitemaps", "feeds")},
+    "prune_selectors": selector_problem,
+    "allowed_domains": domain_problem,
+}
 _LIMIT_KEYS = {"max_pages": int, "max_depth": int, "newer_than": str}
 
 
@@ -120,12 +128,11 @@ def parse_source(data: dict, path: str = "<source>") -> Source:
         items = data[key]
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
             raise _fail(path, key, "must be a list of strings")
-        if key in _REGEX_KEYS:
-            for pattern in items:
-                try:
-                    re.compile(pattern)
-                except re.error as exc:
-                    raise _fail(path, key, f"bad regex {pattern!r}: {exc}") from None
+        checker = _ITEM_CHECKS.get(key)
+        for item in items if checker else ():
+            problem = checker(item)
+            if problem:
+                raise _fail(path, key, problem)
         values[key] = tuple(items)
     unknown_folds = set(values.get("url_fold", ())) - FOLDS
     if unknown_folds:
@@ -139,13 +146,15 @@ def parse_source(data: dict, path: str = "<source>") -> Source:
             raise _fail(path, f"limits.{key}", "unknown key")
         if not isinstance(value, expected) or isinstance(value, bool):
             raise _fail(path, f"limits.{key}", f"must be {expected.__name__}")
+        if expected is int and value < 0:
+            raise _fail(path, f"limits.{key}", f"must be 0 or more, not {value}")
+        if key == "newer_than" and date_problem(value):
+            raise _fail(path, f"limits.{key}", date_problem(value))
     values["limits"] = Limits(**limits)
     if not (values.get("start_urls") or values.get("sitemaps") or values.get("feeds")):
         raise _fail(path, "start_urls", "missing start point: give start_urls, sitemaps or feeds")
-    for key in ("start_urls", "sitemaps", "feeds"):
-        for url in values.get(key, ()):
-            if not url.startswith(("http://", "https://")):
-                raise _fail(path, key, f"not an http(s) URL: {url!r}")
+    if url_problem(values["site_url"]):
+        raise _fail(path, "site_url", url_problem(values["site_url"]))
     return Source(path=path, **values)
 
 
@@ -157,11 +166,17 @@ def load_source(name_or_path: str, seeds_dir: Path | None = None) -> Source:
     if not candidate.is_file():
         known = ", ".join(s.stem for s in sorted((seeds_dir or SEEDS_DIR).glob("*.toml")))
         raise SourceError(f"{name_or_path}: no such source (known: {known})")
+    from dataclasses import replace
+    from hashlib import sha256
+
     try:
-        data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+        raw = candidate.read_bytes()
+        data = tomllib.loads(raw.decode("utf-8"))
+    except OSError as exc:
+        raise SourceError(f"{candidate}: cannot be read: {exc.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SourceError(f"{candidate}: not valid TOML: {exc}") from None
-    return parse_source(data, str(candidate))
+    return replace(parse_source(data, str(candidate)), digest=sha256(raw).hexdigest()[:16])
 
 
 def rebase(source: Source, origin: str) -> Source:

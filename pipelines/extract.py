@@ -88,6 +88,10 @@ class ExtractionPipeline:
         if error is not None:
             logger.warning("Extraction failed for %s: %s", page["url"], error)
             raise drop(self.crawler, "extraction_failed", f"{page['url']}: {error}")
+        if record.get("fallback"):
+            # Arshif's pruned body was lost; trafilatura's on the unpruned page was kept (logged in the worker)
+            self.crawler.stats.inc_value("arshif/extraction/fallback")
+            logger.info("Extraction fell back to trafilatura's body for %s: %s", page["url"], record["fallback"])
         if not record["is_article"]:
             raise drop(self.crawler, "not_article", f"{page['url']}: {record['verdict']}")
         page["record"] = record

@@ -8,15 +8,20 @@ the archive.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from itemadapter import ItemAdapter
 from scrapy import signals
+from scrapy.exceptions import DropItem
 
 from pipelines.archive.database import OUTCOMES, RUN_COUNTS, finish_crawl, insert_rows, open_archive, start_crawl, take_place, utc_now
 from pipelines.archive.lock import ArchiveLock
 from pipelines.archive.request_meta import ROLE, WARC_REF
+from pipelines.extraction.version import EXTRACTION_VERSION
 from pipelines.outcomes.counters import STATS_PREFIX, count, drop
 from pipelines.outcomes.faults import FAULT_PREFIX
+from pipelines.outcomes.write_failure import WRITE_ERROR, WRITE_ERRORS, describe, failed
+from pipelines.outcomes.write_failure import report as report_write_failure
 
 logger = logging.getLogger(__name__)
 
@@ -24,8 +29,9 @@ _STATUS_BY_REASON = {"finished": "finished", "shutdown": "killed", "cancelled": 
 
 
 class StoragePipeline:
-    def __init__(self, crawler, db_path: str, batch_size: int):
+    def __init__(self, crawler, db_path: str, batch_size: int, warc_dir: str | None = None):
         self.crawler = crawler
+        self.warc_dir = Path(warc_dir) if warc_dir else None  # rows are committed only while their WARC file is there
         self.db_path = db_path
         self.batch_size = max(1, batch_size)
         self.db = None
@@ -39,7 +45,11 @@ class StoragePipeline:
 
     @classmethod
     def from_crawler(cls, crawler):
-        pipeline = cls(crawler, crawler.settings.get("ARSHIF_DB"), crawler.settings.getint("ARSHIF_BATCH_SIZE", 50))
+        settings = crawler.settings
+        warc_dir = settings.get("ARSHIF_WARC_DIR")
+        if warc_dir is None:
+            warc_dir = Path(settings.get("ARSHIF_DB")).resolve().parent / "warc"
+        pipeline = cls(crawler, settings.get("ARSHIF_DB"), settings.getint("ARSHIF_BATCH_SIZE", 50), warc_dir or None)
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(pipeline.response_received, signal=signals.response_received)
         crawler.signals.connect(pipeline.item_dropped, signal=signals.item_dropped)
@@ -48,8 +58,11 @@ class StoragePipeline:
     def open_spider(self, spider=None):
         self.lock.acquire()
         self.db = open_archive(self.db_path)
-        source = getattr(self.crawler.spider, "source_name", None) or self.crawler.spider.name
-        self.crawl_id = start_crawl(self.db, source)
+        spider = self.crawler.spider
+        source = getattr(spider, "source_name", None) or spider.name
+        # what this run's outcomes are decided under (IncrementalMiddleware retries on a change)
+        self.crawl_id = start_crawl(self.db, source, source_digest=getattr(getattr(spider, "source", None), "digest", None),
+                                    extraction_version=EXTRACTION_VERSION)
         self.crawler.stats.set_value(f"{STATS_PREFIX}crawl_id", self.crawl_id)
 
     def response_received(self, response, request, spider=None):
@@ -78,6 +91,23 @@ class StoragePipeline:
         self.pages.setdefault(url, {"url": url})["outcome"] = outcome
 
     def process_item(self, item):
+        """Store the item; when the archive cannot be written, stop the crawl (pipelines/outcomes/write_failure.py)."""
+        if failed(self.crawler):
+            raise DropItem("write_failed: the archive cannot be written", log_level="DEBUG")
+        try:
+            return self._store(item)
+        except WRITE_ERRORS as exc:
+            self._write_failed(exc)
+            raise DropItem(f"write_failed: {describe(exc)}", log_level="DEBUG") from None
+
+    def _write_failed(self, exc: BaseException) -> None:
+        """Nothing of the open batch was committed (one transaction): forget it; the next run fetches it."""
+        report_write_failure(self.crawler, exc, "WARC" if isinstance(exc, OSError) else "archive database")
+        self.crawler.stats.inc_value(f"{STATS_PREFIX}stored", -len(self.articles))  # counted, never committed
+        self.crawler.stats.inc_value(f"{STATS_PREFIX}duplicate", -len(self.duplicates))
+        self.articles, self.duplicates, self.replacements, self.pages = [], [], [], {}
+
+    def _store(self, item):
         page = ItemAdapter(item)
         record = page["record"]
         duplicate = page["duplicate"]
@@ -139,31 +169,64 @@ class StoragePipeline:
                 warc.settle()
             pages[url] = page
         if self.articles or self.duplicates or self.replacements or self.edits or pages:
+            self._check_warc_files(pages.values())
             insert_rows(self.db, self.articles, self.duplicates, self.replacements, [_page_row(p) for p in pages.values()],
                         self.edits)
             self.articles, self.duplicates, self.replacements, self.edits = [], [], [], []
         self.pages = waiting
 
+    def _check_warc_files(self, pages) -> None:
+        """Raise WarcGone rather than commit rows that point at a WARC file no longer there (folder deleted)."""
+        if self.warc_dir is None:
+            return
+        from pipelines.archive.warc import WarcGone
+
+        rows = (*self.articles, *self.duplicates, *self.replacements, *(page.get("warc") or {} for page in pages))
+        for name in {row.get("warc_file") for row in rows} - {None}:
+            if not (self.warc_dir / name).is_file():
+                raise WarcGone(2, "the WARC file of this batch is gone", str(self.warc_dir / name))
+
+    def _final_flush(self) -> None:
+        if failed(self.crawler):
+            return
+        try:
+            self.flush(final=True)
+        except WRITE_ERRORS as exc:
+            self._write_failed(exc)
+
     def close_spider(self, spider=None):
-        self.flush(final=True)
+        self._final_flush()
 
     def spider_closed(self, spider, reason):
         """Close the run's `crawls` row, also when the run failed or was stopped."""
         if self.db is None or self.crawl_id is None:
             return
-        self.flush(final=True)
+        self._final_flush()
         stats = self.crawler.stats.get_stats()
         counts = {outcome: stats.get(f"{STATS_PREFIX}{outcome}", 0) for outcome in (*OUTCOMES, *RUN_COUNTS)}
         counts["pages_fetched"] = stats.get("downloader/response_count", 0)
-        status = _STATUS_BY_REASON.get(reason, "failed")
+        error = stats.get(WRITE_ERROR)
+        status = "failed" if error else _STATUS_BY_REASON.get(reason, "failed")
         faults = {key[len(FAULT_PREFIX):]: value for key, value in stats.items() if key.startswith(FAULT_PREFIX)}
         warning = layout_warning(self.crawler.spider, counts)
         if warning:
             logger.warning(warning)
-        finish_crawl(self.db, self.crawl_id, status, counts, {**stats, "finish_reason": reason}, faults, warning)
-        self.db.close()
-        self.db = None
-        self.lock.release()
+        row = (self.db, self.crawl_id, status, counts, {**stats, "finish_reason": reason}, faults, warning, error)
+        try:
+            try:
+                finish_crawl(*row)
+            except WRITE_ERRORS:  # the disk is full: the lock file's reserve makes room for this one row
+                self.lock.free_reserve()
+                finish_crawl(*row)
+        except WRITE_ERRORS as exc:
+            report_write_failure(self.crawler, exc, "crawls row")
+        finally:
+            try:
+                self.db.close()
+            except WRITE_ERRORS:
+                pass
+            self.db = None
+            self.lock.release()
 
 
 def _page_row(page: dict) -> dict:

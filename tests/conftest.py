@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
+from bench.quality.corpus import SHARED_DIR  # ../shared, or ARSHIF_SHARED_DIR
 from crawler.cli.common import DATASETTE_DIR
 from crawler.demo.server import DEMO_SITE, SiteServer
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-SHARED_DIR = PROJECT_DIR.parent / "shared"
 
 
 @dataclass

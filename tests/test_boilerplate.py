@@ -313,3 +313,15 @@ def test_announced_blocks_same_with_and_without_the_raw_filter(monkeypatch):
     monkeypatch.setattr(boilerplate, "_may_announce", lambda text: True)
     assert pruned(body) == fast
     assert "قال المتحدث" in fast and "خبر آخر" not in fast and "محفوظة" not in fast
+
+
+def test_a_lazy_loaded_body_is_not_hidden_boilerplate():
+    """A body kept hidden, in <noscript> or in <template> until a script shows it stays; a dialog does not (issue 22)."""
+    body = "".join(f"<div>{'فقرة طويلة من نص المقال تتحدث عن تفاصيل الخبر وتكفي لتكون نثرا. ' * 2}</div>" for _ in range(3))
+    for wrapper in ('<div aria-hidden="true">{}</div>', "<div hidden>{}</div>", "<noscript>{}</noscript>", "<template>{}</template>"):
+        root = lxml.html.document_fromstring(f"<html><body><h1>عنوان</h1>{wrapper.format(body)}</body></html>")
+        prune_boilerplate(root)
+        assert root.text_content().count("فقرة طويلة") == 6, wrapper
+    root = lxml.html.document_fromstring(f'<html><body><div role="dialog" aria-hidden="true">{body}</div></body></html>')
+    prune_boilerplate(root)
+    assert "فقرة طويلة" not in root.text_content()

@@ -302,3 +302,65 @@ def test_hijri_to_gregorian(hijri, gregorian):
 def test_hijri_rejects_impossible_dates(hijri):
     with pytest.raises(ValueError):
         hijri_to_gregorian(*hijri)
+
+
+# Persian pages (issue 22): Jalali dates in metadata keys Persian CMSs use, and above the headline.
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import lxml.html  # noqa: E402
+
+from pipelines.extraction.article import extract_article  # noqa: E402
+from pipelines.text.metadata import read_metadata  # noqa: E402
+
+PERSIAN_PAGE = Path(__file__).parent / "pages" / "synthetic" / "persian_jalali.html"
+
+
+@pytest.mark.parametrize("meta", [
+    '<meta name="DC.Date" content="1399/01/12">',
+    '<meta name="dc.date.created" content="1399-01-12T10:20:00+04:30">',
+    '<meta property="nastooh:publishDate" content="۱۳۹۹/۰۱/۱۲ - ۱۰:۲۰">',
+    '<meta property="article:published" content="2020-03-31T10:20:00+04:30">',
+    '<meta property="og:published_time" content="2020-03-31">',
+    '<script type="application/ld+json">{"@context": "https://schema.org", "@graph": ['
+    '{"@type": "WebSite", "name": "نمونه"}, {"@type": "WebPage", "datePublished": "2020-03-31T10:20:00+04:30"}]}</script>',
+])
+def test_persian_cms_date_keys(meta):
+    html = PERSIAN_PAGE.read_text(encoding="utf-8").replace('<meta name="DC.Date" content="1399/01/12">', meta)
+    record = extract_article(html.encode(), "https://news-fa.example/fa/news/88421")
+    assert record["published"].startswith("2020-03-31"), (meta, record["published"])
+
+
+def test_persian_date_above_the_headline_inside_the_article():
+    html = PERSIAN_PAGE.read_text(encoding="utf-8").replace('<meta name="DC.Date" content="1399/01/12">', "")
+    record = extract_article(html.encode(), "https://news-fa.example/fa/news/88421")
+    assert record["published"] == "2020-03-31T10:20:00"  # not the header's "today" (۲۹ اردیبهشت ۱۴۰۵)
+
+
+def test_jalali_metadata_year_is_solar_hijri_only_on_persian_pages():
+    assert parse_iso_date("1399/01/12", persian=True) == "2020-03-31"
+    assert parse_iso_date("1399-01-12T10:20:00+04:30", persian=True) == "2020-03-31T10:20:00+04:30"
+    assert parse_iso_date("1399/01/12") is None  # an Arabic page: lunar or solar? never guessed
+    html = b'<html lang="fa"><head><meta name="DC.Date" content="1399/01/12"></head><body></body></html>'
+    tree = lxml.html.document_fromstring(html)
+    assert read_metadata(tree).published == "1399/01/12"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("اتوار 8 مارچ 2024", "2024-03-08"),  # Urdu
+    ("ہفتہ 9 مارچ 2024 10:40", "2024-03-09T10:40:00"),
+    ("12 جون 2023", "2023-06-12"),
+    ("۵ ژوئن ۲۰۲۰", "2020-06-05"),  # Persian spelling of a Gregorian month
+])
+def test_urdu_and_persian_gregorian_month_names(text, expected):
+    assert parse_date_text(text) == expected
+
+
+def test_arshif_extract_dates_a_persian_page():
+    """The crawl drops the page as not Arabic; `arshif extract` still prints its right date."""
+    from tests.conftest import run_arshif
+
+    result = run_arshif("extract", str(PERSIAN_PAGE), "--url", "https://news-fa.example/fa/news/88421")
+    assert result.returncode == 0, result.stderr[-2000:]
+    record = json.loads(result.stdout)
+    assert (record["published"][:10], record["language"]) == ("2020-03-31", "fa")

@@ -224,10 +224,13 @@ META_HEAD = (
 
 
 def test_meta_index_reads_what_one_xpath_per_name_read():
+    """Names compared case-insensitively (issue 22: "DC.Date" is "dc.date"), as the XPath below lower-cases them."""
+    upper, lower = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"
+
     def by_xpath(tree, *names):
         for name in names:
             for attr in ("property", "name", "itemprop"):
-                for value in tree.xpath(f'//meta[@{attr}="{name}"]/@content'):
+                for value in tree.xpath(f'//meta[translate(normalize-space(@{attr}), "{upper}", "{lower}")="{name.lower()}"]/@content'):
                     value = metadata.clean_space(value)
                     if value:
                         return value

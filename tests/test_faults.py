@@ -92,7 +92,7 @@ def test_loopback_is_refused_unless_the_source_allows_it(tmp_path, demo_site):
         ("127.0.0.1", "loopback"),
         ("localhost", "loopback"),
         ("[::1]", "loopback"),
-        ("0.0.0.0", "private"),
+        ("0.0.0.0", "loopback"),
         ("8.8.8.8", None),
     ],
 )

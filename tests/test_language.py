@@ -1,10 +1,9 @@
 """Arabic vs Persian/Urdu/English on real-looking snippets, short headlines, mixed text and shared pages."""
 
-from pathlib import Path
-
 import pytest
 from langdetect import detect_langs
 
+from bench.quality.corpus import SHARED_DIR
 from pipelines.text import language
 from pipelines.text.language import arabic_script_ratio, detect_language
 
@@ -215,7 +214,7 @@ def test_arabic_script_re():
     assert not language.ARABIC_SCRIPT_RE.search("abc 123")
 
 
-PAGES = Path(__file__).resolve().parents[2] / "shared" / "pages"
+PAGES = SHARED_DIR / "pages"  # ../shared, or ARSHIF_SHARED_DIR
 
 
 def _page_params(folder):

@@ -25,13 +25,31 @@ def test_newer_than_keeps_only_recent_articles(tmp_path, demo_site, manifest):
     assert run.last_crawl()["too_old"] >= len(expected_old) - 1  # the wire copy may count as a duplicate first
 
 
-def test_max_pages_stops_the_crawl(tmp_path, demo_site, demo_crawl):
+def test_max_pages_ends_the_run_as_finished_without_overshoot(tmp_path, demo_site, demo_crawl):
     source = _demo_source(tmp_path, "max_pages = 5\n")
     run = crawl(str(source), tmp_path / "archive.db", demo_site.origin)
+    assert run.returncode == 0, run.stderr[-2000:]  # a normal run: cron must not mail
     row = run.last_crawl()
-    assert row["stats"]["finish_reason"] == "closespider_pagecount"
-    # requests already in flight when the limit is reached still finish
+    assert row["status"] == "finished" and row["limit_reached"] == 1
+    assert row["stats"]["finish_reason"] == "finished"
+    assert "page limit reached" in run.stdout
+    robots = row["stats"].get("robotstxt/response_count", 0)
+    assert row["pages_fetched"] - robots <= 5  # nothing past the limit, not even what was queued or in flight
+    assert row["stats"]["arshif/limit_skipped"] >= 1
     assert row["pages_fetched"] < demo_crawl.last_crawl()["pages_fetched"]
+    # the next runs go on where the last stopped: listings are read again (not ended by a 304, as their
+    # links were not all followed), archived articles are skipped, and new ones are stored
+    stored = run.db["articles"].count
+    for _ in range(2):
+        again = crawl(str(source), tmp_path / "archive.db", demo_site.origin)
+        assert again.returncode == 0, again.stderr[-2000:]
+        assert again.last_crawl()["status"] == "finished"
+        assert again.db["articles"].count > stored
+        stored = again.db["articles"].count
+
+
+def test_a_run_under_its_limit_has_no_flag(demo_crawl):
+    assert not demo_crawl.last_crawl()["limit_reached"]
 
 
 def test_max_depth_limits_link_following(tmp_path, demo_site):

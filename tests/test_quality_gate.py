@@ -24,6 +24,8 @@ import pytest
 import trafilatura
 
 from bench.quality.corpus import (
+    SHARED_DIR,
+    SYNTHETIC_DIR,
     QualityPage,
     contains,
     date_matches,
@@ -32,11 +34,12 @@ from bench.quality.corpus import (
     same_title,
     seed_quality_pages,
     shared_pages,
+    synthetic_pages,
     token_f1,
 )
 from pipelines.extraction.records import make_record
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = SHARED_DIR
 PAGES_DIR = SHARED / "pages"
 SEEDS_DIR = SHARED / "seeds"
 FLOORS_PATH = Path(__file__).with_name("quality_floors.json")
@@ -51,17 +54,18 @@ def _pages() -> dict[str, QualityPage]:
         pages += shared_pages(FLOORS, PAGES_DIR)
     if SEEDS_DIR.is_dir():
         pages += seed_quality_pages(FLOORS, SEEDS_DIR)
+    pages += synthetic_pages(FLOORS)  # our own markup, in the repo: never skipped
     return {page.name: page for page in pages}
 
 
 @cache
 def _record(name: str) -> dict:
     page = _pages()[name]
-    return make_record(page.html, page.url)
+    return make_record(page.html, page.url, prune_selectors=page.prune_selectors)
 
 
 def _page(name: str) -> QualityPage:
-    folder = SEEDS_DIR if name.startswith("seeds/") else PAGES_DIR
+    folder = SEEDS_DIR if name.startswith("seeds/") else SYNTHETIC_DIR if name.startswith("synthetic/") else PAGES_DIR
     if not folder.is_dir():
         pytest.skip(f"{folder} is absent: the shared quality pages are not here (they are never copied into the repo)")
     page = _pages().get(name)
@@ -97,6 +101,10 @@ def test_page_quality(name):
             problems.append(f"body F1 {f1:.3f} < floor {page.f1_floor}")
     if not record["is_article"]:
         problems.append(f"not kept as an article: {record['verdict']}")
+    if page.author and record["author"] != page.author:
+        problems.append(f"author {record['author']!r}, want {page.author!r}")
+    if page.agency and (record.get("agency"), record["author"]) != (page.agency, None):
+        problems.append(f"agency {record.get('agency')!r} and author {record['author']!r}, want {page.agency!r} and None")
     assert not problems, f"{name}: " + "; ".join(problems)
 
 

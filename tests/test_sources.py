@@ -50,3 +50,49 @@ def test_article_patterns():
     source = load_source("demo")
     assert source.is_article_url("http://127.0.0.1:8642/articles/1001.html")
     assert not source.is_article_url("http://127.0.0.1:8642/section/politics/index.html")
+
+
+_BASE = 'name = "x"\nsite_url = "https://x.test/"\nstart_urls = ["https://x.test/"]\n'
+
+
+@pytest.mark.parametrize(
+    "extra, key",
+    [
+        ('prune_selectors = ["div[[class"]\n', "prune_selectors"),
+        ('prune_selectors = ["div:nth-child(x)"]\n', "prune_selectors"),
+        ('feeds = ["https://x.test:99999/feed"]\n', "feeds"),
+        ('feeds = ["https://[x.test/feed"]\n', "feeds"),
+        ('sitemaps = ["https:///sitemap.xml"]\n', "sitemaps"),
+        ('feeds = ["https://x.test/my feed.rss"]\n', "feeds"),
+        ('allowed_domains = ["https://x.test/"]\n', "allowed_domains"),
+        ('article_allow = ["(a|aa)+$"]\n', "article_allow"),
+        ('[limits]\nnewer_than = "last tuesday"\n', "limits.newer_than"),
+        ('[limits]\nnewer_than = "2025-13-01"\n', "limits.newer_than"),
+        ('[limits]\nmax_pages = -1\n', "limits.max_pages"),
+        ('[limits]\nmax_depth = -2\n', "limits.max_depth"),
+    ],
+)
+def test_every_value_is_checked_at_load(tmp_path, extra, key):
+    """Mistakes that would otherwise record every article as failed, too old or not an article (issue 18, item 8)."""
+    test_bad_source_names_file_and_key(tmp_path, _BASE + extra, key)
+
+
+def test_good_values_load(tmp_path):
+    path = tmp_path / "good.toml"
+    path.write_text(_BASE + 'prune_selectors = ["div.related", "aside > ul li:nth-child(2n)"]\n'
+                    'article_allow = [\'/news/\\d+/[^/]+\\.html$\', \'(\\w+-?)+\\.html$\']\n'
+                    '[limits]\nnewer_than = "2025-01-31"\nmax_pages = 0\n', encoding="utf-8")
+    source = load_source(str(path))
+    assert source.limits.newer_than == "2025-01-31" and len(source.digest) == 16
+
+
+def test_a_backtracking_slug_pattern_costs_no_time_per_url(tmp_path):
+    import time
+
+    path = tmp_path / "slug.toml"
+    path.write_text(_BASE + "article_allow = ['(\\w+-?)+\\.html$']\n", encoding="utf-8")
+    source = load_source(str(path))
+    started = time.monotonic()
+    assert not source.is_article_url("https://x.test/" + "a" * 30)  # stdlib re: minutes
+    assert source.is_article_url("https://x.test/some-story-slug.html")
+    assert time.monotonic() - started < 0.5

@@ -18,13 +18,14 @@ import trafilatura
 import trafilatura.external
 from lxml import etree
 
+from bench.quality.corpus import SHARED_DIR
 from crawler.demo.server import DEMO_SITE
 from pipelines.extraction import trafilatura_shortcut as shortcut
 from pipelines.extraction.article import _BODY_OPTIONS
 from pipelines.extraction.records import make_record
 from tests.seed_pages import load_seed_pages, render
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = SHARED_DIR
 
 
 _WORDS = "قال المتحدث باسم الوزارة إن الاجتماع ناقش خطة العام المقبل في العاصمة بحضور الوفود العربية والدولية".split()

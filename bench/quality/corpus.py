@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +24,13 @@ from lxml import etree
 from pipelines.text.normalize import normalize_arabic, tokens
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-SHARED_DIR = PROJECT_DIR.parent / "shared"
+# ../shared beside the checkout; ARSHIF_SHARED_DIR points elsewhere (a git worktree one level deeper).
+SHARED_DIR = Path(os.environ.get("ARSHIF_SHARED_DIR") or PROJECT_DIR.parent / "shared")
 PAGES_DIR = SHARED_DIR / "pages"
 SEEDS_DIR = SHARED_DIR / "seeds"
 FLOORS_FILE = PROJECT_DIR / "tests" / "quality_floors.json"
+# Our own markup of the failure classes seen on real pages (tests/pages/synthetic/README.md): in the repo.
+SYNTHETIC_DIR = PROJECT_DIR / "tests" / "pages" / "synthetic"
 
 # A forbidden segment is one text node of a boilerplate block. One with at least
 # this many words must not occur anywhere in a body (only its start is compared,
@@ -51,6 +55,9 @@ class QualityPage:
     forbidden: list[str] = field(default_factory=list)  # must not occur in the body
     forbidden_lines: list[str] = field(default_factory=list)  # must not be a line of the body
     f1_floor: float | None = None
+    author: str | None = None  # synthetic pages: the byline's name
+    agency: str | None = None  # synthetic pages: the news agency credited
+    prune_selectors: tuple[str, ...] = ()  # synthetic pages: the source's per-site selectors
 
 
 def load_floors(path: Path = FLOORS_FILE) -> dict:
@@ -190,9 +197,31 @@ def seed_quality_pages(floors: dict, seeds_dir: Path = SEEDS_DIR) -> list[Qualit
     return pages
 
 
+def synthetic_pages(floors: dict, synthetic_dir: Path = SYNTHETIC_DIR) -> list[QualityPage]:
+    """The synthetic failure set: each page's .html, its gold .json and its expected body .txt."""
+    pages = []
+    for html_path in sorted(synthetic_dir.glob("*.html")):
+        name = f"synthetic/{html_path.stem}"
+        gold = json.loads(html_path.with_suffix(".json").read_text(encoding="utf-8"))
+        pages.append(QualityPage(
+            name=name,
+            html=html_path.read_bytes(),
+            url=gold["url"],
+            language=gold.get("language", "ar"),
+            date=gold.get("date"),
+            title=gold.get("title"),
+            reference=html_path.with_suffix(".txt").read_text(encoding="utf-8"),
+            f1_floor=floors["pages"].get(name, {}).get("f1"),
+            author=gold.get("author"),
+            agency=gold.get("agency"),
+            prune_selectors=tuple(gold.get("prune_selectors", ())),
+        ))
+    return pages
+
+
 def all_pages(floors: dict | None = None) -> list[QualityPage]:
     floors = floors if floors is not None else load_floors()
     pages = shared_pages(floors) if PAGES_DIR.is_dir() else []
     if SEEDS_DIR.is_dir():
         pages += seed_quality_pages(floors)
-    return pages
+    return pages + synthetic_pages(floors)

@@ -85,7 +85,8 @@ def summary_line(row: dict) -> str:
         f"{row['not_arabic']} not Arabic, {row['not_article']} not an article, "
         f"{row['extraction_failed']} extraction failed; {row['http_error']} HTTP errors; "
         f"not downloaded again: {row['skipped_archived'] or 0} archived articles, {row['not_modified'] or 0} unchanged pages "
-        f"(crawl {row['id']}, {row['status']}, {row['seconds']} s, peak RSS {row.get('peak_rss_mb', '?')} MB)"
+        f"(crawl {row['id']}, {row['status']}{', page limit reached' if row.get('limit_reached') else ''}, "
+        f"{row['seconds']} s, peak RSS {row.get('peak_rss_mb', '?')} MB)"
     )
 
 

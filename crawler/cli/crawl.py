@@ -7,6 +7,7 @@ import os
 import sys
 
 from crawler.cli.common import DEFAULT_DB, refuse_if_locked, run_crawl, summary_line
+from pipelines.archive.checks import check_archive_path, write_problem
 
 
 def register(sub) -> None:
@@ -19,6 +20,9 @@ def register(sub) -> None:
     crawl.add_argument("--base-url", help="point the source at another origin (a local copy of the site)")
     crawl.add_argument("--local", action="store_true", help="no AutoThrottle or delay (for local test sites)")
     crawl.add_argument("--refresh", action="store_true", help="download archived article pages again")
+    crawl.add_argument("--retry-failed", action="store_true",
+                       help="fetch again article pages that yielded no article (extraction_failed, not_article, too_old); "
+                            "done anyway when the source file or the extraction version changed")
     crawl.add_argument("--log-level", default="INFO")
     crawl.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                        help="override a Scrapy/Arshif setting")
@@ -47,8 +51,14 @@ def _cluster_overrides(args) -> list[str]:
 
 
 def cmd_crawl(args) -> int:
+    check_archive_path(args.db)  # ArchiveError: exit 4 before the lock file or anything else is made
+    problem = write_problem(args.db)
+    if problem:  # a read-only file system: say so, not a traceback from the lock file
+        print(f"arshif: {problem}", file=sys.stderr)
+        return 1
     refuse_if_locked(args.db)
-    overrides = [*_cluster_overrides(args), *args.set, *(["ARSHIF_REFRESH=True"] if args.refresh else [])]
+    overrides = [*_cluster_overrides(args), *args.set, *(["ARSHIF_REFRESH=True"] if args.refresh else []),
+                 *(["ARSHIF_RETRY_FAILED=True"] if args.retry_failed else [])]
     row = run_crawl(args.source, args.db, args.base_url, args.log_level, overrides, polite=not args.local)
     print(summary_line(row))
     if row.get("cluster_run"):
@@ -56,12 +66,16 @@ def cmd_crawl(args) -> int:
               f"merge the shards with `arshif merge SHARD... --into ARCHIVE`")
     if row.get("warning"):
         print(f"arshif: warning: {row['warning']}", file=sys.stderr)
+    if row.get("error"):
+        print(f"arshif: the crawl stopped: {row['error']}", file=sys.stderr)
     if row["status"] != "finished":
         return 1
     found = row["stored"] + row["duplicate"] + row["already_archived"] + (row["skipped_archived"] or 0)
     candidates = found + sum(row.get(key) or 0 for key in ("not_article", "not_arabic", "too_old", "extraction_failed"))
     if row.get("cluster_run") and candidates == 0:
         return 0  # other workers of the run took the article pages
+    if row.get("limit_reached") and candidates == 0:
+        return 0  # the page limit came before any article page
     if found == 0 and not row["not_modified"]:
         print(f"arshif: warning: source {row['source']} yielded no article at all", file=sys.stderr)
         return 2

@@ -17,7 +17,9 @@ def register(sub) -> None:
 
 def cmd_demo(args) -> int:
     from crawler.demo.server import SiteServer
+    from pipelines.archive.checks import check_archive_path
 
+    check_archive_path(args.db)  # someone else's file: exit 4 before the lock file is made
     refuse_if_locked(args.db)
     try:
         server = SiteServer(port=args.port)

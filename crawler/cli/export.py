@@ -61,13 +61,16 @@ def _batches(cursor: sqlite3.Cursor):
         yield rows
 
 
-def write_csv(cursor, stream, columns, bom=False) -> int:
+def write_csv(cursor, stream, columns, bom=False, raw=False) -> int:
+    """Spreadsheet-safe unless `raw`: text cells starting with = + - @ tab CR get a leading ' (SECURITY.md)."""
+    from pipelines.text.spreadsheet import neutralise_row
+
     text = io.TextIOWrapper(stream, encoding="utf-8-sig" if bom else "utf-8", newline="", write_through=True)
     writer = csv.writer(text)
     writer.writerow(columns)
     count = 0
     for rows in _batches(cursor):
-        writer.writerows(rows)
+        writer.writerows(rows if raw else map(neutralise_row, rows))
         count += len(rows)
     text.flush()
     text.detach()
@@ -126,7 +129,7 @@ def _destination(output: str):
         partial.unlink(missing_ok=True)
 
 
-def export(db, fmt, output="-", sources=None, since=None, bom=False, one_per_story=False) -> int:
+def export(db, fmt, output="-", sources=None, since=None, bom=False, raw=False, one_per_story=False) -> int:
     """Write the selected articles to `output` in `fmt`; return how many were written."""
     if fmt == "parquet":  # fail before any file is created
         try:
@@ -135,6 +138,13 @@ def export(db, fmt, output="-", sources=None, since=None, bom=False, one_per_sto
             raise ExportError("--format parquet needs pyarrow: pip install pyarrow") from None
         if output == "-" and sys.stdout.isatty():
             raise ExportError("Parquet is binary: give --output FILE or redirect stdout")
+    if output != "-":
+        from pipelines.archive.checks import ArchiveError, refuse_output
+
+        try:
+            refuse_output(output, db)  # never the archive, its -wal/-shm, another database or a WARC file
+        except ArchiveError as exc:
+            raise ExportError(str(exc)) from None
     sql, params = build_query(sources, since, one_per_story)
     connection = open_readonly(db)
     try:
@@ -144,7 +154,7 @@ def export(db, fmt, output="-", sources=None, since=None, bom=False, one_per_sto
             if fmt == "parquet":
                 types = {row[1]: row[2] for row in connection.execute("PRAGMA table_info(articles)")}
                 return write_parquet(cursor, stream, columns, declared_types=types)
-            return WRITERS[fmt](cursor, stream, columns, bom=bom)
+            return WRITERS[fmt](cursor, stream, columns, bom=bom, **({"raw": True} if raw else {}))
     finally:
         connection.close()
 
@@ -153,8 +163,12 @@ def cmd_export(args) -> int:
     if args.bom and args.format != "csv":
         print("arshif export: --bom applies to --format csv only", file=sys.stderr)
         return 2
+    if getattr(args, "raw", False) and args.format != "csv":
+        print("arshif export: --raw applies to --format csv only", file=sys.stderr)
+        return 2
     try:
-        count = export(args.db, args.format, args.output, args.source, args.since, args.bom, args.one_per_story)
+        count = export(args.db, args.format, args.output, args.source, args.since, args.bom, getattr(args, "raw", False),
+                       args.one_per_story)
     except ExportError as exc:
         print(f"arshif export: {exc}", file=sys.stderr)
         return 2
@@ -181,6 +195,9 @@ def register(subparsers) -> None:
     parser.add_argument("--db", default=DEFAULT_DB, help=f"the archive (default: {DEFAULT_DB})")
     parser.add_argument("--output", "-o", default="-", metavar="FILE", help="where to write; - for stdout (default)")
     parser.add_argument("--bom", action="store_true", help="start the CSV with a UTF-8 BOM so spreadsheets read Arabic")
+    parser.add_argument("--raw", action="store_true",
+                        help="CSV cells exactly as stored: no leading ' on text that starts with = + - @ tab or CR "
+                             "(unsafe to open in a spreadsheet; see SECURITY.md)")
     parser.add_argument("--one-per-story", action="store_true",
                         help="only the original of each story (its earliest-published article), not its other versions")
     parser.set_defaults(func=cmd_export)

@@ -19,15 +19,29 @@ def register(sub) -> None:
 
 
 def cmd_extract(args) -> int:
+    """The crawl's checks first (size, binary data: pipelines.extraction.worker.page_problem), then its extraction."""
+    from crawler import settings
     from pipelines.extraction.article import ExtractionError
     from pipelines.extraction.records import make_record
+    from pipelines.extraction.worker import page_problem
 
     path = Path(args.file)
+    limit = settings.DOWNLOAD_MAXSIZE  # the crawl refuses larger pages before they reach extraction
     try:
-        body = path.read_bytes()
+        size = path.stat().st_size
+        if size > limit:  # refused without reading it
+            print(f"arshif extract: {path}: refused: {size:,} bytes, over the {limit:,}-byte page limit "
+                  f"(DOWNLOAD_MAXSIZE); the crawl would not download it", file=sys.stderr)
+            return 1
+        with open(path, "rb") as file:
+            body = file.read(limit + 1)
     except OSError as exc:
         print(f"arshif extract: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 2
+    problem = page_problem(body, limit)
+    if problem:
+        print(f"arshif extract: {path}: refused: {problem}; the crawl refuses it too", file=sys.stderr)
+        return 1
     url = args.url or path.resolve().as_uri()
     try:
         record = make_record(body, url, args.content_type, source=args.source)

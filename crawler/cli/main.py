@@ -28,10 +28,14 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except Exception as exc:
         from crawler.sources import SourceError
+        from pipelines.archive.checks import ArchiveError
 
         if isinstance(exc, SourceError):
             print(f"arshif: {exc}", file=sys.stderr)
             return 2
+        if isinstance(exc, ArchiveError):  # refused before anything was written
+            print(f"arshif: {exc}", file=sys.stderr)
+            return 4
         raise
 
 

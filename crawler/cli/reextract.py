@@ -23,15 +23,19 @@ def register(sub) -> None:
 
 def cmd_reextract(args) -> int:
     from crawler.cli.common import crawl_settings as _settings
+    from crawler.cli.common import refuse_if_locked
     from pipelines.archive.lock import ArchiveLock, ArchiveLocked
     from pipelines.archive.database import open_archive
 
     db_path = Path(args.db)
-    warc_dir = Path(args.warc) if args.warc else db_path.parent / "warc"
+    warc_dir = Path(args.warc) if args.warc else db_path.resolve().parent / "warc"
     if not any(warc_dir.glob("*.warc.gz")):
         print(f"arshif reextract: no WARC files in {warc_dir}", file=sys.stderr)
         return 2
-    target = Path(args.into) if args.into else db_path.with_name(db_path.stem + ".reextract.db")
+    target = _target(db_path, args.into)  # ArchiveError (exit 4) before anything is deleted
+    refuse_if_locked(str(target))  # another reextract builds it now
+    if not args.into:
+        refuse_if_locked(str(db_path))  # the archive to replace is being written: say so now, not after the work
     for stale in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
         stale.unlink(missing_ok=True)
 
@@ -49,7 +53,8 @@ def cmd_reextract(args) -> int:
     replayed = crawler.stats.get_value("arshif/warc_responses_replayed", 0)
     stored = crawler.stats.get_value("arshif/stored", 0)
     print(f"reextract: {replayed} archived article pages, {stored} articles, "
-          f"{crawler.stats.get_value('arshif/duplicate', 0)} duplicates in {seconds:.1f} s "
+          f"{crawler.stats.get_value('arshif/duplicate', 0)} duplicates, "
+          f"{crawler.stats.get_value('arshif/replay_too_large', 0)} refused as larger than DOWNLOAD_MAXSIZE in {seconds:.1f} s "
           f"({replayed / seconds if seconds else 0:.0f} docs/s)")
     if args.into:
         print(f"New archive: {target}")
@@ -66,6 +71,24 @@ def cmd_reextract(args) -> int:
         leftover.unlink(missing_ok=True)
     print(f"Replaced articles and duplicates in {db_path}")
     return 0
+
+
+def _target(db_path: Path, into: str | None) -> Path:
+    """Where the rebuilt archive is made: `--into` (a new file, never an existing one), or a scratch
+    file beside the archive that replaces its tables."""
+    from pipelines.archive.checks import ArchiveError, archive_files, check_archive_path, same_file
+
+    check_archive_path(db_path)
+    if not into:
+        real = db_path.resolve()
+        return real.with_name(real.stem + ".reextract.db")
+    target = Path(into)
+    if any(same_file(target, kept) for kept in archive_files(db_path)):
+        raise ArchiveError(f"--into {target} is the archive --db {db_path} itself; to rebuild it in place, leave out --into")
+    if target.exists() or target.is_symlink():
+        raise ArchiveError(f"--into {target} exists; reextract writes a new archive and never deletes one: "
+                           "remove it yourself or choose another path")
+    return target
 
 
 def _replace_tables(connection: sqlite3.Connection, source: Path) -> None:

@@ -7,7 +7,9 @@ import os
 import sys
 from pathlib import Path
 
-from crawler.cli.common import DATASETTE_DIR, DEFAULT_DB, refuse_if_locked
+from crawler.cli.common import DATASETTE_DIR, DEFAULT_DB
+
+PUBLIC_ENV = "ARSHIF_PUBLIC"  # the variable datasette/plugins/arshif_public.py reads
 
 
 def register(sub) -> None:
@@ -22,6 +24,9 @@ def register(sub) -> None:
     serve.add_argument("--immutable", action="store_true",
                        help="serve a finished archive as an immutable snapshot (checkpoints the WAL first; "
                             "refused while a crawl holds the archive)")
+    serve.add_argument("--public", action="store_true",
+                       help="for publishing on the internet: no arbitrary SQL (?sql= refused); the canned "
+                            "queries, search, tables and reading view stay (SECURITY.md)")
     serve.set_defaults(func=cmd_serve)
 
 
@@ -34,12 +39,23 @@ def cmd_serve(args) -> int:
     if args.immutable:
         import sqlite3
 
+        from pipelines.archive.lock import ArchiveLock, ArchiveLocked
+
         for db in databases:
-            refuse_if_locked(str(db))
+            try:
+                # held until datasette exits (the descriptor survives exec): a crawl writing under a reader
+                # that takes the file as immutable makes it see "database disk image is malformed"
+                lock = ArchiveLock(db).acquire()
+            except ArchiveLocked as exc:
+                print(f"arshif serve: {exc}", file=sys.stderr)
+                return 3
+            os.set_inheritable(lock.fileno(), True)
             with sqlite3.connect(db) as connection:  # immutable mode does not read the -wal file
                 connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     command = datasette_command([str(db) for db in databases], args.host, args.port, immutable=args.immutable)
-    print("$ " + " ".join(command), flush=True)
+    if getattr(args, "public", False):
+        os.environ[PUBLIC_ENV] = "1"  # read by datasette/plugins/arshif_public.py
+    print(("$ ARSHIF_PUBLIC=1 " if os.environ.get(PUBLIC_ENV) == "1" else "$ ") + " ".join(command), flush=True)
     os.execvp(command[0], command)
     return 0
 

@@ -80,18 +80,21 @@ class NewsSpider(scrapy.Spider):
         self._depth_priority = 0  # DEPTH_PRIORITY
         self._wakeup: asyncio.Future | None = None
         self._parsed: tuple = (None, None)  # (response, lxml root) of the page being read
+        self._stopped = False  # the page limit was reached: no new requests (stop_queueing)
+        self._sitemap_maxsize = 50 * 1024 * 1024  # ARSHIF_SITEMAP_MAXSIZE
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         limits = spider.source.limits
-        if limits.max_pages:
-            crawler.settings.set("CLOSESPIDER_PAGECOUNT", limits.max_pages, priority="spider")
+        if limits.max_pages:  # crawler/middlewares.py PageLimitMiddleware; `-s ARSHIF_MAX_PAGES=N` wins
+            crawler.settings.set("ARSHIF_MAX_PAGES", limits.max_pages, priority="spider")
         if limits.max_depth:
             crawler.settings.set("DEPTH_LIMIT", limits.max_depth, priority="spider")
         spider._max_depth = crawler.settings.getint("DEPTH_LIMIT")
         spider._depth_priority = crawler.settings.getint("DEPTH_PRIORITY")
         spider._room = max(16, crawler.settings.getint("CONCURRENT_REQUESTS"))
+        spider._sitemap_maxsize = crawler.settings.getint("ARSHIF_SITEMAP_MAXSIZE", 50 * 1024 * 1024)
         crawler.signals.connect(spider._on_download, signal=signals.request_reached_downloader)
         crawler.signals.connect(spider._wake, signal=signals.scheduler_empty)
         return spider
@@ -118,6 +121,12 @@ class NewsSpider(scrapy.Spider):
             yield self._request(url, self.parse_feed, "feed", dont_filter=True)
 
     # -- the pending queue ----------------------------------------------------------
+
+    def stop_queueing(self) -> None:
+        """The page limit is reached: drop what waits and request nothing new; the run drains and ends."""
+        self._stopped = True
+        self._pending.clear()
+        self._wake()
 
     def _frontier_in_memory(self) -> bool:
         """Lazy only with Scrapy's in-memory scheduler: with JOBDIR or the cluster's Redis queue,
@@ -195,6 +204,8 @@ class NewsSpider(scrapy.Spider):
         (without the sitemap's date). The depth is the one Scrapy would give it, and
         DEPTH_LIMIT is applied here, as DepthMiddleware does not look at start requests.
         """
+        if self._stopped:
+            return
         if not self._lazy:
             request = self._follow(url, via, hints)
             if request is not None:
@@ -232,13 +243,17 @@ class NewsSpider(scrapy.Spider):
     # -- requests -----------------------------------------------------------------
 
     def _request(self, url: str, callback, via: str, hints: dict | None = None, **kwargs) -> scrapy.Request:
-        """`via` rides in meta and cb_kwargs only holds hints when there are some: no dict per request for nothing."""
+        """`via` rides in meta and cb_kwargs only holds hints when there are some: no dict per request for nothing.
+        Sitemaps get their own size limit: the protocol allows 50 MB, and a news site's often pass 10."""
+        meta = {ROLE: _ROLES.get(callback.__name__, "other"), VIA: via}
+        if meta[ROLE] == "sitemap":
+            meta.update(download_maxsize=self._sitemap_maxsize, download_warnsize=self._sitemap_maxsize)
         return scrapy.Request(
             fetch_url(url),
             callback=callback,
             errback=self.on_error,
             cb_kwargs={"hints": hints} if hints else None,
-            meta={ROLE: _ROLES.get(callback.__name__, "other"), VIA: via},
+            meta=meta,
             **kwargs,
         )
 
@@ -290,21 +305,40 @@ class NewsSpider(scrapy.Spider):
             for url in sitemap_urls_from_robots(response.text, base_url=response.url):
                 yield self._request(url, self.parse_sitemap, "sitemap")
             return
+        body = self._sitemap_body(response)
         try:
-            sitemap = Sitemap(response.body)
-        except (etree.XMLSyntaxError, ValueError) as exc:
+            sitemap = Sitemap(body) if body else None
+        except (etree.XMLSyntaxError, ValueError, StopIteration) as exc:  # StopIteration: lxml found no root
             logger.warning("Not a sitemap: %s (%s)", response.url, exc)
+            sitemap = None
+        if sitemap is None:
+            self.crawler.stats.inc_value("arshif/sitemap_unreadable")
             return
         if sitemap.type == "sitemapindex":
             for entry in sitemap:
                 yield self._request(entry["loc"], self.parse_sitemap, "sitemap")
             return
-        news = _news_entries(response.body)
+        news = _news_entries(body)
         for entry in sitemap:
             hints = news.get(entry["loc"]) or {}
             if entry.get("lastmod"):
                 hints.setdefault("published", entry["lastmod"])
             yield from self._queue(entry["loc"], "sitemap", {k: v for k, v in hints.items() if v}, response)
+
+    def _sitemap_body(self, response: Response) -> bytes | None:
+        """The XML of a sitemap: `.xml.gz` files served as application/x-gzip (no Content-Encoding, so
+        Scrapy did not decompress them) are gunzipped here, within the sitemap size limit."""
+        body = response.body
+        if body[:2] != b"\x1f\x8b":
+            return body
+        from scrapy.utils.gz import gunzip
+
+        try:
+            return gunzip(body, max_size=self._sitemap_maxsize)
+        except Exception as exc:  # noqa: BLE001 (_DecompressionMaxSizeExceeded, OSError, EOFError, zlib.error)
+            logger.warning("Sitemap %s not read: gzip body %s (limit ARSHIF_SITEMAP_MAXSIZE = %s B)",
+                           response.url, type(exc).__name__, self._sitemap_maxsize)
+            return None
 
     def parse_feed(self, response: Response, hints: dict | None = None, via: str | None = None):
         try:
@@ -337,7 +371,7 @@ class NewsSpider(scrapy.Spider):
         gives none: DepthMiddleware would drop them all, and marking them seen
         would hide them when a shallower page links them later.
         """
-        if self._max_depth and response.meta.get("depth", 0) >= self._max_depth:
+        if self._stopped or (self._max_depth and response.meta.get("depth", 0) >= self._max_depth):
             return
         base = get_base_url(response)  # honours <base href>, as response.urljoin does
         parts = urlsplit(base)

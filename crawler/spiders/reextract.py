@@ -36,8 +36,13 @@ class ReextractSpider(scrapy.Spider):
         return self._prune[source]
 
     async def start(self):
-        for stored in iter_responses(self.warc_dir):
+        max_size = self.crawler.settings.getint("DOWNLOAD_MAXSIZE", 0)  # as the crawl: never decompress a bomb
+        for stored in iter_responses(self.warc_dir, max_size=max_size):
             if stored.role != "article" or stored.status != 200:
+                continue
+            if stored.body is None:
+                self.crawler.stats.inc_value("arshif/replay_too_large")
+                self.logger.warning("Not replayed: %s decodes to more than DOWNLOAD_MAXSIZE (%s B)", stored.url, max_size)
                 continue
             self.crawler.stats.inc_value("arshif/warc_responses_replayed")
             yield PageItem(

@@ -9,14 +9,15 @@ value goes through Jinja's autoescape; nothing is marked safe.
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from datasette import hookimpl
 from datasette.utils.asgi import NotFound, Response
 
 TEMPLATE = "arshif_article.html"
-# Replay of the stored WARC record, by URL: a route the WARC work will add.
-ARCHIVED_COPY = "/-/archived?url={}"
+# The stored WARC record, sandboxed (datasette/plugins/arshif_archived.py)
+ARCHIVED_COPY = "/-/archived/{}"
+SQLITE_MAX_INTEGER = 2**63 - 1
 DUPLICATE_COLUMNS = ("id", "url", "source", "title", "fetched_at", "similarity", "kind")
 STORY_SQL = """select a.id, a.url, a.source, a.title, a.published, a.story_similarity, a.id = s.original_id as is_original
 from articles a join stories s on s.id = a.story_id where a.story_id = ? order by a.published is null, a.published, a.id"""
@@ -56,6 +57,8 @@ async def article_page(datasette, request):
         [("view-table", (db.name, "articles")), ("view-database", db.name), "view-instance"],
     )
     article_id = int(request.url_vars["id"])
+    if article_id > SQLITE_MAX_INTEGER:  # no such row; SQLite cannot even take the number
+        raise NotFound(f"No article {article_id}")
     result = await db.execute("select * from articles where id = ?", [article_id])
     row = result.first()
     if row is None:
@@ -80,7 +83,7 @@ async def article_page(datasette, request):
         "article": article,
         "paragraphs": paragraphs(article.get("text")),
         "original_href": safe_href(article.get("url")),
-        "archived_href": datasette.urls.path(ARCHIVED_COPY.format(quote(article.get("url") or "", safe=""))),
+        "archived_href": datasette.urls.path(ARCHIVED_COPY.format(article_id)),
         "has_warc_column": "warc_file" in article,
         "warc_file": article.get("warc_file"),
         "duplicates": duplicates,
@@ -96,4 +99,4 @@ async def article_page(datasette, request):
 
 @hookimpl
 def register_routes():
-    return [(r"^/-/article/(?P<id>\d+)$", article_page)]
+    return [(r"^/-/article/(?P<id>\d{1,30})$", article_page)]

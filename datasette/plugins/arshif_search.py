@@ -18,13 +18,14 @@ from markupsafe import escape
 
 from datasette import hookimpl
 
-try:
-    import pipelines  # noqa: F401  (installed, or the project is the working directory)
-except ImportError:  # `datasette serve --plugins-dir datasette/plugins` from elsewhere
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+# `pipelines` of the checkout these plugins live in, before any other installed copy
+# (`datasette serve --plugins-dir datasette/plugins` from elsewhere, or a second checkout)
+_CHECKOUT = Path(__file__).resolve().parents[2]
+if (_CHECKOUT / "pipelines").is_dir() and "pipelines" not in sys.modules:
+    sys.path.insert(0, str(_CHECKOUT))
 
 from pipelines.text.normalize import light_stem, tokens  # noqa: E402
-from pipelines.text.search_text import fts_query, register_functions  # noqa: E402
+from pipelines.text.search_text import PUBLIC_LIMIT, bounded, fts_query, register_functions  # noqa: E402
 
 # A word as typed in the original text: a letter or digit, then letters, digits,
 # and the marks normalization deletes inside a word (tashkeel, tatweel, zero-width
@@ -56,15 +57,34 @@ def _word_terms(word: str, terms: frozenset[str]) -> frozenset[str]:
 
 
 def _best_start(hits: list[frozenset[str]], size: int) -> int:
-    """First word of the `size`-word window with the most distinct terms, then most hits."""
+    """First word of the `size`-word window with the most distinct terms, then most hits.
+
+    The windows tried start `size // 3` words before each hit; their starts only grow, so
+    one window slides over the text and every word enters and leaves it once (linear time).
+    """
     count = len(hits)
     best, best_score = 0, (0, 0)
+    terms: dict[str, int] = {}
+    hit_words = 0
+    low = high = 0  # the window is hits[low:high]
     for position, found in enumerate(hits):
         if not found:
             continue
         start = max(0, min(position - size // 3, count - size))
-        window = hits[start : start + size]
-        score = (len(frozenset().union(*window)), sum(1 for w in window if w))
+        end = start + size
+        while high < end:
+            for term in hits[high]:
+                terms[term] = terms.get(term, 0) + 1
+            hit_words += bool(hits[high])
+            high += 1
+        while low < start:
+            for term in hits[low]:
+                terms[term] -= 1
+                if not terms[term]:
+                    del terms[term]
+            hit_words -= bool(hits[low])
+            low += 1
+        score = (len(terms), hit_words)
         if score > best_score:
             best, best_score = start, score
     return best
@@ -127,9 +147,51 @@ def search_condition(query: str | None) -> tuple[str, dict]:
 
 @hookimpl
 def prepare_connection(conn):
-    register_functions(conn)
-    conn.create_function("arshif_snippet", 2, snippet, deterministic=True)
-    conn.create_function("arshif_snippet", 3, snippet, deterministic=True)
+    """Arshif's SQL functions, each refusing arguments over PUBLIC_LIMIT characters (SECURITY.md)."""
+    register_functions(conn, limit=PUBLIC_LIMIT)
+    checked_snippet = bounded(snippet, "arshif_snippet", PUBLIC_LIMIT)
+    conn.create_function("arshif_snippet", 2, checked_snippet, deterministic=True)
+    conn.create_function("arshif_snippet", 3, checked_snippet, deterministic=True)
+
+
+SQLITE_UDF_ERROR = b"user-defined function raised exception"
+CLEAR_UDF_ERROR = (f"an Arshif SQL function refused its arguments: texts longer than {PUBLIC_LIMIT:,} characters "
+                   f"are not processed ({SQLITE_UDF_ERROR.decode()})").encode()
+
+
+def explain_function_errors(app):
+    """SQLite reports any Python function's exception as "user-defined function raised exception":
+    say, in the 400 answer, what Arshif's functions refuse."""
+    async def app_explained(scope, receive, send):
+        if scope.get("type") != "http":
+            await app(scope, receive, send)
+            return
+        held: dict = {"start": None, "body": []}
+
+        async def send_explained(message):
+            if message["type"] == "http.response.start" and message.get("status") == 400:
+                held["start"] = message
+                return
+            if held["start"] is None:
+                await send(message)
+                return
+            held["body"].append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            body = b"".join(held["body"]).replace(SQLITE_UDF_ERROR, CLEAR_UDF_ERROR)
+            headers = [[n, str(len(body)).encode() if n.lower() == b"content-length" else v]
+                       for n, v in held["start"].get("headers", [])]
+            await send({**held["start"], "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+        await app(scope, receive, send_explained)
+
+    return app_explained
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    return explain_function_errors
 
 
 @hookimpl

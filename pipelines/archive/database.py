@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from pipelines.archive.checks import check_archive_path
 from pipelines.text.search_text import register_functions
 
 ARTICLE_COLUMNS = (
@@ -20,6 +21,7 @@ ARTICLE_COLUMNS = (
     "source",
     "title",
     "author",
+    "agency",
     "published",
     "description",
     "site_name",
@@ -48,7 +50,7 @@ OUTCOMES = (
     "extraction_failed",
     "http_error",
 )
-RUN_COUNTS = ("skipped_archived", "not_modified")
+RUN_COUNTS = ("skipped_archived", "not_modified", "limit_reached")
 
 migrations = Migrations("arshif")
 
@@ -265,13 +267,40 @@ def m008_versions(db: Database) -> None:
     db["versions"].create_index(["article_id"])
 
 
+@migrations()
+def m010_limit_reached(db: Database) -> None:
+    """A run that stopped at its source's `max_pages` is finished, with this flag (1), not failed."""
+    db["crawls"].add_column("limit_reached", int)
+
+
+@migrations()
+def m011_run_keys(db: Database) -> None:
+    """What a run's outcomes were decided under: the source file's hash and the extraction version
+    (an `extraction_failed`, `not_article` or `too_old` page is fetched again when either changes);
+    and why a run `failed` (`error`: disk full, read-only, WARC folder gone)."""
+    db["crawls"].add_column("source_digest", str)
+    db["crawls"].add_column("extraction_version", int)
+    db["crawls"].add_column("error", str)
+
+
+@migrations()
+def m020_article_agency(db: Database) -> None:
+    """The news agency an article credits ("رويترز", "وكالات"), kept apart from its author."""
+    db["articles"].add_column("agency", str)
+
+
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def open_archive(path: str | Path) -> Database:
-    """Open (creating if needed) the archive with WAL and all migrations applied."""
+    """Open (creating if needed) the archive with WAL and all migrations applied.
+
+    Anything else at `path` (a folder, another file, someone else's SQLite database)
+    raises checks.ArchiveError before a byte of it changes.
+    """
     path = Path(path)
+    check_archive_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     db = Database(path)
     db.search_forms = {}  # text → FTS form computed by the extraction worker; insert_rows fills it per batch
@@ -283,21 +312,23 @@ def open_archive(path: str | Path) -> Database:
     return db
 
 
-def start_crawl(db: Database, source: str) -> int:
-    """Insert the run's `crawls` row; earlier rows left `running` were killed."""
+def start_crawl(db: Database, source: str, **columns) -> int:
+    """Insert the run's `crawls` row (with `columns`); earlier rows left `running` were killed."""
     with db.atomic():
         db.execute("UPDATE crawls SET status = 'killed' WHERE status = 'running' AND source = ?", [source])
-        table = db["crawls"].insert({"source": source, "started_at": utc_now(), "status": "running"})
+        table = db["crawls"].insert({"source": source, "started_at": utc_now(), "status": "running", **columns})
     return table.last_pk
 
 
 def finish_crawl(
-    db: Database, crawl_id: int, status: str, counts: dict, stats: dict, faults: dict | None = None, warning: str | None = None
+    db: Database, crawl_id: int, status: str, counts: dict, stats: dict, faults: dict | None = None, warning: str | None = None,
+    error: str | None = None,
 ) -> None:
     values = {outcome: int(counts.get(outcome, 0)) for outcome in (*OUTCOMES, *RUN_COUNTS)}
     values.update(
         faults=json.dumps(faults or {}, sort_keys=True),
         warning=warning,
+        error=error,
         finished_at=utc_now(),
         status=status,
         pages_fetched=int(counts.get("pages_fetched", 0)),
@@ -387,7 +418,21 @@ def _insert_rows(db: Database, articles, duplicates, replacements, pages, edits=
         if duplicates:
             db["duplicates"].insert_all(duplicates, ignore=True)
         if pages:
-            db["pages"].upsert_all(pages, pk="url")
+            upsert_pages(db, pages)
+
+
+def upsert_pages(db: Database, pages) -> None:
+    """Insert or update `pages` rows, each writing only the columns it carries.
+
+    sqlite-utils' upsert_all takes its columns from the batch and writes NULL where a row
+    lacks one: an outcome that arrives in a later batch than its page row ({url, outcome})
+    blanked role, status, ETag, WARC reference... So rows are written in groups of one shape.
+    """
+    shapes: dict[tuple[str, ...], list[dict]] = {}
+    for row in pages:
+        shapes.setdefault(tuple(sorted(row)), []).append(row)
+    for rows in shapes.values():
+        db["pages"].upsert_all(rows, pk="url")
 
 
 def _edit(db: Database, row: dict) -> None:
@@ -431,15 +476,17 @@ def take_place(batch, row: dict, replaces: dict, crawl_id: int | None = None) ->
 def known_pages(db: Database, source: str | None = None) -> dict[str, dict]:
     """Pages fetched before: what conditional requests and skipping need.
 
-    `complete` is true when the run that fetched the page finished: only then
-    were all the links on it followed, so only then may a 304 end there.
+    `complete` is true when the run that fetched the page finished without reaching
+    its page limit: only then were all the links on it followed, so only then may a
+    304 end there.
     """
     where, params = ("WHERE p.source = ?", [source]) if source else ("", [])
     return {
         row["url"]: row
         for row in db.query(
             "SELECT p.url, p.role, p.status, p.etag, p.last_modified, p.digest, p.warc_date, p.outcome,"
-            " c.status = 'finished' AS complete"
+            " c.source_digest, c.extraction_version,"
+            " c.status = 'finished' AND NOT COALESCE(c.limit_reached, 0) AS complete"
             f" FROM pages p LEFT JOIN crawls c ON c.id = p.crawl_id {where}",
             params,
         )

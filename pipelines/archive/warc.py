@@ -8,6 +8,7 @@ each file gets a CDXJ index of its responses when it is closed.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import io
 import json
@@ -123,8 +124,20 @@ class WarcWriter:
             offset = self._file.tell()
             self._file.write(built.data)
             self._file.flush()
+            self._check_in_place()
             self._index.append(built.index_head + _cdxj_tail(offset, self._name))
             return WarcRef(self._name, offset, built.response_length, built.date, built.digest)
+
+    def _check_in_place(self) -> None:
+        """Rows must not point at a file that is no longer there: writes to a deleted file succeed."""
+        path = self.folder / self._name
+        try:
+            here = os.stat(path)
+        except FileNotFoundError:
+            here = None
+        held = os.fstat(self._file.fileno())
+        if here is None or (here.st_ino, here.st_dev) != (held.st_ino, held.st_dev):
+            raise WarcGone(errno.ENOENT, "the WARC file was deleted or moved while the crawl wrote it", str(path))
 
     def write_exchange(self, url: str, status_line: str, headers: list[tuple[str, str]], body: bytes, **exchange) -> WarcRef:
         """Build the exchange's records (see `build_exchange`) and append them."""
@@ -207,24 +220,66 @@ def build_exchange(
     )
 
 
-def decoded_body(body: bytes, content_encoding: str | None) -> bytes:
-    """The body as the page's bytes: undo gzip/deflate/br as received on the wire."""
+class WarcGone(FileNotFoundError):
+    """The WARC file being written was deleted or moved (its folder removed mid-crawl)."""
+
+
+class BodyTooLarge(ValueError):
+    """A stored body that decodes to more than the size limit (a gzip bomb the crawl refused)."""
+
+
+def decoded_body(body: bytes, content_encoding: str | None, max_size: int = 0) -> bytes:
+    """The body as the page's bytes: undo gzip/deflate/br as received on the wire.
+
+    With `max_size` (the crawl's DOWNLOAD_MAXSIZE) no more than that is ever decompressed:
+    BodyTooLarge instead, as the crawl refuses such a page while it downloads it.
+    """
     encoding = (content_encoding or "").lower().strip()
     try:
         if encoding in ("gzip", "x-gzip"):
-            return gzip.decompress(body)
+            return _inflate(body, 16 + zlib.MAX_WBITS, max_size)
         if encoding == "deflate":
             try:
-                return zlib.decompress(body)
+                return _inflate(body, zlib.MAX_WBITS, max_size)
             except zlib.error:
-                return zlib.decompress(body, -zlib.MAX_WBITS)
+                return _inflate(body, -zlib.MAX_WBITS, max_size)
         if encoding == "br":
             import brotli
 
-            return brotli.decompress(body)
-    except (OSError, zlib.error, EOFError):
+            decoded = brotli.Decompressor().process(body, output_buffer_limit=max_size + 1) if max_size else brotli.decompress(body)
+            return _within(decoded, max_size)
+    except (OSError, zlib.error, EOFError, getattr(gzip, "BadGzipFile", OSError)):
         return body
-    return body
+    except Exception as exc:  # brotli.error
+        if type(exc).__module__.startswith("brotli"):
+            return body
+        raise
+    return _within(body, max_size)
+
+
+def _inflate(body: bytes, wbits: int, max_size: int) -> bytes:
+    """zlib in steps, never holding more than max_size + 1 bytes of output; gzip members one after another."""
+    out = bytearray()
+    decompressor = zlib.decompressobj(wbits)
+    data = body
+    while data:
+        out += decompressor.decompress(data, max_size - len(out) + 1 if max_size else 0)
+        _within(out, max_size)
+        data = decompressor.unconsumed_tail
+        if decompressor.eof:
+            data = decompressor.unused_data
+            if not data or wbits <= 16:
+                break
+            decompressor = zlib.decompressobj(wbits)  # the next gzip member
+    if not decompressor.eof and wbits > 16:
+        raise EOFError("truncated gzip body")
+    return bytes(out)
+
+
+def _within(data, max_size: int):
+    if max_size and len(data) > max_size:
+        raise BodyTooLarge(f"the body decodes to more than {max_size} bytes")
+    return data
 
 
 @dataclass
@@ -232,41 +287,86 @@ class StoredResponse:
     url: str
     status: int
     headers: dict[str, str]
-    body: bytes  # content-decoded
+    body: bytes | None  # content-decoded; None when it would pass the size limit (too_large)
     date: str
     role: str | None
     source: str | None
     ref: WarcRef
 
 
-def _placed_records(path: Path, stream, kinds: tuple[str, ...], with_payload: bool):
-    """(record, payload or None, WarcRef) for the file's records of these kinds, in file order."""
+def _placed_records(path: Path, stream, kinds: tuple[str, ...], with_payload: bool, max_size: int = 0):
+    """(record, payload or None, WarcRef) for the file's records of these kinds, in file order.
+    A payload over `max_size` bytes is None."""
     iterator = ArchiveIterator(stream)
     for record in iterator:
         if record.rec_type not in kinds:
             continue
-        payload = record.content_stream().read() if with_payload else None
+        payload = (record.content_stream().read(max_size + 1) if max_size else record.content_stream().read()) if with_payload else None
+        if payload is not None and max_size and len(payload) > max_size:
+            payload = None
         offset = iterator.get_record_offset()
         iterator.read_to_end(record)
         yield record, payload, WarcRef(path.name, offset, iterator.get_record_length())
 
 
-def iter_responses(folder: str | Path):
-    """Every response record in the folder's WARC files, oldest file first."""
+def iter_responses(folder: str | Path, max_size: int = 0):
+    """Every response record in the folder's WARC files, oldest file first.
+
+    `max_size`: a body that is, or decodes to, more than this many bytes is not read or
+    decoded past it; its StoredResponse has body None.
+    """
     for path in sorted(Path(folder).glob("*.warc.gz")):
         with open(path, "rb") as stream:
-            for record, raw, ref in _placed_records(path, stream, ("response",), with_payload=True):
-                headers = {k.lower(): v for k, v in record.http_headers.headers} if record.http_headers else {}
-                yield StoredResponse(
-                    url=record.rec_headers.get_header("WARC-Target-URI"),
-                    status=int(record.http_headers.get_statuscode() or 0),
-                    headers=headers,
-                    body=decoded_body(raw, headers.get("content-encoding")),
-                    date=record.rec_headers.get_header("WARC-Date"),
-                    role=record.rec_headers.get_header(ROLE_HEADER),
-                    source=record.rec_headers.get_header(SOURCE_HEADER),
-                    ref=ref,
-                )
+            for record, raw, ref in _placed_records(path, stream, ("response",), with_payload=True, max_size=max_size):
+                yield _stored(record, raw, ref, max_size)
+
+
+def _stored(record, raw: bytes | None, ref: WarcRef, max_size: int = 0) -> StoredResponse:
+    """A response record as a StoredResponse; body None where it is, or decodes to, over max_size."""
+    headers = {k.lower(): v for k, v in record.http_headers.headers} if record.http_headers else {}
+    try:
+        body = None if raw is None else decoded_body(raw, headers.get("content-encoding"), max_size)
+    except BodyTooLarge:
+        body = None
+    return StoredResponse(
+        url=record.rec_headers.get_header("WARC-Target-URI"),
+        status=int(record.http_headers.get_statuscode() or 0),
+        headers=headers,
+        body=body,
+        date=record.rec_headers.get_header("WARC-Date"),
+        role=record.rec_headers.get_header(ROLE_HEADER),
+        source=record.rec_headers.get_header(SOURCE_HEADER),
+        ref=ref,
+    )
+
+
+MAX_RECORD_BYTES = 64 * 1024 * 1024  # no stored page's record is larger (DOWNLOAD_MAXSIZE is 10 MB)
+
+
+def read_response(folder: str | Path, name: str, offset: int, length: int) -> StoredResponse | None:
+    """The response record at (file, offset, length) in the WARC folder, or None.
+
+    `name` must be a file directly in `folder` (no path parts): an archive row cannot make
+    the reader open anything else.
+    """
+    if not name or Path(name).name != name or name.startswith(".") or not name.endswith(".warc.gz"):
+        return None
+    if offset is None or length is None or offset < 0 or not 0 < length <= MAX_RECORD_BYTES:
+        return None
+    path = Path(folder) / name
+    try:
+        with open(path, "rb") as stream:
+            stream.seek(offset)
+            chunk = stream.read(length)
+    except OSError:
+        return None
+    try:
+        for record, raw, ref in _placed_records(path, io.BytesIO(chunk), ("response",), with_payload=True,
+                                                max_size=MAX_RECORD_BYTES):
+            return _stored(record, raw, WarcRef(name, offset + ref.offset, ref.length), MAX_RECORD_BYTES)
+    except Exception:  # a damaged record: nothing to show  # noqa: BLE001
+        return None
+    return None
 
 
 _MIME_END = re.compile(r"[;\s]")

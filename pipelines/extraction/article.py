@@ -9,6 +9,7 @@ runs in a worker process as well as on the command line.
 from __future__ import annotations
 
 import codecs
+import logging
 import re
 from copy import copy
 from dataclasses import dataclass, field
@@ -20,22 +21,21 @@ import trafilatura
 from lxml import etree
 from trafilatura.settings import Extractor
 
-from pipelines.text.boilerplate import is_boilerplate_key, prune_boilerplate
-from pipelines.text.dates import parse_date_text, parse_iso_date
+from pipelines.text.boilerplate import in_boilerplate_block, is_boilerplate_key, prune_boilerplate
+from pipelines.text.bylines import MAX_BYLINE_CHARS, byline_name, dateline_names, is_agency, labelled_name
+from pipelines.text.dates import PERSIAN_LETTER_RE, parse_date_text, parse_iso_date
 from pipelines.text.encoding import decode_html
-from pipelines.text.metadata import PageMetadata, clean_space, read_metadata
-from pipelines.text.normalize import TOKEN_RE, normalize_arabic, normalize_lines
-from pipelines.text.titles import clean_title
+from pipelines.text.metadata import PageMetadata, clean_space, decoded, read_metadata
+from pipelines.text.normalize import TOKEN_RE, normalize_arabic, normalize_lines, tokens
+from pipelines.text.titles import clean_headline, clean_title, displayed_headline
+from pipelines.extraction.safety_net import better_body, prose_lines, suspicious, words_in as _words
 from pipelines.extraction.trafilatura_shortcut import install as install_trafilatura_shortcut
 from pipelines.similarity.urls import canonical_url, same_site
 
 MIN_WORDS = 40
-_WORD_RE = re.compile(r"\w+")
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _CONTROL_BYTES = bytes(range(0x09)) + b"\x0b\x0c" + bytes(range(0x0E, 0x20))
 _URL_DATE_RE = re.compile(r"/((?:19|20)\d{2})[/-](\d{1,2})[/-](\d{1,2})(?:/|$|[^\d])")
-_BYLINE_RE = re.compile(r"^\s*(?:بقلم|كتب|كتبت|الكاتب|المحرر|تحرير|إعداد|اعداد|By)\s*[:：\-–]?\s*(.{2,60}?)\s*$")
-_SOURCE_RE = re.compile(r"^\s*(?:المصدر|مصدر|وكالة)\s*[:：\-–]\s*(.{2,60}?)\s*$")
 _DIGIT_RE = re.compile(r"[0-9\u0660-\u0669\u06f0-\u06f9]")
 _DATELINE_MAX_CHARS = 200
 # How much text after the headline the dateline search reads before giving up,
@@ -45,6 +45,7 @@ _DATELINE_WINDOW_CHARS = 1200
 _DATELINE_MAX_PARAGRAPHS = 2
 _PARAGRAPH_CHARS = 100
 _LATIN_RE = re.compile(r"[A-Za-z]")
+_URDU_LETTER_RE = re.compile("[\u0679\u0688\u0691\u06ba\u06be\u06c1\u06d2]")  # ٹ ڈ ڑ ں ھ ہ ے
 _ARABIC_SCRIPT_RE = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff]")
 # trafilatura's options for the body, built once: Extractor() reads its config values on every call.
 # Not fast: where the main pass finds little (a div-soup body between inline ads), trafilatura
@@ -55,6 +56,10 @@ install_trafilatura_shortcut()
 _BODY_OPTIONS = Extractor(
     output_format="python", fast=False, comments=False, tables=False, images=False, links=False, dedup=False
 )
+# The safety net's first look at the unpruned page: trafilatura's main pass alone.
+_MAIN_PASS_OPTIONS = copy(_BODY_OPTIONS)
+_MAIN_PASS_OPTIONS.fast = True
+logger = logging.getLogger(__name__)
 
 
 # lxml.html's parser picks each element's Python class in a Python callback, once per element
@@ -89,6 +94,7 @@ _AUTHOR_XPATH = etree.XPath(
     "//*[@rel='author' or contains(@class,'author') or contains(@class,'byline') or contains(@class,'writer')]"
 )
 _BYLINE_CANDIDATES_XPATH = etree.XPath("//p | //span | //div[not(*)]")
+_SOURCE_LINE_XPATH = etree.XPath("//text()[starts-with(normalize-space(), 'المصدر')]/parent::*")
 
 
 class ExtractionError(ValueError):
@@ -144,10 +150,6 @@ def _without_controls(text: str, body: bytes, encoding: str) -> str:
     return _CONTROL_RE.sub("", text)
 
 
-def _words(text: str) -> int:
-    return len(_WORD_RE.findall(text))
-
-
 def _clean_lines(text: str, title: str | None) -> tuple[list[str], list[str]]:
     """The body's lines without leftover heading lines, the repeated headline and repeated lines,
     and their normalize_arabic keys (the text's tokens are in them)."""
@@ -181,17 +183,34 @@ def _dateline(tree, title_element, now: str | None):
     Only the text that follows the headline is read, up to its first
     _DATELINE_WINDOW_CHARS characters or _DATELINE_MAX_PARAGRAPHS body
     paragraphs: a "today" date in the page header comes before the headline,
-    related stories and comments come after the body. Without a headline only
-    an <article> or <main> element is searched.
+    related stories and comments come after the body. Then, inside the
+    headline's <article> only, the text above the headline (a Persian
+    "کد خبر: … سه‌شنبه ۱۲ فروردین ۱۳۹۹" line). Without a headline only an
+    <article> or <main> element is searched.
     """
-    if title_element is not None:
-        elements = _following(title_element)
-    else:
-        roots = _ARTICLE_ROOTS_XPATH(tree)
-        if not roots:
-            return None, None
-        elements = roots[0].iter()
     moment = _parse_now(now)
+    if title_element is not None:
+        found = _first_date(_following(title_element), moment)
+        article = next(title_element.iterancestors("article"), None)
+        if found[0] is None and article is not None:
+            found = _first_date(_until(article.iter(), title_element), moment)
+        return found
+    roots = _ARTICLE_ROOTS_XPATH(tree)
+    if not roots:
+        return None, None
+    return _first_date(roots[0].iter(), moment)
+
+
+def _until(elements, stop):
+    """`elements` up to `stop` (excluded)."""
+    for element in elements:
+        if element is stop:
+            return
+        yield element
+
+
+def _first_date(elements, moment):
+    """(date, its element) of the first short dated text among `elements`, within the dateline window."""
     seen = paragraphs = 0
     for element in elements:
         if not isinstance(element.tag, str) or element.tag in {"script", "style", "a"}:
@@ -255,43 +274,58 @@ def _parse_now(value: str | None):
         return None
 
 
-def _byline_name(text: str | None) -> str | None:
-    """A person or agency name from a byline text, or None."""
-    text = clean_space(text)
-    if not text or len(text) > 70:
-        return None
-    match = _BYLINE_RE.match(text) or _SOURCE_RE.match(text)
-    if match:
-        return clean_space(match.group(1))
-    words = text.split()
-    if 1 <= len(words) <= 5 and not _DIGIT_RE.search(text):
-        return text
-    return None
+def _byline(meta: PageMetadata, tree, dateline_element, now) -> tuple[str | None, str | None]:
+    """(author, agency): the first person named by the page, and the news agency it credits.
+
+    Read in this order: metadata, author/byline elements, the dateline block
+    ("<name> - <date>", "<date> | <name>", the name beside the date's element),
+    then short labelled texts ("بقلم …", "كتبت …", "المصدر: …") anywhere but in
+    comments, related lists and sidebars. An agency ("رويترز", "وكالات") is the
+    source, not the author; the site's own name is neither.
+    """
+    author = agency = None
+    site = tokens(meta.site_name or "")
+    for name in _byline_names(meta, tree, dateline_element, now):
+        name = clean_space(name)
+        if not name or (site and tokens(name) == site):
+            continue
+        if not is_agency(name):
+            author = name
+            break
+        agency = agency or name
+    if agency is None:  # "المصدر: رويترز" under the body
+        agency = next((name for name in map(labelled_name, _source_lines(tree)) if is_agency(name)), None)
+    return author, agency
 
 
-def _author(meta: PageMetadata, tree, dateline_element) -> str | None:
+def _source_lines(tree):
+    """Texts of the elements whose text starts with "المصدر", outside comments and related lists."""
+    for element in _SOURCE_LINE_XPATH(tree):
+        if not in_boilerplate_block(element):
+            yield element.text_content()
+
+
+def _byline_names(meta: PageMetadata, tree, dateline_element, now):
+    """Candidate byline names, best first (see _byline); lazily, so the costlier searches run only if needed."""
     if meta.author:
-        return meta.author
+        yield meta.author
     for element in _AUTHOR_XPATH(tree):
-        name = _byline_name(element.text_content())
-        if name:
-            return name
+        if not in_boilerplate_block(element):
+            yield byline_name(element.text_content())
     if dateline_element is not None:
+        yield from dateline_names(dateline_element.text_content(), now)
         # a byline block: the name stands beside the date, with no label
         block = dateline_element.getparent()
         for sibling in block if block is not None else ():
             if sibling is dateline_element or not isinstance(sibling.tag, str):
                 continue
-            name = _byline_name(sibling.text_content())
-            if name:
-                return name
+            yield byline_name(sibling.text_content())
     for element in _BYLINE_CANDIDATES_XPATH(tree):
-        text = clean_space(element.text_content())
-        if text and len(text) <= 70:
-            match = _BYLINE_RE.match(text)
-            if match:
-                return clean_space(match.group(1))
-    return None
+        text = element.text_content()
+        if len(text) <= 2 * MAX_BYLINE_CHARS:
+            name = labelled_name(text)
+            if name and not in_boilerplate_block(element):
+                yield name
 
 
 def _mostly_latin(text: str) -> bool:
@@ -299,16 +333,23 @@ def _mostly_latin(text: str) -> bool:
 
 
 def _title(meta: PageMetadata, hints: dict) -> str | None:
-    """The headline: JSON-LD, OpenGraph, <h1>, feed title, <title>, without the site name.
+    """The headline: the displayed <h1> where it agrees with the declared one, else JSON-LD,
+    OpenGraph, <h1>, feed title, <title>, without the site name.
 
     A Latin-script SEO title ("Ravi Ki Kahani - Special Urdu Article") on a page
-    whose <h1> is in Arabic script is a transliteration: the <h1> wins.
+    whose <h1> is in Arabic script is a transliteration: the <h1> wins. An <h1>
+    never loses a " - segment": it is the headline as displayed.
     """
     site = meta.site_name
     arabic_h1 = meta.h1 if meta.h1 and len(meta.h1.split()) >= 2 and not _mostly_latin(meta.h1) else None
-    for candidate in (meta.headline, meta.og_title, meta.h1, hints.get("title"), meta.title):
+    hint = decoded(hints.get("title"))  # a feed's title escaped twice ("&amp;quot;")
+    for declared in (meta.headline, meta.og_title, hint, meta.title):
+        shown = displayed_headline(meta.h1, declared, site)
+        if shown:
+            return shown
+    for candidate in (meta.headline, meta.og_title, meta.h1, hint, meta.title):
         if candidate:
-            cleaned = clean_title(candidate, site)
+            cleaned = clean_headline(candidate) if candidate is meta.h1 else clean_title(candidate, site)
             if cleaned and arabic_h1 and _mostly_latin(cleaned):
                 continue
             if cleaned:
@@ -316,10 +357,18 @@ def _title(meta: PageMetadata, hints: dict) -> str | None:
     return None
 
 
+def _persian(meta: PageMetadata) -> bool:
+    """A Persian (or Dari/Pashto) page: its machine dates below year 1700 are Solar Hijri ("1399/01/12")."""
+    if meta.lang:
+        return meta.lang.startswith(("fa", "prs", "ps"))
+    headline = meta.h1 or meta.title or ""
+    return bool(PERSIAN_LETTER_RE.search(headline)) and not _URDU_LETTER_RE.search(headline)
+
+
 def _published(meta: PageMetadata, dateline: str | None, options: ExtractOptions, url: str) -> str | None:
     """Declared metadata first, then the dateline under the headline, feed hints, the URL."""
     if meta.published:
-        value = parse_iso_date(meta.published)
+        value = parse_iso_date(meta.published, persian=_persian(meta))
         if value:
             return value
     if dateline:
@@ -361,19 +410,26 @@ def _extract(body: bytes, url: str, content_type: str | None, options: ExtractOp
     options = options or ExtractOptions()
     tree, encoding = parse_html(body, content_type)
     meta = read_metadata(tree)
-    prune_boilerplate(tree, options.prune_selectors)
+    pruned_prose = prune_boilerplate(tree, options.prune_selectors)
     title = _title(meta, options.hints)
     title_element = _find_title_element(tree, title)
     # The dateline is searched only where metadata has no date; its element also helps find the byline.
     dateline, dateline_element = None, None
-    if not (meta.published and parse_iso_date(meta.published)) or not meta.author:
+    if not (meta.published and parse_iso_date(meta.published, persian=_persian(meta))) or not meta.author:
         dateline, dateline_element = _dateline(tree, title_element, options.fetched_at)
     published = _published(meta, dateline, options, url)
-    author = _author(meta, tree, dateline_element)
+    author, agency = _byline(meta, tree, dateline_element, _parse_now(options.fetched_at))
 
     lines, keys = _clean_lines(_body_text(tree, url), title)
     text = "\n".join(lines)
     words = _words(text)
+    fallback = None
+    if suspicious(words, lines, pruned_prose, options.min_words):
+        fallback, better = _unpruned_body(body, content_type, url, words, prose_lines(lines))
+        if better is not None:
+            lines, keys = _clean_lines(better, title)
+            text = "\n".join(lines)
+            words = _words(text)
 
     canonical = _declared_canonical(url, (meta.canonical, meta.og_url))
     is_article, reason = _article_verdict(meta, text, words, options.min_words)
@@ -383,6 +439,7 @@ def _extract(body: bytes, url: str, content_type: str | None, options: ExtractOp
         "title": title,
         "text": text,
         "author": author,
+        "agency": agency,  # the news agency credited ("رويترز", "وكالات"), never in author
         "published": published,
         "description": meta.description,
         "site_name": meta.site_name,
@@ -391,13 +448,34 @@ def _extract(body: bytes, url: str, content_type: str | None, options: ExtractOp
         "word_count": words,
         "is_article": is_article,
         "verdict": reason,
+        "fallback": fallback,  # why trafilatura's body of the unpruned page was kept, or None
     }
     return record, keys
 
 
-def _body_text(tree, url: str) -> str:
-    """trafilatura's body text of the pruned tree ("" when it finds none), without metadata."""
-    options = copy(_BODY_OPTIONS)
+def _unpruned_body(body: bytes, content_type: str | None, url: str, words: int, prose: int) -> tuple[str | None, str | None]:
+    """(reason, text) when trafilatura on the unpruned page finds a better body than Arshif's
+    `words` and `prose` lines (safety_net.better_body), else (None, None).
+
+    The page is parsed again (pruning changed the first tree). trafilatura's main
+    pass alone decides whether there is such a body (half the cost); only then does
+    it run as a user would call it (main pass, then its readability/justext
+    comparison), whose body is kept when it passes the same test.
+    """
+    main = _body_text(parse_html(body, content_type)[0], url, _MAIN_PASS_OPTIONS)
+    if not better_body(main, words, prose):
+        return None, None
+    text = _body_text(parse_html(body, content_type)[0], url)
+    if not better_body(text, words, prose):
+        text = main
+    reason = "no body" if not words else f"{words} words, trafilatura on the unpruned page {_words(text)}"
+    logger.info("Extraction fallback on %s: %s", url, reason)
+    return reason, text
+
+
+def _body_text(tree, url: str, body_options: Extractor = _BODY_OPTIONS) -> str:
+    """trafilatura's body text of the tree ("" when it finds none), without metadata."""
+    options = copy(body_options)
     options.url = url  # and source, as Extractor(url=url) sets them (source is only logged)
     options.source = url and url.encode("utf-8", "replace").decode("utf-8")
     extracted = trafilatura.bare_extraction(tree, options=options)

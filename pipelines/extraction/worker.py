@@ -22,6 +22,16 @@ def looks_binary(body: bytes) -> bool:
     return control > len(head) * 0.03
 
 
+def page_problem(body: bytes, max_size: int | None = None) -> str | None:
+    """Why the crawl would not extract these bytes, or None: the one check the crawl's workers
+    and `arshif extract` share, so both give the same verdict for the same bytes."""
+    if max_size is not None and len(body) > max_size:
+        return f"{len(body):,} bytes, over the {max_size:,}-byte page limit (DOWNLOAD_MAXSIZE)"
+    if looks_binary(body):
+        return "binary data, not HTML"
+    return None
+
+
 def extract_page(body, url, content_type, source, fetched_at, prune_selectors, hints, min_words, warc_exchange=None):
     """Worker entry point: returns (record, None, built) or (None, error message, built).
 
@@ -35,8 +45,9 @@ def extract_page(body, url, content_type, source, fetched_at, prune_selectors, h
             built = build_exchange(**{"body": body, **warc_exchange})
         except Exception:  # the crawl's WARC thread writes it instead, and reports what fails there
             built = None
-    if looks_binary(body):
-        return None, "binary data, not HTML", built
+    problem = page_problem(body)
+    if problem:
+        return None, problem, built
     try:
         return make_record(
             body, url, content_type, source=source, fetched_at=fetched_at,

@@ -108,6 +108,22 @@ _ARTICLE_BODY_XPATH = etree.XPath("//@itemprop[.='articleBody']/..")  # //*[@ite
 _SCRIPTS_XPATH = etree.XPath("//script[not(@type='application/ld+json')] | //style")
 _STRING_VALUE_XPATH = etree.XPath("string()", smart_strings=False)
 _TEXT_NODES_XPATH = etree.XPath("count(descendant::text())")
+# Prose, counted in paragraphs: a text over PROSE_CHARS characters is one, a shorter one over
+# SHORT_PROSE_CHARS a third of one (a body written in short lines); texts in links and list items
+# (menus, teasers, comment lists) are none.
+PROSE_CHARS = 100
+SHORT_PROSE_CHARS = 40
+SHORT_PROSE_WEIGHT = 1 / 3
+_OUTSIDE_LISTS = "[not(ancestor::a or ancestor::li)]"
+_PROSE = (
+    f"count(SCOPE//text()[string-length(normalize-space()) > {PROSE_CHARS}]{_OUTSIDE_LISTS})"
+    f" + count(SCOPE//text()[string-length(normalize-space()) > {SHORT_PROSE_CHARS}]"
+    f"[string-length(normalize-space()) <= {PROSE_CHARS}]{_OUTSIDE_LISTS}) * {SHORT_PROSE_WEIGHT!r}"
+)
+_PROSE_COUNT_XPATH = etree.XPath(_PROSE.replace("SCOPE", ""))
+_BLOCK_PROSE_XPATH = etree.XPath(_PROSE.replace("SCOPE", "."))
+# A block labelled like boilerplate that holds this much prose is (a wrapper of) the body.
+_MIN_BODY_PROSE = 3
 _MAX_OVERLAY_CHARS = 600
 _CLASS_HINT_RE = re.compile(
     r"(^|[\s_-])(comments?|comment-list|commentlist|comment-form|respond|disqus|fb-comments|path|crumbs?|ftr|foot"
@@ -382,12 +398,29 @@ def _overlays(tree) -> list:
     return [child for body in tree.iter("body") for child in body if isinstance(child.tag, str) and "-" in child.tag]
 
 
-def _drop_structural(tree) -> None:
+def _lazy_body(element) -> bool:
+    """A hidden, <noscript> or <template> block holding the body until a script shows it (lazy loading):
+    _MIN_BODY_PROSE paragraphs of prose or more. Dialogs and modals stay boilerplate."""
+    hidden = element.tag in {"noscript", "template"} or element.get("hidden") is not None or element.get("aria-hidden") == "true"
+    return (
+        hidden
+        and element.get("role") != "dialog"
+        and element.get("aria-modal") != "true"
+        and _BLOCK_PROSE_XPATH(element) >= _MIN_BODY_PROSE
+    )
+
+
+def _drop_structural(tree) -> float:
+    """Remove structural boilerplate and blocks labelled as boilerplate; return the prose the
+    labelled blocks other than comment blocks held (see prune_boilerplate)."""
+    guessed = 0
     for element in _STRUCTURAL_XPATH(tree):
         if element.getparent() is None:
             continue
         if element.tag == "footer" and next(element.iterancestors("article"), None) is not None:
             continue  # the article's own byline/date footer: trafilatura drops it from the text
+        if _lazy_body(element):
+            continue
         if element.tag in {"textarea", "select"} or element.tag == "form":
             # climb to the form's own block (its labels and notices)
             block = element
@@ -415,8 +448,14 @@ def _drop_structural(tree) -> None:
                 continue  # a wrapper of the article itself
             if _COMMENT_HINT_RE.search(_words_label(element)):
                 _drop_comment_notice(element)
+            else:
+                prose = _BLOCK_PROSE_XPATH(element)
+                if prose >= _MIN_BODY_PROSE:
+                    continue  # paragraphs as <div>s or <br>-separated text: the body, whatever its wrapper is called
+                guessed += prose
             removed.add(element)
             _remove(element)
+    return guessed
 
 
 def _count_letters(text: str | None) -> int:
@@ -542,19 +581,29 @@ def merge_lead(tree) -> None:
             sibling = sibling.getprevious()
 
 
-def prune_boilerplate(tree, extra_selectors: tuple[str, ...] = ()) -> None:
-    """Remove boilerplate from an lxml HTML tree in place."""
+def prune_boilerplate(tree, extra_selectors: tuple[str, ...] = ()) -> float:
+    """Remove boilerplate from an lxml HTML tree in place; return how much prose the guessing rules removed.
+
+    Prose is counted in paragraphs (see PROSE_CHARS): text outside links and
+    list items, never a menu item or a teaser. Counted is what went with blocks
+    removed for their class or id words (comment blocks aside), their links or
+    a per-source selector: the rules that can take an article's body for
+    boilerplate. What <footer>, <nav>, forms, comment blocks and blocks under
+    an announcing heading hold is not counted.
+    """
     for element in _SCRIPTS_XPATH(tree):
         _remove(element)
     etree.strip_elements(tree, etree.Comment, with_tail=False)
-    _drop_structural(tree)
+    guessed = _drop_structural(tree)
     _drop_announced_blocks(tree)
+    before = _PROSE_COUNT_XPATH(tree)
     _drop_link_lists(tree)
     merge_lead(tree)
     paragraphs_from_breaks(tree)
     for selector in extra_selectors:
         for element in tree.cssselect(selector):
             _remove(element)
+    return guessed + max(0.0, before - _PROSE_COUNT_XPATH(tree))
 
 
 def is_boilerplate_line(line: str) -> bool:

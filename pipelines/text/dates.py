@@ -22,18 +22,18 @@ GREGORIAN, HIJRI, JALALI = "gregorian", "hijri", "jalali"
 # Month names in their normalize_arabic() form (alef/hamza folded, ة → ه,
 # ى/ی → ي, ک → ك, casefolded). One table for every region.
 _GREGORIAN_MONTHS = {
-    1: ("يناير", "كانون الثاني", "كانون ثاني", "جانفي", "january", "jan", "janvier"),
-    2: ("فبراير", "شباط", "فيفري", "february", "feb", "fevrier", "février"),
-    3: ("مارس", "اذار", "march", "mar", "mars"),
-    4: ("ابريل", "افريل", "نيسان", "april", "apr", "avril"),
-    5: ("مايو", "ماي", "ايار", "may", "mai"),
-    6: ("يونيو", "يونيه", "جوان", "حزيران", "june", "jun", "juin"),
-    7: ("يوليو", "يوليه", "يوليوز", "جويليه", "تموز", "july", "jul", "juillet"),
-    8: ("اغسطس", "غشت", "اوت", "اب", "august", "aug", "aout", "août"),
-    9: ("سبتمبر", "شتنبر", "ايلول", "september", "sept", "sep", "septembre"),
-    10: ("اكتوبر", "تشرين الاول", "تشرين اول", "october", "oct", "octobre"),
-    11: ("نوفمبر", "نونبر", "تشرين الثاني", "تشرين ثاني", "november", "nov", "novembre"),
-    12: ("ديسمبر", "دجنبر", "كانون الاول", "كانون اول", "december", "dec", "decembre", "décembre"),
+    1: ("يناير", "كانون الثاني", "كانون ثاني", "جانفي", "january", "jan", "janvier", "جنوری", "ژانویه"),
+    2: ("فبراير", "شباط", "فيفري", "february", "feb", "fevrier", "février", "فروری", "فوریه"),
+    3: ("مارس", "اذار", "march", "mar", "mars", "مارچ"),
+    4: ("ابريل", "افريل", "نيسان", "april", "apr", "avril", "اپریل", "آوریل"),
+    5: ("مايو", "ماي", "ايار", "may", "mai", "مئی"),
+    6: ("يونيو", "يونيه", "جوان", "حزيران", "june", "jun", "juin", "جون", "ژوئن"),
+    7: ("يوليو", "يوليه", "يوليوز", "جويليه", "تموز", "july", "jul", "juillet", "جولائی", "ژوئیه"),
+    8: ("اغسطس", "غشت", "اوت", "اب", "august", "aug", "aout", "août", "اگست"),
+    9: ("سبتمبر", "شتنبر", "ايلول", "september", "sept", "sep", "septembre", "ستمبر", "سپتامبر"),
+    10: ("اكتوبر", "تشرين الاول", "تشرين اول", "october", "oct", "octobre", "اکتوبر", "اکتبر"),
+    11: ("نوفمبر", "نونبر", "تشرين الثاني", "تشرين ثاني", "november", "nov", "novembre", "نومبر", "نوامبر"),
+    12: ("ديسمبر", "دجنبر", "كانون الاول", "كانون اول", "december", "dec", "decembre", "décembre", "دسمبر", "دسامبر"),
 }
 _HIJRI_MONTHS = {
     1: ("محرم",),
@@ -452,7 +452,7 @@ def _relative(text: str, now: datetime) -> str | None:
     return _format_datetime(moment.replace(microsecond=0))
 
 
-def parse_date_text(text: str, *, now: datetime | None = None) -> str | None:
+def parse_date_text(text: str, *, now: datetime | None = None, persian: bool = False) -> str | None:
     """Find a publication date in a short dateline/byline and return it as ISO 8601.
 
     Returns "YYYY-MM-DD", or "YYYY-MM-DDTHH:MM:SS" when a time is written next to
@@ -466,13 +466,14 @@ def parse_date_text(text: str, *, now: datetime | None = None) -> str | None:
     when marked هـ, otherwise rejected. Dates without a year, impossible dates and
     years outside 1990..(now.year + 1, or 2100 without ``now``) give None.
     Relative datelines ("منذ ساعتين", "أمس", "3 hours ago") need ``now``; the result
-    carries now's UTC offset when ``now`` is timezone-aware.
+    carries now's UTC offset when ``now`` is timezone-aware. ``persian`` (a Persian
+    page) makes such years Solar Hijri without a Persian hint in the text itself.
     """
     if not text or not text.strip():
         return None
     raw = text[:MAX_TEXT_CHARS]
     normalized = normalize_arabic(raw)
-    persian_hint = bool(
+    persian_hint = persian or bool(
         PERSIAN_DIGIT_RE.search(raw) or PERSIAN_LETTER_RE.search(raw) or _PERSIAN_WORD_RE.search(normalized)
     )
     hijri_hint = bool(_HIJRI_WORD_RE.search(normalized))
@@ -494,20 +495,21 @@ ISO_RE = re.compile(
 )
 
 
-def parse_iso_date(value: str, *, now: datetime | None = None) -> str | None:
+def parse_iso_date(value: str, *, now: datetime | None = None, persian: bool = False) -> str | None:
     """Normalize a machine-readable date (JSON-LD, meta, <time datetime>) to ISO 8601.
 
     "2020-03-17T17:27" → "2020-03-17T17:27:00", "2024-03-08T10:40:21+0500" →
     "2024-03-08T10:40:21+05:00", "…Z" → "+00:00", "2025-03-14" stays. A value
-    that is not ISO ("۱۳۹۹/۰۲/۲۱ - ۱۸:۵۹", an Arabic dateline) goes to
-    parse_date_text().
+    that is not ISO ("۱۳۹۹/۰۲/۲۱ - ۱۸:۵۹", an Arabic dateline), or whose
+    year is below 1700 ("1399-01-12T10:20:00+04:30": Solar Hijri where
+    ``persian``, as Persian CMSs write it), goes to parse_date_text().
     """
     if not value:
         return None
     stripped = value.strip()
     match = ISO_RE.fullmatch(stripped)
-    if not match:
-        return parse_date_text(stripped, now=now)
+    if not match or int(match["year"]) < 1700:
+        return parse_date_text(stripped, now=now, persian=persian)
     max_year = now.year + 1 if now is not None else MAX_YEAR
     try:
         day = date(int(match["year"]), int(match["month"]), int(match["day"]))

@@ -6,7 +6,9 @@ runs where they are missing.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -34,6 +36,7 @@ _JSONLD_XPATH = etree.XPath('//script[@type="application/ld+json"]/text()')
 _HEAD_TITLE_XPATH = etree.XPath("//head/title//text()")
 _TITLE_XPATH = etree.XPath("//title//text()")
 _H1_XPATH = etree.XPath("//h1")
+_ARTICLE_H1_XPATH = etree.XPath("//article//h1 | //main//h1")
 _CANONICAL_XPATH = etree.XPath('//link[@rel="canonical"]/@href')
 _LANG_XPATH = etree.XPath("/html/@lang")
 _ARTICLE_TYPES = {
@@ -46,6 +49,34 @@ _ARTICLE_TYPES = {
     "backgroundnewsarticle",
     "socialmediaposting",
 }
+
+
+# <meta> names of the publication date, most specific first: the common ones, then the variants
+# Persian and other CMSs write (Nastooh, Dublin Core, Parse.ly, Sailthru). Compared lower-case.
+_PUBLISHED_KEYS = (
+    "article:published_time",
+    "datePublished",
+    "og:article:published_time",
+    "article:published",
+    "og:published_time",
+    "published_time",
+    "article:publish_date",
+    "nastooh:publishDate",
+    "pubdate",
+    "publishdate",
+    "publish_date",
+    "publish-date",
+    "dc.date.issued",
+    "dcterms.issued",
+    "dc.date.created",
+    "dcterms.created",
+    "dc.date",
+    "dcterms.date",
+    "parsely-pub-date",
+    "sailthru.date",
+    "citation_publication_date",
+    "date",
+)
 
 
 @dataclass
@@ -75,6 +106,18 @@ def clean_space(text: str | None) -> str | None:
     return collapse_space(text) or None
 
 
+# An HTML character reference left in a value: JSON-LD strings are never decoded by the parser, and
+# a CMS that escapes twice ("&amp;quot;") leaves one level after it.
+_ENTITY_RE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def decoded(text: str | None) -> str | None:
+    """`text` with the character references left in it decoded, once: "&amp;quot;" stays "&quot;"."""
+    if not text or "&" not in text or not _ENTITY_RE.search(text):
+        return text
+    return clean_space(html.unescape(text))
+
+
 _META_KEYS = ("property", "name", "itemprop")
 
 
@@ -87,14 +130,15 @@ def _meta_index(tree) -> dict[tuple[str, str], list[str]]:
             continue
         for attr in _META_KEYS:
             name = element.get(attr)
-            if name is not None:
-                index.setdefault((attr, name), []).append(content)
+            if name is not None:  # names compared lower-case: "DC.Date" is "dc.date"
+                index.setdefault((attr, name.strip().lower()), []).append(content)
     return index
 
 
 def _meta(index: dict, *names: str) -> str | None:
     """The first non-blank content declared for the first of `names` found (property, then name, then itemprop)."""
     for name in names:
+        name = name.lower()
         for attr in _META_KEYS:
             for value in index.get((attr, name), ()):
                 value = clean_space(value)
@@ -141,7 +185,7 @@ def read_metadata(tree) -> PageMetadata:
     """Collect what the page declares about itself."""
     meta = PageMetadata()
     meta.title = clean_space(" ".join(_HEAD_TITLE_XPATH(tree))) or clean_space(" ".join(_TITLE_XPATH(tree)))
-    h1 = _H1_XPATH(tree)
+    h1 = _ARTICLE_H1_XPATH(tree) or _H1_XPATH(tree)  # the article container's headline, else the page's first
     if h1:
         meta.h1 = clean_space(h1[0].text_content())
     index = _meta_index(tree)
@@ -151,16 +195,7 @@ def read_metadata(tree) -> PageMetadata:
     meta.author = _meta(index, "author", "article:author", "dc.creator", "sailthru.author")
     if meta.author and meta.author.startswith("http"):
         meta.author = None
-    meta.published = _meta(
-        index,
-        "article:published_time",
-        "datePublished",
-        "og:article:published_time",
-        "pubdate",
-        "publishdate",
-        "dc.date.issued",
-        "date",
-    )
+    meta.published = _meta(index, *_PUBLISHED_KEYS)
     meta.modified = _meta(index, "article:modified_time", "dateModified", "og:updated_time")
     meta.og_url = _meta(index, "og:url")
     canonical = _CANONICAL_XPATH(tree)
@@ -171,12 +206,15 @@ def read_metadata(tree) -> PageMetadata:
     lang = _LANG_XPATH(tree)
     meta.lang = lang[0].strip().lower() if lang else None
 
+    page_published = None
     for item in _jsonld_objects(tree):
         kinds = _types(item)
         meta.types |= kinds
         if not kinds & _ARTICLE_TYPES:
             if "website" in kinds or "organization" in kinds or "newsmediaorganization" in kinds:
                 meta.site_name = meta.site_name or _name(item.get("name"))
+            if "webpage" in kinds:  # a @graph's WebPage dates the page where no Article node does
+                page_published = page_published or _text(item.get("datePublished"))
             continue
         meta.headline = meta.headline or clean_space(item.get("headline") if isinstance(item.get("headline"), str) else None)
         meta.published = _text(item.get("datePublished")) or meta.published
@@ -187,7 +225,9 @@ def read_metadata(tree) -> PageMetadata:
         meta.site_name = meta.site_name or publisher
 
     if not meta.published:
-        meta.published = element_date(tree)
+        meta.published = page_published or element_date(tree)
+    for name in ("title", "og_title", "headline", "h1", "description", "site_name", "author"):
+        setattr(meta, name, decoded(getattr(meta, name)))
     return meta
 
 

@@ -45,19 +45,51 @@ def fts_query(query: str | None) -> str:
     return " ".join(f'"{term}"' for term in terms)
 
 
-def register_functions(connection, precomputed: dict[str, str] | None = None) -> None:
+# Every SQL function Arshif registers does linear work on arguments of bounded length.
+# Writing the archive (FTS triggers), texts are cut at INDEX_LIMIT characters: no page the
+# crawl keeps is longer (DOWNLOAD_MAXSIZE is 10 MB). Where SQL comes from strangers (datasette),
+# arguments over PUBLIC_LIMIT are refused: the function raises before doing any work, since
+# SQLite's time limit cannot interrupt a Python function while it runs.
+INDEX_LIMIT = 10 * 1024 * 1024
+PUBLIC_LIMIT = 1_000_000
+
+
+class ArgumentTooLong(ValueError):
+    """An SQL function was given a text longer than it accepts."""
+
+
+def bounded(function, name: str, limit: int | None):
+    """`function` for SQL: text arguments over `limit` characters refused; None: cut at INDEX_LIMIT."""
+    def checked(*args):
+        if limit is None:
+            args = tuple(a[:INDEX_LIMIT] if isinstance(a, str) else a for a in args)
+        else:
+            for value in args:
+                if isinstance(value, (str, bytes)) and len(value) > limit:
+                    raise ArgumentTooLong(f"{name}: an argument of {len(value):,} characters is over the "
+                                          f"{limit:,} this archive accepts")
+        return function(*args)
+
+    checked.__name__ = name
+    return checked
+
+
+def register_functions(connection, precomputed: dict[str, str] | None = None, limit: int | None = None) -> None:
     """Make `arshif_search_text(text)` and `arshif_fts_query(q)` available in SQL.
 
     ``precomputed`` maps texts to search forms already computed elsewhere (the
     extraction worker does it for every article): the FTS trigger then finds the
     form there instead of computing it again on the crawl's reactor thread.
+    ``limit``: refuse arguments longer than this many characters (see `bounded`).
     """
     if precomputed is None:
-        connection.create_function("arshif_search_text", 1, search_text, deterministic=True)
+        compute = search_text
     else:
-        def lookup(text: str | None) -> str:
+        def compute(text: str | None) -> str:
             found = precomputed.get(text) if text else None
             return found if found is not None else search_text(text)
 
-        connection.create_function("arshif_search_text", 1, lookup, deterministic=True)
-    connection.create_function("arshif_fts_query", 1, fts_query, deterministic=True)
+    connection.create_function("arshif_search_text", 1, bounded(compute, "arshif_search_text", limit),
+                               deterministic=True)
+    connection.create_function("arshif_fts_query", 1, bounded(fts_query, "arshif_fts_query", limit),
+                               deterministic=True)

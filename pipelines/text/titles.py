@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from .normalize import collapse_space, tokens
+from .normalize import collapse_space, normalize_arabic, tokens
 
-__all__ = ["clean_title"]
+__all__ = ["clean_headline", "clean_title", "displayed_headline"]
 
 # Bidi controls, zero-width space and BOM; ZWNJ/ZWJ stay (they shape Persian words).
 BIDI_RE = re.compile("[\u061c\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -20,6 +20,11 @@ DASH_SEPARATOR_RE = re.compile(r"\s+[-–—]\s+")
 GUILLEMET_SEPARATOR_RE = re.compile(r"\s+[«»]\s+")
 # Separators strong enough to cut a site name at the start of a title.
 _PREFIX_SEPARATORS = (PIPE_SEPARATOR_RE, GUILLEMET_SEPARATOR_RE)
+
+# A social/SEO title cut short: "… ..." or "…" at its end.
+TRUNCATION_RE = re.compile(r"\s*(?:\.{2,}|…)\s*$")
+# A metadata title agrees with a longer headline it is the start of when it keeps this many tokens.
+MIN_PREFIX_TOKENS = 3
 
 # Without a known site name, an end segment is taken as one when it has at most
 # this many words and the rest of the title is longer.
@@ -128,3 +133,53 @@ def clean_title(title: str, site_name: str | None = None) -> str:
     cleaned = _dedupe(cleaned)
     cleaned = _strip_site(cleaned, site_name).strip()
     return _dedupe(cleaned)
+
+
+def clean_headline(headline: str) -> str:
+    """A displayed headline (<h1>) with whitespace and bidi marks cleaned: no segment is ever cut off."""
+    return _dedupe(collapse_space(BIDI_RE.sub("", headline or "")))
+
+
+def displayed_headline(h1: str | None, declared: str | None, site_name: str | None = None) -> str | None:
+    """The <h1> when it is the headline the metadata declares (`declared`, raw), shown whole; else None.
+
+    They agree when equal up to the site name ("… | الموقع"), when the declared
+    title was cut short ("… ..." or "…") from the start of the <h1>, or when the
+    <h1> is its longer form (it starts with or holds the declared title's
+    words). Compared on normalize_arabic tokens.
+    """
+    if not h1 or not declared:
+        return None
+    shown = clean_headline(h1)
+    shown_tokens = tokens(shown)
+    if not shown_tokens or (site_name and _is_site_name(shown, tokens(site_name))):
+        return None  # a logo in an <h1>
+    declared = collapse_space(BIDI_RE.sub("", declared))
+    for form in (declared, clean_title(declared, site_name)):
+        truncated = TRUNCATION_RE.search(form) is not None
+        form_tokens = tokens(TRUNCATION_RE.sub("", form))
+        if not form_tokens:
+            continue
+        if form_tokens == shown_tokens:
+            return shown
+        if len(form_tokens) >= MIN_PREFIX_TOKENS and len(form_tokens) < len(shown_tokens):
+            if truncated:
+                # the last word may be cut too: "… يتحدث عن الاقتص..."
+                head = form_tokens[:-1]
+                if shown_tokens[: len(head)] == head:
+                    return shown
+            elif _contains(shown_tokens, form_tokens):
+                return shown
+    # the declared title is the headline, a separator and more: "<h1> - الموقع - القسم"
+    rest = _after_prefix(normalize_arabic(declared), normalize_arabic(shown))
+    if len(shown_tokens) >= MIN_PREFIX_TOKENS and rest is not None and _SEPARATOR_START_RE.match(rest):
+        return shown
+    return None
+
+
+_SEPARATOR_START_RE = re.compile(r"\s*(?:[|｜:«»·•/]|[-–—]\s)")
+
+
+def _after_prefix(text: str, prefix: str) -> str | None:
+    """What follows `prefix` at the start of `text` (both normalized), or None."""
+    return text[len(prefix):] if prefix and text.startswith(prefix) else None

@@ -1,7 +1,7 @@
 """Write the dedup test site (day1/, day2/) from the stories below: `python tests/sites/dedup/build.py`.
 
 An invented Arabic news site, all on one subject (counter-terrorism
-cooperation), served by crawler/demo_server.SiteServer. day1/ is the site at the
+cooperation), served by crawler.demo.server.SiteServer. day1/ is the site at the
 first crawl; day2/ holds the pages that appear before the second crawl (copied
 over day1/, its home page replaces day1's).
 

@@ -1,0 +1,159 @@
+"""A crawl that cannot write stops within seconds, marks its run failed with the reason, logs each
+cause once and never page bytes, exits non-zero, and the next run resumes cleanly (issue 18, item 11)."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+from sqlite_utils import Database
+
+from bench.throughput.generate import generate
+from crawler.demo.server import DEMO_SITE, SiteServer
+from tests.conftest import PROJECT_DIR, crawl
+
+DISK_MB = 2  # the small filesystem the archive is crawled into: full after about a third of the site
+
+
+def _can_mount() -> str | None:
+    if not shutil.which("unshare"):
+        return "no unshare command"
+    probe = subprocess.run(["unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt"], capture_output=True, text=True)
+        if probe.returncode != 0:
+            return f"cannot mount a tmpfs in a mount namespace here: {probe.stderr.strip()[:200]}"
+        return "-rm"
+    return "-m"
+
+
+def _check(db_path) -> None:
+    with sqlite3.connect(db_path) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert connection.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == \
+            connection.execute("SELECT COUNT(*) FROM articles_fts").fetchone()[0]
+        missing = connection.execute(
+            "SELECT COUNT(*) FROM pages WHERE role = 'article' AND outcome IS NOT NULL AND warc_file IS NULL").fetchone()[0]
+        assert missing == 0
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("site")
+    generate(300, folder)
+    return folder
+
+
+def test_disk_full_stops_the_crawl_and_the_next_run_resumes(tmp_path, site):
+    flag = _can_mount()
+    if flag not in ("-m", "-rm"):
+        pytest.skip(flag)
+    mount, saved = tmp_path / "small", tmp_path / "saved"
+    mount.mkdir()
+    with SiteServer(site) as server:
+        crawl_command = " ".join([
+            sys.executable, "-m", "crawler.cli.main", "crawl", str(site / "bench.toml"), "--db", str(mount / "archive.db"),
+            "--base-url", server.origin, "--local", "-s", "ARSHIF_BATCH_SIZE=10",
+        ])
+        script = (f"mount -t tmpfs -o size={DISK_MB}m tmpfs {mount} && cd {PROJECT_DIR} && "
+                  f"{{ {crawl_command} > {tmp_path}/stdout 2> {tmp_path}/stderr; rc=$?; }}; "
+                  f"cp -a {mount} {saved}; exit $rc")
+        started = time.monotonic()
+        full = subprocess.run(["unshare", flag, "sh", "-c", script], capture_output=True, text=True, timeout=300)
+        seconds = time.monotonic() - started
+        stderr = (tmp_path / "stderr").read_text(encoding="utf-8", errors="replace")
+        assert full.returncode == 1, (full.returncode, full.stderr, stderr[-3000:])
+        assert seconds < 60
+        assert "the crawl stopped:" in stderr and ("No space left on device" in stderr or "disk is full" in stderr)
+        causes = [line for line in stderr.splitlines() if "Cannot write the archive" in line]
+        assert 1 <= len(causes) <= 3, causes  # one line per cause (WARC, database, ...), not one per page
+        assert len(stderr) < 200_000 and "<html" not in stderr and "body=b" not in stderr
+        db_path = saved / "archive.db"
+        row = next(Database(db_path).query("SELECT * FROM crawls ORDER BY id DESC LIMIT 1"))
+        assert row["status"] == "failed" and ("No space left" in row["error"] or "disk is full" in row["error"]), row
+        _check(db_path)
+        stored = Database(db_path)["articles"].count
+        resumed = crawl(str(site / "bench.toml"), db_path, server.origin)
+        assert resumed.returncode == 0, resumed.stderr[-2000:]
+        clean = crawl(str(site / "bench.toml"), tmp_path / "clean" / "archive.db", server.origin)
+    _check(db_path)
+    query = "SELECT url FROM articles UNION ALL SELECT url FROM duplicates ORDER BY 1"
+    assert [r["url"] for r in Database(db_path).query(query)] == [r["url"] for r in clean.db.query(query)]
+    assert stored < clean.db["articles"].count
+
+
+def test_a_warc_folder_deleted_mid_crawl_fails_the_run(tmp_path):
+    db_path = tmp_path / "archive.db"
+    with SiteServer(DEMO_SITE, delay=0.1) as server:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "crawler.cli.main", "crawl", "demo", "--db", str(db_path), "--base-url", server.origin,
+             "--local", "-s", "ARSHIF_BATCH_SIZE=1", "-s", "CONCURRENT_REQUESTS=2"],
+            cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not list((tmp_path / "warc").glob("*.warc.gz")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        shutil.rmtree(tmp_path / "warc")
+        deleted = time.monotonic()
+        stdout, stderr = process.communicate(timeout=120)
+        stopped = time.monotonic() - deleted
+        assert process.returncode == 1, stderr[-3000:]
+        assert stopped < 10
+        assert "WARC file was deleted or moved" in stderr
+        row = next(Database(db_path).query("SELECT * FROM crawls ORDER BY id DESC LIMIT 1"))
+        assert row["status"] == "failed" and "WARC" in row["error"]
+        _check(db_path)
+        resumed = crawl("demo", db_path, server.origin)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    _check(db_path)
+
+
+def test_a_crawl_waits_while_serve_immutable_publishes_the_archive(tmp_path, demo_crawl, demo_site):
+    import socket
+
+    from tests.conftest import copy_archive
+
+    db_path = copy_archive(demo_crawl.db_path, tmp_path / "archive.db")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    serve = subprocess.Popen([sys.executable, "-m", "crawler.cli.main", "serve", str(db_path), "--immutable", "--port", str(port)],
+                             cwd=PROJECT_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        run = crawl("demo", db_path, demo_site.origin, "--refresh")
+        assert run.returncode == 3, run.stderr[-2000:]  # refused: the immutable reader would see a malformed file
+        assert "another Arshif run" in run.stderr
+    finally:
+        serve.terminate()
+        serve.wait(timeout=30)
+    run = crawl("demo", db_path, demo_site.origin)
+    assert run.returncode == 0, run.stderr[-2000:]
+    _check(db_path)
+
+
+
+def test_a_read_only_file_system_is_named_not_a_traceback(tmp_path):
+    flag = _can_mount()
+    if flag not in ("-m", "-rm"):
+        pytest.skip(flag)
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    with SiteServer(DEMO_SITE) as server:
+        command = (f"{sys.executable} -m crawler.cli.main crawl demo --db {disk}/archive.db --base-url {server.origin} "
+                   "--local --log-level WARNING")
+        script = (f"mount -t tmpfs -o size=16m tmpfs {disk} && cd {PROJECT_DIR} && {command} > /dev/null 2>&1 && "
+                  f"mount -o remount,ro {disk} && {command}")
+        result = subprocess.run(["unshare", flag, "sh", "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "read-only" in result.stderr and "Traceback" not in result.stderr
