@@ -38,14 +38,20 @@ def test_max_pages_ends_the_run_as_finished_without_overshoot(tmp_path, demo_sit
     assert row["stats"]["arshif/limit_skipped"] >= 1
     assert row["pages_fetched"] < demo_crawl.last_crawl()["pages_fetched"]
     # the next runs go on where the last stopped: listings are read again (not ended by a 304, as their
-    # links were not all followed), archived articles are skipped, and new ones are stored
-    stored = run.db["articles"].count
-    for _ in range(2):
-        again = crawl(str(source), tmp_path / "archive.db", demo_site.origin)
+    # links were not all followed), archived articles are skipped and do not count, so new ones are stored.
+    # One request at a time: which 5 pages a run gets must not depend on download timing.
+    one_at_a_time = ("-s", "CONCURRENT_REQUESTS=1")
+    counts = []
+    for _ in range(3):
+        again = crawl(str(source), tmp_path / "serial.db", demo_site.origin, *one_at_a_time)
         assert again.returncode == 0, again.stderr[-2000:]
-        assert again.last_crawl()["status"] == "finished"
-        assert again.db["articles"].count > stored
-        stored = again.db["articles"].count
+        last = again.last_crawl()
+        assert last["status"] == "finished" and last["limit_reached"] == 1
+        assert last["pages_fetched"] - last["stats"].get("robotstxt/response_count", 0) <= 5
+        counts.append(again.db["articles"].count)
+    assert 0 < counts[0] < counts[1] < counts[2], counts
+    # Known limit (issue 20's frontier): listings are re-read first in every run, so a max_pages smaller
+    # than the site's listings never reaches articles linked only from deeper listings.
 
 
 def test_a_run_under_its_limit_has_no_flag(demo_crawl):
