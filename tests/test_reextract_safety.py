@@ -157,3 +157,27 @@ async def test_a_reader_sees_the_whole_archive_before_or_after_the_swap_never_be
     assert {(row["id"], row["url"]) for row in second} == {(row["id"], row["url"]) for row in first}
     some = first[0]["id"]
     assert (await ds.client.get(f"/-/article/{some}")).status_code == 200
+
+
+def test_reextract_of_a_multi_batch_archive_with_stories_keeps_every_row(tmp_path):
+    """tests/story_site.py (near copies in stories, exact copies, several batches): a reextract keeps every
+    article's id, story, crawl id and index row."""
+    from crawler.demo.server import SiteServer
+    from tests.conftest import crawl
+    from tests.story_site import build
+
+    root = tmp_path / "site"
+    build(root, 60)
+    db_path = tmp_path / "archive" / "archive.db"
+    with SiteServer(root) as server:
+        run = crawl(str(root / "source.toml"), db_path, server.origin, "-s", "ARSHIF_BATCH_SIZE=10")
+    assert run.returncode == 0, run.stderr[-3000:]
+    before = _rows(db_path)
+    copy_archive(db_path, tmp_path / "before.db")
+    with sqlite3.connect(db_path) as conn:
+        stories = conn.execute("SELECT COUNT(*) FROM (SELECT story_id FROM articles GROUP BY story_id HAVING COUNT(*) > 1)")
+        assert stories.fetchone()[0] > 0
+    result = run_arshif("reextract", "--db", str(db_path))
+    assert result.returncode == 0, result.stderr
+    assert _rows(db_path) == before
+    _invariants(db_path)

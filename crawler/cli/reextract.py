@@ -128,8 +128,9 @@ def _columns(connection: sqlite3.Connection, schema: str, table: str) -> list[st
 def _replace_tables(connection: sqlite3.Connection, source: Path) -> dict:
     """Swap the rebuilt rows in, in ONE transaction; crawls, pages and versions stay as they are.
 
-    Ids are kept: a rebuilt article (or duplicate) whose URL the archive holds takes that row's id
-    and `crawl_id`; only rows of URLs new to the archive get ids, above every id it ever gave.
+    Ids are kept: a rebuilt article (or duplicate) whose URL the archive holds takes that row's id,
+    `crawl_id` and `fetched_at` (and its `story_match` while it stays in the same story: which member
+    it matched on arrival depends on the replay's order); only rows of URLs new to the archive get ids, above every id it ever gave.
     Stories are renumbered with them (a story's id is its smallest article id), and the
     near-duplicate index is copied from the rebuild under the same ids. A URL the archive holds
     that the rebuild did not produce (its WARC was unreadable and skipped, or its page no longer
@@ -166,9 +167,12 @@ def _replace_tables(connection: sqlite3.Connection, source: Path) -> dict:
 def _swap(c: sqlite3.Connection) -> dict:
     has_index = bool(c.execute("SELECT 1 FROM main.sqlite_master WHERE name = 'near_duplicate_signatures'").fetchone()) and \
         bool(c.execute("SELECT 1 FROM rebuilt.sqlite_master WHERE name = 'near_duplicate_signatures'").fetchone())
-    c.execute("CREATE TEMP TABLE old_rows (url TEXT PRIMARY KEY, kind TEXT, id INTEGER, crawl_id INTEGER)")
-    c.execute("INSERT OR IGNORE INTO temp.old_rows SELECT url, 'article', id, crawl_id FROM main.articles")
-    c.execute("INSERT OR IGNORE INTO temp.old_rows SELECT url, 'duplicate', id, crawl_id FROM main.duplicates")
+    c.execute("CREATE TEMP TABLE old_rows (url TEXT PRIMARY KEY, kind TEXT, id INTEGER, crawl_id INTEGER, fetched_at TEXT,"
+              " story_id INTEGER, story_match INTEGER, story_similarity REAL)")
+    c.execute("INSERT OR IGNORE INTO temp.old_rows SELECT url, 'article', id, crawl_id, fetched_at, story_id, story_match,"
+              " story_similarity FROM main.articles")
+    c.execute("INSERT OR IGNORE INTO temp.old_rows SELECT url, 'duplicate', id, crawl_id, fetched_at, NULL, NULL, NULL"
+              " FROM main.duplicates")
     c.execute("CREATE TEMP TABLE produced (url TEXT PRIMARY KEY)")
     c.execute("INSERT OR IGNORE INTO temp.produced SELECT url FROM rebuilt.articles UNION ALL SELECT url FROM rebuilt.duplicates")
     c.execute("CREATE TEMP TABLE kept_articles AS SELECT * FROM main.articles WHERE url NOT IN (SELECT url FROM temp.produced)")
@@ -196,11 +200,18 @@ def _swap(c: sqlite3.Connection) -> dict:
     c.execute("DELETE FROM main.articles")  # the FTS trigger deletes their search rows
 
     columns = [name for name in _columns(c, "main", "articles") if name in _columns(c, "rebuilt", "articles")]
+    # which member an article matched on arrival depends on the replay's order, not on the texts: an article
+    # still in the story it was in keeps the match it was archived with
+    same_story = ("(o.kind = 'article' AND o.story_id = COALESCE(s.new, m.new) AND (o.story_match IS NULL OR EXISTS"
+                  " (SELECT 1 FROM temp.idmap m2 JOIN rebuilt.articles r2 ON r2.id = m2.old"
+                  "  WHERE m2.new = o.story_match AND r2.story_id = r.story_id)))")
     special = {
         "id": "m.new",
         "crawl_id": "o.crawl_id",
+        "fetched_at": "COALESCE(o.fetched_at, r.fetched_at)",  # the crawl's clock; the WARC date is rounded to the second
         "story_id": "COALESCE(s.new, m.new)",
-        "story_match": "sm.new",
+        "story_match": f"CASE WHEN {same_story} THEN o.story_match ELSE sm.new END",
+        "story_similarity": f"CASE WHEN {same_story} THEN o.story_similarity ELSE r.story_similarity END",
     }
     select = ", ".join(special.get(name, f"r.{name}") for name in columns)
     c.execute(
@@ -217,6 +228,7 @@ def _swap(c: sqlite3.Connection) -> dict:
     special = {
         "id": "COALESCE(o.id, ? + ROW_NUMBER() OVER (ORDER BY r.id))",
         "crawl_id": "o.crawl_id",
+        "fetched_at": "COALESCE(o.fetched_at, r.fetched_at)",
         "duplicate_of": "m.new",
     }
     select = ", ".join(special.get(name, f"r.{name}") for name in columns)
