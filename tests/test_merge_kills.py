@@ -39,7 +39,7 @@ def _merge(shard, target, exit_after: tuple[str, int] | None = None) -> subproce
     if exit_after:
         env[exit_after[0]] = str(exit_after[1])
     return subprocess.run([sys.executable, "-m", "crawler.cli.main", "merge", str(shard), "--into", str(target), "--no-warc"],
-                          cwd=PROJECT_DIR, capture_output=True, text=True, timeout=600, env=env)
+                          check=False, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=600, env=env)
 
 
 def _state(target) -> dict:

@@ -26,8 +26,8 @@ def register(sub) -> None:
 def cmd_reextract(args) -> int:
     from crawler.cli.common import crawl_settings as _settings
     from crawler.cli.common import refuse_if_locked
-    from pipelines.archive.lock import ArchiveLock, ArchiveLocked
     from pipelines.archive.database import open_archive
+    from pipelines.archive.lock import ArchiveLock, ArchiveLocked
 
     db_path = Path(args.db)
     warc_dir = Path(args.warc) if args.warc else db_path.resolve().parent / "warc"

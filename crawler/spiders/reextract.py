@@ -7,12 +7,12 @@ archive. `arshif reextract` runs it into a fresh database.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import scrapy
 
 from crawler.items import PageItem
 from crawler.sources import SourceError, load_source
-from pathlib import Path
-
 from pipelines.archive.warc import iter_responses, unreadable_reason
 
 
