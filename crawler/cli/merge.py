@@ -30,7 +30,9 @@ from types import SimpleNamespace
 
 EXAMPLE = "Example: arshif merge data/shard-1.db data/shard-2.db data/shard-3.db --into data/archive.db"
 MERGED_FROM = "arshif/merged_from"  # crawls.stats key: which shard crawl a merged crawls row is
-BATCH = 500
+BATCH = int(os.environ.get("ARSHIF_MERGE_BATCH") or 500)  # rows a transaction (the variable: tests' many batches)
+# tests only: the merge dies (os._exit, as kill -9) right after its Nth committed batch of articles
+EXIT_AFTER_BATCHES = int(os.environ.get("ARSHIF_MERGE_EXIT_AFTER_BATCHES") or 0)
 _DUPLICATE_COLUMNS = ("url", "canonical_url", "source", "title", "fetched_at", "similarity", "kind",
                       "warc_file", "warc_offset", "warc_length")
 
@@ -219,8 +221,8 @@ def _merge_articles(db, target: Path, source: str, readers, crawl_ids, report: M
          reader.execute("SELECT * FROM articles WHERE source = ? ORDER BY fetched_at, id", [source]))
         for index, reader in enumerate(readers)
     ]
-    writer = _Writer(db)
     pipeline = _dedup_pipeline(target, source, report)
+    writer = _Writer(db, pipeline.near)
     try:
         for _, index, _, row in heapq.merge(*streams, key=lambda entry: entry[:3]):
             record = {key: row[key] for key in row.keys() if key != "id"}
@@ -255,10 +257,20 @@ def _merge_articles(db, target: Path, source: str, readers, crawl_ids, report: M
 
 
 class _Writer:
-    """Batched writes of merged rows, as StoragePipeline batches a crawl's."""
+    """Batched writes of merged rows, as StoragePipeline batches a crawl's.
 
-    def __init__(self, db):
+    The near-duplicate index's new rows are written by the same connection in the same
+    transaction as the articles they name: a merge killed at any point leaves either both
+    or neither, so a rerun never meets an indexed id without its article."""
+
+    committed = 0  # batches committed by this process (EXIT_AFTER_BATCHES)
+
+    def __init__(self, db, near=None):
         self.db = db
+        self.near = near
+        if near is not None:
+            near.db = db  # its reads see this merge's rows, its writes join this merge's transactions
+            near.batch_size = 1 << 62  # never on its own: with the batch its articles are in
         self.articles: list[dict] = []
         self.duplicates: list[dict] = []
         self.replacements: list[dict] = []
@@ -292,8 +304,14 @@ class _Writer:
         from pipelines.archive.database import insert_rows
 
         if self.pending():
-            insert_rows(self.db, self.articles, self.duplicates, self.replacements, edits=self.edits)
+            with self.db.atomic():
+                insert_rows(self.db, self.articles, self.duplicates, self.replacements, edits=self.edits)
+                if self.near is not None:
+                    self.near.flush()
             self.articles, self.duplicates, self.replacements, self.edits = [], [], [], []
+            _Writer.committed += 1
+            if EXIT_AFTER_BATCHES and _Writer.committed >= EXIT_AFTER_BATCHES:
+                os._exit(137)
 
 
 # -- the shards' own duplicates, pages and WARC files -----------------------------------------

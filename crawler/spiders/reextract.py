@@ -7,11 +7,13 @@ archive. `arshif reextract` runs it into a fresh database.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import scrapy
 
 from crawler.items import PageItem
 from crawler.sources import SourceError, load_source
-from pipelines.archive.warc import iter_responses
+from pipelines.archive.warc import iter_responses, unreadable_reason
 
 
 class ReextractSpider(scrapy.Spider):
@@ -36,23 +38,43 @@ class ReextractSpider(scrapy.Spider):
         return self._prune[source]
 
     async def start(self):
+        """Each WARC file is first read to its end (every gzip member complete): one that cannot be is
+        not replayed at all and is named in the stat `arshif/warc_unreadable` (file → reason), which
+        `arshif reextract` refuses before it touches the archive."""
         max_size = self.crawler.settings.getint("DOWNLOAD_MAXSIZE", 0)  # as the crawl: never decompress a bomb
-        for stored in iter_responses(self.warc_dir, max_size=max_size):
-            if stored.role != "article" or stored.status != 200:
+        unreadable: dict[str, str] = {}
+        self.crawler.stats.set_value("arshif/warc_unreadable", unreadable)
+        for path in sorted(Path(self.warc_dir).glob("*.warc.gz")):
+            reason = unreadable_reason(path)
+            if reason:
+                unreadable[path.name] = reason
+                self.logger.error("Unreadable WARC file %s: %s", path.name, reason)
                 continue
-            if stored.body is None:
-                self.crawler.stats.inc_value("arshif/replay_too_large")
-                self.logger.warning("Not replayed: %s decodes to more than DOWNLOAD_MAXSIZE (%s B)", stored.url, max_size)
-                continue
-            self.crawler.stats.inc_value("arshif/warc_responses_replayed")
-            yield PageItem(
-                url=stored.url,
-                source=stored.source or "",
-                body=stored.body,
-                content_type=stored.headers.get("content-type"),
-                status=stored.status,
-                fetched_at=stored.date.replace("Z", "+00:00"),
-                discovered_via="warc",
-                prune_selectors=self._prune_selectors(stored.source),
-                warc={"warc_file": stored.ref.file, "warc_offset": stored.ref.offset, "warc_length": stored.ref.length},
-            )
+            try:
+                for stored in iter_responses(self.warc_dir, max_size=max_size, only=path.name):
+                    item = self._item(stored, max_size)
+                    if item is not None:
+                        yield item
+            except Exception as exc:  # noqa: BLE001  (warcio: a record whose headers are damaged)
+                unreadable[path.name] = f"{type(exc).__name__}: {str(exc)[:200]}"
+                self.logger.error("Unreadable WARC file %s: %s", path.name, unreadable[path.name])
+
+    def _item(self, stored, max_size: int):
+        if stored.role != "article" or stored.status != 200:
+            return None
+        if stored.body is None:
+            self.crawler.stats.inc_value("arshif/replay_too_large")
+            self.logger.warning("Not replayed: %s decodes to more than DOWNLOAD_MAXSIZE (%s B)", stored.url, max_size)
+            return None
+        self.crawler.stats.inc_value("arshif/warc_responses_replayed")
+        return PageItem(
+            url=stored.url,
+            source=stored.source or "",
+            body=stored.body,
+            content_type=stored.headers.get("content-type"),
+            status=stored.status,
+            fetched_at=stored.date.replace("Z", "+00:00"),
+            discovered_via="warc",
+            prune_selectors=self._prune_selectors(stored.source),
+            warc={"warc_file": stored.ref.file, "warc_offset": stored.ref.offset, "warc_length": stored.ref.length},
+        )

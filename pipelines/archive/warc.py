@@ -309,13 +309,48 @@ def _placed_records(path: Path, stream, kinds: tuple[str, ...], with_payload: bo
         yield record, payload, WarcRef(path.name, offset, iterator.get_record_length())
 
 
-def iter_responses(folder: str | Path, max_size: int = 0):
+def unreadable_reason(path: str | Path, chunk: int = 1 << 20) -> str | None:
+    """Why this WARC file cannot be read to its end (None: every gzip member is complete and valid).
+
+    warcio stops silently at a file cut short (a record half written, a copy that ended early):
+    each member is inflated here and must end where the next begins, up to the last byte.
+    """
+    try:
+        with open(path, "rb") as stream:
+            inflater, position, member_start = zlib.decompressobj(31), 0, 0
+            pending = b""
+            while True:
+                data = pending or stream.read(chunk)
+                pending = b""
+                if not data:
+                    break
+                try:
+                    inflater.decompress(data)
+                except zlib.error as exc:
+                    return f"corrupt gzip data in the record starting at byte {member_start}: {exc}"
+                if inflater.eof:
+                    used = len(data) - len(inflater.unused_data)
+                    position += used
+                    pending = inflater.unused_data
+                    inflater, member_start = zlib.decompressobj(31), position
+                else:
+                    position += len(data)
+            if position > member_start:
+                return f"cut short: the record starting at byte {member_start} ends with the file at byte {position}"
+    except OSError as exc:
+        return f"cannot be read: {exc}"
+    return None
+
+
+def iter_responses(folder: str | Path, max_size: int = 0, only: str | None = None):
     """Every response record in the folder's WARC files, oldest file first.
 
     `max_size`: a body that is, or decodes to, more than this many bytes is not read or
-    decoded past it; its StoredResponse has body None.
+    decoded past it; its StoredResponse has body None. `only`: this one file of the folder.
     """
     for path in sorted(Path(folder).glob("*.warc.gz")):
+        if only is not None and path.name != only:
+            continue
         with open(path, "rb") as stream:
             for record, raw, ref in _placed_records(path, stream, ("response",), with_payload=True, max_size=max_size):
                 yield _stored(record, raw, ref, max_size)

@@ -32,6 +32,7 @@ candidates.
 from __future__ import annotations
 
 import logging
+import os
 from collections import defaultdict
 
 from sqlite_utils import Database
@@ -77,6 +78,19 @@ def m002_shingle_hashes(db: Database) -> None:
     """The shingles' hashes, so that every candidate is decided by exact Jaccard (PARAMS "verify"
     changes with it: open_index rebuilds an older index from the articles' text)."""
     db["near_duplicate_signatures"].add_column("shingle_hashes", bytes)
+
+
+_EXIT_AFTER_WRITES = int(os.environ.get("ARSHIF_TEST_EXIT_AFTER_INDEX_WRITES") or 0)  # tests only: kill -9 here
+_writes = 0
+
+
+def _exit_point() -> None:
+    """Tests only (ARSHIF_TEST_EXIT_AFTER_INDEX_WRITES=N): the process dies as kill -9 would, without
+    commit or cleanup, right after its Nth index write (committed, or uncommitted inside a caller's transaction)."""
+    global _writes
+    _writes += 1
+    if _EXIT_AFTER_WRITES and _writes >= _EXIT_AFTER_WRITES:
+        os._exit(137)
 
 
 class NearDuplicateIndex:
@@ -172,7 +186,7 @@ class NearDuplicateIndex:
     def flush(self) -> None:
         if not self.pending and not self.replaced:
             return
-        with self.db.conn:
+        with self.db.atomic():  # nested in a caller's transaction (arshif merge): a savepoint, committed with it
             for article_id in self.replaced:
                 row = self.db.execute(
                     "SELECT signature FROM near_duplicate_signatures WHERE article_id = ?", [article_id]
@@ -191,6 +205,7 @@ class NearDuplicateIndex:
                 "INSERT OR IGNORE INTO near_duplicate_bands (band_key, article_id) VALUES (?, ?)",
                 [(key, article_id) for key, ids in self.pending_bands.items() for article_id in ids],
             )
+        _exit_point()  # after the index's own commit, or inside the caller's transaction that holds it
         self.pending.clear()
         self.pending_bands.clear()
         self.replaced.clear()

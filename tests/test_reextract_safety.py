@@ -1,0 +1,216 @@
+"""`arshif reextract` is all-or-nothing and keeps ids (issue 18, items 2 and 4).
+
+Real archives (a crawl of the demo site), real WARC files damaged on disk, the real command line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sqlite3
+
+import pytest
+
+from tests.conftest import copy_archive, make_datasette, run_arshif
+
+
+def _archive(demo_crawl, tmp_path):
+    db_path = copy_archive(demo_crawl.db_path, tmp_path / "archive.db")
+    shutil.copytree(demo_crawl.db_path.parent / "warc", tmp_path / "warc")
+    return db_path
+
+
+def _rows(db_path) -> dict:
+    """Everything reextract may touch, row for row (ids, crawl ids, stories, the near-duplicate index)."""
+    with sqlite3.connect(db_path) as conn:
+        return {
+            "articles": conn.execute("SELECT * FROM articles ORDER BY id").fetchall(),
+            "duplicates": conn.execute("SELECT * FROM duplicates ORDER BY id").fetchall(),
+            "signatures": conn.execute("SELECT * FROM near_duplicate_signatures ORDER BY article_id").fetchall(),
+            "bands": conn.execute("SELECT * FROM near_duplicate_bands ORDER BY band_key, article_id").fetchall(),
+            "fts": conn.execute("SELECT rowid, title FROM articles_fts ORDER BY rowid").fetchall(),
+            "pages": conn.execute("SELECT * FROM pages ORDER BY url").fetchall(),
+            "crawls": conn.execute("SELECT * FROM crawls ORDER BY id").fetchall(),
+        }
+
+
+def _invariants(db_path) -> None:
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        ids = {row[0] for row in conn.execute("SELECT id FROM articles")}
+        assert {row[0] for row in conn.execute("SELECT rowid FROM articles_fts")} == ids  # FTS in step
+        assert {row[0] for row in conn.execute("SELECT duplicate_of FROM duplicates")} <= ids
+        assert {row[0] for row in conn.execute("SELECT article_id FROM near_duplicate_signatures")} <= ids
+        assert {row[0] for row in conn.execute("SELECT article_id FROM near_duplicate_bands")} <= ids
+        assert {row[0] for row in conn.execute("SELECT story_id FROM articles")} <= ids
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _damage(tmp_path, how: str) -> str:
+    (warc,) = sorted((tmp_path / "warc").glob("*.warc.gz"))
+    data = warc.read_bytes()
+    half = len(data) // 2
+    warc.write_bytes(data[:half] if how == "truncate" else data[:half] + b"\0" * 200 + data[half + 200:])
+    return warc.name
+
+
+def _refused_without_a_change(demo_crawl, tmp_path, how: str) -> None:
+    db_path = _archive(demo_crawl, tmp_path)
+    before, digest = _rows(db_path), _digest(db_path)
+    name = _damage(tmp_path, how)
+    result = run_arshif("reextract", "--db", str(db_path))
+    assert result.returncode != 0, result.stdout
+    assert name in result.stderr
+    assert "Replaced" not in result.stdout
+    assert _digest(db_path) == digest  # not a byte of the archive changed
+    assert _rows(db_path) == before
+    assert not (tmp_path / "archive.reextract.db").exists()
+    # --skip-unreadable rebuilds from the rest and keeps the rows of what it could not read
+    result = run_arshif("reextract", "--db", str(db_path), "--skip-unreadable")
+    assert result.returncode == 0, result.stderr
+    assert name in result.stderr
+    assert _rows(db_path)["articles"] == before["articles"]
+    assert _rows(db_path)["duplicates"] == before["duplicates"]
+    _invariants(db_path)
+
+
+def test_reextract_refuses_a_truncated_warc_and_leaves_the_archive_alone(demo_crawl, tmp_path):
+    _refused_without_a_change(demo_crawl, tmp_path, "truncate")
+
+
+def test_reextract_refuses_a_warc_with_zero_bytes_inside(demo_crawl, tmp_path):
+    _refused_without_a_change(demo_crawl, tmp_path, "zeros")
+
+
+def test_reextract_into_refuses_an_unreadable_warc_too(demo_crawl, tmp_path):
+    db_path = _archive(demo_crawl, tmp_path)
+    _damage(tmp_path, "truncate")
+    result = run_arshif("reextract", "--db", str(db_path), "--into", str(tmp_path / "rebuilt.db"))
+    assert result.returncode != 0
+    assert not (tmp_path / "rebuilt.db").exists()  # no partial archive left to be mistaken for a whole one
+
+
+def test_reextract_keeps_ids_crawl_ids_stories_and_index_and_a_second_run_changes_nothing(demo_crawl, tmp_path):
+    db_path = _archive(demo_crawl, tmp_path)
+    before = _rows(db_path)
+    assert all(row[16] is not None for row in before["articles"])  # crawl_id
+    result = run_arshif("reextract", "--db", str(db_path))
+    assert result.returncode == 0, result.stderr
+    after = _rows(db_path)
+    with sqlite3.connect(db_path) as conn:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(articles)")]
+    assert columns[16] == "crawl_id"
+    assert {(row[0], row[1]) for row in after["articles"]} == {(row[0], row[1]) for row in before["articles"]}
+    assert after == before  # ids, crawl ids, stories, duplicates, index, search rows, pages, crawls
+    _invariants(db_path)
+    result = run_arshif("reextract", "--db", str(db_path))
+    assert result.returncode == 0, result.stderr
+    assert _rows(db_path) == before
+
+
+def test_reextract_gives_new_ids_only_to_rows_new_to_the_archive(demo_crawl, tmp_path):
+    db_path = _archive(demo_crawl, tmp_path)
+    with sqlite3.connect(db_path) as conn:
+        ids = dict(conn.execute("SELECT url, id FROM articles").fetchall())
+        lost_url, lost_id = conn.execute(  # an article of the WARC the archive does not hold (no copy points at it)
+            "SELECT url, id FROM articles a WHERE NOT EXISTS (SELECT 1 FROM duplicates WHERE duplicate_of = a.id)"
+            " AND NOT EXISTS (SELECT 1 FROM articles b WHERE b.story_id = a.id AND b.id != a.id) ORDER BY id LIMIT 1"
+        ).fetchone()
+        conn.execute("DELETE FROM articles WHERE id = ?", [lost_id])
+        conn.execute("DELETE FROM near_duplicate_bands WHERE article_id = ?", [lost_id])
+        conn.execute("DELETE FROM near_duplicate_signatures WHERE article_id = ?", [lost_id])
+    result = run_arshif("reextract", "--db", str(db_path))
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(db_path) as conn:
+        after = dict(conn.execute("SELECT url, id FROM articles").fetchall())
+    assert {url: i for url, i in after.items() if url != lost_url} == {url: i for url, i in ids.items() if url != lost_url}
+    assert after[lost_url] > max(ids.values())  # a new id, never one the archive gave before
+    _invariants(db_path)
+
+
+async def test_a_reader_sees_the_whole_archive_before_or_after_the_swap_never_between(demo_crawl, tmp_path):
+    """`arshif serve` (WAL mode): a read transaction open across the swap keeps the old rows, the next read gets
+    the new ones, and an article's page names the same article before and after."""
+    db_path = _archive(demo_crawl, tmp_path)
+    from pipelines.archive.database import open_archive
+
+    archive = open_archive(db_path)
+    with archive.conn:
+        archive.execute("UPDATE articles SET text = 'stale' WHERE id = (SELECT MIN(id) FROM articles)")
+    archive.close()
+    count = demo_crawl.db["articles"].count
+    ds = make_datasette(db_path)
+    first = (await ds.client.get("/archive/articles.json?_shape=array&_size=max")).json()
+    reader = sqlite3.connect(db_path, isolation_level=None)
+    reader.execute("BEGIN")
+    assert reader.execute("SELECT COUNT(*) FROM articles WHERE text = 'stale'").fetchone()[0] == 1
+    result = run_arshif("reextract", "--db", str(db_path))
+    assert result.returncode == 0, result.stderr
+    assert reader.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == count  # its snapshot: the old archive
+    assert reader.execute("SELECT COUNT(*) FROM articles WHERE text = 'stale'").fetchone()[0] == 1
+    reader.execute("COMMIT")
+    assert reader.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == count
+    assert reader.execute("SELECT COUNT(*) FROM articles WHERE text = 'stale'").fetchone()[0] == 0
+    reader.close()
+    second = (await ds.client.get("/archive/articles.json?_shape=array&_size=max")).json()
+    assert {(row["id"], row["url"]) for row in second} == {(row["id"], row["url"]) for row in first}
+    some = first[0]["id"]
+    assert (await ds.client.get(f"/-/article/{some}")).status_code == 200
+
+
+def test_reextract_of_a_multi_batch_archive_with_stories_keeps_every_row(tmp_path):
+    """tests/story_site.py (near copies in stories, exact copies, several batches): a reextract keeps every
+    article's id, story, crawl id and index row."""
+    from crawler.demo.server import SiteServer
+    from tests.conftest import crawl
+    from tests.story_site import build
+
+    root = tmp_path / "site"
+    build(root, 60)
+    db_path = tmp_path / "archive" / "archive.db"
+    with SiteServer(root) as server:
+        run = crawl(str(root / "source.toml"), db_path, server.origin, "-s", "ARSHIF_BATCH_SIZE=10")
+    assert run.returncode == 0, run.stderr[-3000:]
+    before = _rows(db_path)
+    copy_archive(db_path, tmp_path / "before.db")
+    with sqlite3.connect(db_path) as conn:
+        stories = conn.execute("SELECT COUNT(*) FROM (SELECT story_id FROM articles GROUP BY story_id HAVING COUNT(*) > 1)")
+        assert stories.fetchone()[0] > 0
+    result = run_arshif("reextract", "--db", str(db_path))
+    assert result.returncode == 0, result.stderr
+    assert _rows(db_path) == before
+    _invariants(db_path)
+
+
+@pytest.mark.xfail(strict=True, reason="known gap: both responses of an edited article are replayed in one run, the "
+                   "second is dropped as already_archived (DedupPipeline._edited reads the not yet committed row), so "
+                   "reextract brings back the first text; ARSHIF_REFRESH alone does not fix it")
+def test_reextract_after_an_edit_keeps_the_newest_text(tmp_path):
+    """An article fetched twice with two texts (--refresh): the WARC holds both responses; the rebuilt row must
+    carry the newest text, as the archive does, not the first one replayed."""
+    from crawler.demo.server import SiteServer
+    from tests.conftest import crawl
+    from tests.story_site import build
+
+    root = tmp_path / "site"
+    plan = build(root, 12)
+    edited = next(page for page in plan.pages if page.kind == "story")
+    db_path = tmp_path / "archive" / "archive.db"
+    with SiteServer(root) as server:
+        assert crawl(str(root / "source.toml"), db_path, server.origin).returncode == 0
+        path = root / edited.path.lstrip("/")
+        path.write_text(path.read_text(encoding="utf-8").replace(
+            "</article>", "<p>وأضافت الصحيفة في تحديث لاحق أن الاجتماع تأجل إلى الأسبوع المقبل بطلب من الوفود.</p>\n</article>"),
+            encoding="utf-8")
+        assert crawl(str(root / "source.toml"), db_path, server.origin, "--refresh").returncode == 0
+    before = _rows(db_path)
+    copy_archive(db_path, tmp_path / "before.db")
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM versions").fetchone()[0] == 1
+    result = run_arshif("reextract", "--db", str(db_path))
+    assert result.returncode == 0, result.stderr
+    assert _rows(db_path) == before
+    _invariants(db_path)
