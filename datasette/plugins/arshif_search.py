@@ -4,6 +4,10 @@
 with (`arshif_search_text`, `arshif_fts_query`, from pipelines.text.search_text) plus
 `arshif_snippet(text, q[, words])`: the ORIGINAL text, HTML-escaped, with
 <mark> around each word whose normalized light stem is a query term.
+`arshif_excerpt(text, q[, words])` is the same window as plain text (CSV and JSON
+carry no markup; the search page marks it when it renders). `arshif_query(q, part)`
+gives the parts of a typed query (pipelines.text.search_query): `fts`, `source`,
+`from`, `to`, `filtered` (1 when a source or date filter is set).
 `filters_from_request` adds `?_q=` to the articles table page, so a search can
 be combined with facets and filters.
 """
@@ -12,9 +16,12 @@ from __future__ import annotations
 
 import re
 import sys
+from functools import lru_cache
 from pathlib import Path
 
-from markupsafe import escape
+from urllib.parse import urlencode
+
+from markupsafe import Markup, escape
 
 from datasette import hookimpl
 
@@ -24,7 +31,8 @@ except ImportError:  # `datasette serve --plugins-dir datasette/plugins` from el
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from pipelines.text.normalize import light_stem, tokens  # noqa: E402
-from pipelines.text.search_text import fts_query, register_functions  # noqa: E402
+from pipelines.text.search_query import describe, parse  # noqa: E402
+from pipelines.text.search_text import register_functions  # noqa: E402
 
 # A word as typed in the original text: a letter or digit, then letters, digits,
 # and the marks normalization deletes inside a word (tashkeel, tatweel, zero-width
@@ -70,15 +78,7 @@ def _best_start(hits: list[frozenset[str]], size: int) -> int:
     return best
 
 
-def snippet(text: str | None, query: str | None, words: int | None = DEFAULT_WORDS) -> str | None:
-    """Escaped `text` (a window of `words` words; 0 = all) with the query's words in <mark>.
-
-    A word is marked when its normalized light stem is one of the query's terms,
-    so "ارهاب" marks "والإرهاب" and "للإرهاب" as typed in the article.
-    """
-    if text is None:
-        return None
-    text = str(text)
+def _window(text: str, query: str | None, words) -> tuple[list, list, int, int, int, int]:
     try:
         size = int(words) if words is not None else DEFAULT_WORDS
     except (TypeError, ValueError):
@@ -101,6 +101,19 @@ def snippet(text: str | None, query: str | None, words: int | None = DEFAULT_WOR
             low = spans[first][0]
         if last < len(spans):
             high = spans[last - 1][1]
+    return spans, hits, first, last, low, high
+
+
+def snippet(text: str | None, query: str | None, words: int | None = DEFAULT_WORDS) -> str | None:
+    """Escaped `text` (a window of `words` words; 0 = all) with the query's words in <mark>.
+
+    A word is marked when its normalized light stem is one of the query's terms,
+    so "ارهاب" marks "والإرهاب" and "للإرهاب" as typed in the article.
+    """
+    if text is None:
+        return None
+    text = str(text)
+    spans, hits, first, last, low, high = _window(text, query, words)
     parts = [ELLIPSIS + " "] if low > 0 else []
     position = low
     for (start, end), found in zip(spans[first:last], hits[first:last], strict=True):
@@ -114,15 +127,38 @@ def snippet(text: str | None, query: str | None, words: int | None = DEFAULT_WOR
     return "".join(parts).strip()
 
 
+def excerpt(text: str | None, query: str | None, words: int | None = DEFAULT_WORDS) -> str | None:
+    """The window `snippet` shows, as plain text (no markup, no escaping): for CSV and JSON."""
+    if text is None:
+        return None
+    text = str(text)
+    _, _, _, _, low, high = _window(text, query, words)
+    body = SPACE_RE.sub(" ", text[low:high]).strip()
+    return (ELLIPSIS + " " if low > 0 else "") + body + (" " + ELLIPSIS if high < len(text) else "")
+
+
+@lru_cache(maxsize=256)
+def query_part(typed: str | None, part: str):
+    """One part of a typed query, for SQL: fts, source, from, to, filtered."""
+    parsed = parse(typed)
+    if part == "filtered":
+        return int(bool(parsed.source or parsed.date_from or parsed.date_to))
+    return {"fts": parsed.fts, "source": parsed.source, "from": parsed.date_from, "to": parsed.date_to}.get(part, "")
+
+
 def search_condition(query: str | None) -> tuple[str, dict]:
     """SQL restricting `articles` to the FTS matches of `query` (nothing for an empty one)."""
-    expression = fts_query(query)
-    if not expression:
+    parsed = parse(query)
+    if not parsed.fts:
         return "0", {}
-    return (
-        "id in (select rowid from articles_fts where articles_fts match :arshif_q)",
-        {"arshif_q": expression},
-    )
+    where, params = "id in (select rowid from articles_fts where articles_fts match :arshif_q)", {"arshif_q": parsed.fts}
+    for column, op, value in (("source", "=", parsed.source), ("published", ">=", parsed.date_from),
+                              ("published", "<", parsed.date_to)):
+        if value:
+            key = f"arshif_{len(params)}"
+            where += f" and {column} {op} :{key}"
+            params[key] = value
+    return where, params
 
 
 @hookimpl
@@ -130,6 +166,8 @@ def prepare_connection(conn):
     register_functions(conn)
     conn.create_function("arshif_snippet", 2, snippet, deterministic=True)
     conn.create_function("arshif_snippet", 3, snippet, deterministic=True)
+    conn.create_function("arshif_excerpt", 2, excerpt, deterministic=True)
+    conn.create_function("arshif_query", 2, query_part, deterministic=True)
 
 
 @hookimpl
@@ -142,3 +180,56 @@ def filters_from_request(request, database, table, datasette):
     query = request.args["_q"]
     where, params = search_condition(query)
     return FilterArguments([where], params=params, human_descriptions=[f'search for "{query}"'])
+
+
+PAGE_SIZE = 20  # the search query's `limit`
+
+
+def mark(text, query) -> Markup:
+    """Plain text (an excerpt, a title) escaped, with the query's words in <mark>: the search page's cells."""
+    return Markup(snippet(text, query, 0) or "")
+
+
+async def search_context(datasette, database: str, request) -> dict:
+    """The search page's total, pages, sort links and how the query was understood."""
+    typed = request.args.get("q") or ""
+    parsed = parse(typed)
+    try:
+        page = max(int(request.args.get("page") or 1), 1)
+    except ValueError:
+        page = 1
+    total = 0
+    if parsed.fts:
+        where, params = search_condition(typed)
+        if parsed.source or parsed.date_from or parsed.date_to:
+            sql = f"select count(*) from articles where {where}"
+        else:  # the count from the FTS index alone
+            sql, params = "select count(*) from articles_fts where articles_fts match :arshif_q", params
+        total = (await datasette.get_database(database).execute(sql, params)).single_value()
+    base = datasette.urls.database(database) + "/search"
+
+    def link(**changes) -> str:
+        args = {"q": typed, "sort": request.args.get("sort") or "", "page": str(page), **changes}
+        return base + "?" + urlencode({k: v for k, v in args.items() if v and v != "1" or k == "q"})
+
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    return {
+        "total": total, "page": page, "pages": pages, "first": (page - 1) * PAGE_SIZE + 1,
+        "understood": describe(parsed), "sort": request.args.get("sort") or "relevance",
+        "next_url": link(page=str(page + 1)) if page < pages else None,
+        "previous_url": link(page=str(page - 1)) if page > 1 else None,
+        "by_date_url": link(sort="date", page="1"), "by_relevance_url": link(sort="", page="1"),
+        "mark": mark,
+    }
+
+
+@hookimpl
+def extra_template_vars(template, database, request, datasette):
+    """`arshif_search` for the search query's page (templates/query.html), whatever the database's name."""
+    if template != "query.html" or request is None or not database or not request.path.endswith("/search"):
+        return {}
+
+    async def inner():
+        return {"arshif_search": await search_context(datasette, database, request)}
+
+    return inner
