@@ -25,10 +25,11 @@ from markupsafe import Markup, escape
 
 from datasette import hookimpl
 
-try:
-    import pipelines  # noqa: F401  (installed, or the project is the working directory)
-except ImportError:  # `datasette serve --plugins-dir datasette/plugins` from elsewhere
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+# The pipelines of this plugin's own checkout, first: an installed copy of another
+# checkout may lack what this plugin calls (and would index or parse differently).
+_PROJECT = str(Path(__file__).resolve().parents[2])
+if _PROJECT not in sys.path:
+    sys.path.insert(0, _PROJECT)
 
 from pipelines.text.normalize import light_stem, tokens  # noqa: E402
 from pipelines.text.search_query import describe, parse  # noqa: E402
