@@ -174,3 +174,26 @@ async def test_streamed_articles_csv_has_every_row(syntax_db):
     response = await ds.client.get("/archive/articles.csv", params={"_stream": "1", "_size": "max"})
     assert response.status_code == 200
     assert len(list(csv.DictReader(io.StringIO(response.text)))) == len(ARTICLES)
+
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+async def test_atom_feed_of_a_search_and_of_a_source(syntax_db):
+    from xml.etree import ElementTree
+
+    ds = make_datasette(syntax_db)
+    response = await ds.client.get("/archive/search.atom", params={"q": "تهديد", "sort": "date"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/atom+xml")
+    feed = ElementTree.fromstring(response.content)
+    assert feed.tag == f"{ATOM}feed" and "تهديد" in feed.find(f"{ATOM}title").text
+    entries = feed.findall(f"{ATOM}entry")
+    assert [e.find(f"{ATOM}link").get("href").rsplit("/", 1)[-1] for e in entries] == ["5", "4", "2"]
+    assert all(e.find(f"{ATOM}updated").text.endswith("+00:00") for e in entries)
+    assert entries[0].find(f"{ATOM}title").text == "تقرير عن الأسواق"
+    assert "<mark>x</mark>" in entries[0].find(f"{ATOM}summary").text  # stored text, escaped as XML text
+    source = await ds.client.get("/archive/articles.atom", params={"source": "beta", "_sort_desc": "published"})
+    titles = [e.find(f"{ATOM}title").text for e in ElementTree.fromstring(source.content).findall(f"{ATOM}entry")]
+    assert titles == ["الارهاب والتطرف", "صحفي يغطي المؤتمر"]
+    page = (await ds.client.get("/archive/search", params={"q": "تهديد"})).text
+    assert "/archive/search.atom?q=" in page and "sort=date" in page
