@@ -206,3 +206,14 @@ async def test_database_page_does_not_count_the_search_index_shadow_tables(synta
     assert counts["articles"] == len(ARTICLES)
     assert counts["articles_fts_content"] is None and counts["articles_fts_data"] is None  # uninterruptible count(*)
     assert (await ds.client.get("/archive")).status_code == 200
+
+
+async def test_error_pages_in_arabic_and_a_timed_out_query_hides_its_sql(syntax_db):
+    ds = make_datasette(syntax_db)
+    missing = await ds.client.get("/archive/no_such_table")
+    assert missing.status_code == 404 and "الصفحة غير موجودة" in missing.text and 'lang="ar" dir="rtl"' in missing.text
+    slow = "with recursive n(i) as (select 1 union all select i + 1 from n) select count(*) from n"
+    interrupted = await ds.client.get("/archive", params={"sql": slow, "_timelimit": "20"})
+    assert interrupted.status_code == 400
+    assert "انتهت مهلة الاستعلام" in interrupted.text and "SQL Interrupted" in interrupted.text
+    assert "with recursive" not in interrupted.text
