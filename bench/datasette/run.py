@@ -1,14 +1,14 @@
 """Time every page of a real `arshif serve` over a bench archive: p50/p95 of N HTTP requests.
 
     python -m bench.datasette.run --articles 100000 --label after
-    python -m bench.datasette.run --articles 100000 --label baseline --code /tmp/i21-base --no-migrate
+    python -m bench.datasette.run --articles 100000 --label baseline --code /tmp/base --migrate none
 
-The archive (bench/datasette/build.py) is served under the name `archive` from
-a copy (`.data/<label>-N/archive.db`, hard copy made once), by
-`python3 -m crawler.cli serve` run in `--code` (a checkout: the current tree by
-default, or an exported older commit for the baseline). Unless `--no-migrate`,
-the copy is first opened with this tree's `open_archive`, so pending migrations
-(indexes, FTS rebuild) are applied and timed. One warm-up request per page, then
+The archive (bench/datasette/build.py) is served under the name `archive`
+(`.data/<label>-N/archive.db`), by `python3 -m crawler.cli serve` run in `--code`
+(a checkout: the current tree by default, or an exported older commit for the
+baseline). `--migrate all` (default) serves a copy opened first with this tree's
+`open_archive`, so pending migrations (indexes, FTS rebuild) are applied and
+timed; `--migrate none` serves the archive as built. One warm-up request per page, then
 N timed requests one after another; the load average is recorded with each page.
 Results: `.data/results/<label>-N.json` and a Markdown table on stdout.
 """
@@ -59,25 +59,39 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def served_copy(articles: int, label: str, migrate: bool) -> tuple[Path, float | None]:
+def served_copy(articles: int, label: str, migrate: str) -> tuple[Path, float | None]:
+    """The archive to serve as `archive`: migrate "all" (a copy, every pending migration through
+    open_archive), "indexes" (m030's statements on the built archive itself, not recorded as
+    applied: for 1 M, where m031's FTS rebuild does not fit a session) or "none" (as built)."""
     source = archive_path(articles)
     if not source.is_file():
         raise SystemExit(f"no archive at {source}: python -m bench.datasette.build --articles {articles}")
     target = DATA / f"{label}-{articles}" / "archive.db"
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if migrate != "all":
+        if not target.exists():
+            target.symlink_to(source)
+    elif not target.is_file():
         shutil.copyfile(source, target.with_suffix(".part"))
         target.with_suffix(".part").rename(target)
-    seconds = None
-    if migrate:
+    started = time.monotonic()
+    if migrate == "all":
         from pipelines.archive.database import open_archive
 
-        started = time.monotonic()
         db = open_archive(target)
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         db.close()
-        seconds = time.monotonic() - started
-    return target, seconds
+    elif migrate == "indexes":
+        import sqlite3
+
+        from pipelines.archive.database import _M030_STATEMENTS
+
+        with sqlite3.connect(source) as connection:
+            for statement in _M030_STATEMENTS:
+                connection.execute(statement)
+    else:
+        return target, None
+    return target, time.monotonic() - started
 
 
 def fetch(url: str, timeout: float = 120) -> tuple[int, bytes]:
@@ -130,15 +144,37 @@ def serve(code: Path, db: Path, port: int) -> subprocess.Popen:
     raise SystemExit("arshif serve did not start")
 
 
+def report() -> str:
+    """The p95 of every page, per saved run (.data/results/LABEL-N.json), as one Markdown table."""
+    runs = sorted((json.loads(path.read_text(encoding="utf-8")) for path in (DATA / "results").glob("*.json")),
+                  key=lambda run: (run["articles"], run["label"] != "baseline"))
+    head = " | ".join(f"{run['label']} {run['articles']:,}" for run in runs)
+    lines = [f"| page | {head} |", "|---" * (len(runs) + 1) + "|"]
+    for name, _ in PAGES:
+        cells = []
+        for run in runs:
+            row = next((r for r in run["pages"] if r["page"] == name), None)
+            cells.append("—" if row is None else f"{row['p95_ms']:,} ms{' (failed)' if row['failed'] else ''}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    loads = " | ".join(f"{min(r['load'] for r in run['pages'])}–{max(r['load'] for r in run['pages'])}" for run in runs)
+    lines.append(f"| load average (1 min) | {loads} |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--label", default="after")
     parser.add_argument("--code", type=Path, default=ROOT, help="checkout whose `arshif serve` is timed")
-    parser.add_argument("--no-migrate", action="store_true", help="serve the archive as built (baseline)")
+    parser.add_argument("--migrate", choices=("all", "indexes", "none"), default="all",
+                        help="all: a migrated copy; indexes: m030 on the built archive; none: as built (baseline)")
     parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--report", action="store_true", help="print the table of every saved run and stop")
     args = parser.parse_args(argv)
-    db, migrated = served_copy(args.articles, args.label, not args.no_migrate)
+    if args.report:
+        print(report())
+        return 0
+    db, migrated = served_copy(args.articles, args.label, args.migrate)
     port = free_port()
     process = serve(args.code.resolve(), db, port)
     try:
@@ -146,12 +182,12 @@ def main(argv=None) -> int:
     finally:
         process.terminate()
         process.wait(30)
-    report = {"articles": args.articles, "label": args.label, "code": str(args.code), "requests": args.requests,
+    saved = {"articles": args.articles, "label": args.label, "code": str(args.code), "requests": args.requests,
               "migration_seconds": migrated, "when": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
               "pages": results}
     out = DATA / "results" / f"{args.label}-{args.articles}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    out.write_text(json.dumps(saved, ensure_ascii=False, indent=1), encoding="utf-8")
     print(f"\n| page | p50 ms | p95 ms | load |\n|---|---|---|---|")
     for row in results:
         print(f"| {row['page']} | {row['p50_ms']} | {row['p95_ms']}{' (failed)' if row['failed'] else ''} | {row['load']} |")
