@@ -217,3 +217,20 @@ async def test_error_pages_in_arabic_and_a_timed_out_query_hides_its_sql(syntax_
     assert interrupted.status_code == 400
     assert "انتهت مهلة الاستعلام" in interrupted.text and "SQL Interrupted" in interrupted.text
     assert "with recursive" not in interrupted.text
+
+
+async def test_more_matches_than_the_ranking_window(tmp_path):
+    """Over 5,000 matches: relevance ranks the newest 5,000, the total is still every match, date sort reaches all."""
+    path = tmp_path / "archive.db"
+    db = open_archive(path)
+    insert_rows(db, [{"id": i, "url": f"https://x.example/{i}", "source": "x", "published": "2019-06-01" if i == 3 else f"2020-01-01T{i // 60 % 24:02d}:{i % 60:02d}",
+                      "title": "خبر", "text": "الطقس اليوم" if i != 3 else "الطقس الطقس الطقس", "language": "ar"}
+                     for i in range(1, 5102)], [])
+    db.close()
+    ds = make_datasette(path)
+    page = (await ds.client.get("/archive/search", params={"q": "الطقس"})).text
+    assert "عدد النتائج: 5,101" in page and "most recently archived matches" in page
+    ranked = await _ids(ds, "الطقس")
+    assert len(ranked) == 20 and min(ranked) >= 5101 - 4999 and 3 not in ranked
+    assert await _ids(ds, "الطقس", sort="date", page="256") == [3]  # the oldest, on the last page
+    assert 3 in await _ids(ds, "الطقس to:2019")

@@ -184,6 +184,7 @@ def filters_from_request(request, database, table, datasette):
 
 
 PAGE_SIZE = 20  # the search query's `limit`
+RANKED_LIMIT = 5000  # the search query's cutoff: relevance among the newest matches beyond this
 
 
 def mark(text, query) -> Markup:
@@ -215,7 +216,7 @@ async def search_context(datasette, database: str, request) -> dict:
 
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     return {
-        "total": total, "page": page, "pages": pages, "first": (page - 1) * PAGE_SIZE + 1,
+        "total": total, "ranked_limit": RANKED_LIMIT, "page": page, "pages": pages, "first": (page - 1) * PAGE_SIZE + 1,
         "understood": describe(parsed), "sort": request.args.get("sort") or "relevance",
         "next_url": link(page=str(page + 1)) if page < pages else None,
         "previous_url": link(page=str(page - 1)) if page > 1 else None,
