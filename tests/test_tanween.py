@@ -115,3 +115,22 @@ def test_tanween_folding_raises_recall_and_keeps_precision(monkeypatch):
 @pytest.mark.parametrize("pair", [("تهديد", "تهديداً"), ("مؤتمر", "مؤتمراً"), ("مسؤول", "مسؤولاً")])
 def test_plain_and_tanween_forms_share_a_search_form(pair):
     assert search_text(pair[0]) == search_text(pair[1])
+
+
+def test_m031_rebuilds_an_older_archive_index_with_the_tanween_forms(tmp_path):
+    import sqlite3
+
+    from pipelines.archive.database import insert_rows, open_archive
+
+    path = tmp_path / "archive.db"
+    db = open_archive(path)
+    insert_rows(db, [{"id": 1, "url": "https://x.example/1", "source": "x", "title": "عقد مؤتمراً", "text": "تهديداً جديداً"}], [])
+    db.close()
+    with sqlite3.connect(path) as connection:  # the index as the stemmer before tanween folding wrote it
+        connection.execute("delete from articles_fts")
+        connection.execute("insert into articles_fts (rowid, title, text) values (1, 'عقد موتمرا', 'تهديدا جديدا')")
+        connection.execute("delete from _sqlite_migrations where name = 'm031_search_index_tanween'")
+    db = open_archive(path)
+    assert db.execute("select title, text from articles_fts where rowid = 1").fetchone() == ("عقد موتمر", "تهديد جديد")
+    assert db.execute("select count(*) from articles_fts where articles_fts match '\"تهديد\"'").fetchone()[0] == 1
+    db.close()
