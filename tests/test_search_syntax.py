@@ -232,5 +232,6 @@ async def test_more_matches_than_the_ranking_window(tmp_path):
     assert "عدد النتائج: 5,101" in page and "most recently archived matches" in page
     ranked = await _ids(ds, "الطقس")
     assert len(ranked) == 20 and min(ranked) >= 5101 - 4999 and 3 not in ranked
+    assert "page 1 of 250)" in page  # relevance pages end with the window
     assert await _ids(ds, "الطقس", sort="date", page="256") == [3]  # the oldest, on the last page
     assert 3 in await _ids(ds, "الطقس to:2019")

@@ -215,6 +215,9 @@ async def search_context(datasette, database: str, request) -> dict:
         return base + "?" + urlencode({k: v for k, v in args.items() if v and v != "1" or k == "q"})
 
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    windowed = request.args.get("sort") != "date" and not (parsed.source or parsed.date_from or parsed.date_to)
+    if windowed:  # relevance pages stop with the ranking window; sort by date pages through every match
+        pages = min(pages, RANKED_LIMIT // PAGE_SIZE)
     return {
         "total": total, "ranked_limit": RANKED_LIMIT, "page": page, "pages": pages, "first": (page - 1) * PAGE_SIZE + 1,
         "understood": describe(parsed), "sort": request.args.get("sort") or "relevance",
