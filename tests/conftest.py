@@ -113,7 +113,7 @@ def make_datasette(db_path, metadata: dict | None = None):
         plugins_dir=str(DATASETTE_DIR / "plugins"),
         template_dir=str(DATASETTE_DIR / "templates"),
         static_mounts=[("arshif-static", str(DATASETTE_DIR / "static"))],
-        settings={"sql_time_limit_ms": 3000},
+        settings={"sql_time_limit_ms": 3000, "suggest_facets": False, "max_csv_mb": 0},
     )
 
 

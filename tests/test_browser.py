@@ -236,3 +236,41 @@ def test_search_page_in_chromium(served_archive, chromium, tmp_path):
     chromium.screenshot(tmp_path / "article.png")
     assert article["headline"] == titles[0]
     assert article["paragraphs"] and set(article["paragraphs"]) == {"rtl"}
+
+
+def _overlaps(a: dict, b: dict) -> bool:
+    return a["left"] < b["right"] - 0.5 and b["left"] < a["right"] - 0.5 and a["top"] < b["bottom"] - 0.5 and b["top"] < a["bottom"] - 0.5
+
+
+GEOMETRY = """(() => {
+  const box = e => { const r = e.getBoundingClientRect(); return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; };
+  const form = document.querySelector('form.arshif-search');
+  return {
+    lang: document.documentElement.getAttribute('lang'), dir: document.documentElement.getAttribute('dir'),
+    controls: form ? [...form.querySelectorAll('label, input[type=search], button')].map(box) : [],
+    dates: [...document.querySelectorAll('time')].map(t => ({text: t.innerText,
+      lines: new Set([...t.getClientRects()].map(r => Math.round(r.top))).size})),  // bidi runs share a line's top
+    overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  };
+})()"""
+
+
+@pytest.mark.parametrize("width", [412, 1024, 1280, 1920])
+def test_layout_at_each_width(served_archive, chromium, tmp_path, width):
+    """By element geometry: no control of the search form covers another, no date wraps, lang/dir set."""
+    chromium.page("Page.enable")
+    chromium.page("Emulation.setDeviceMetricsOverride", width=width, height=900, deviceScaleFactor=1, mobile=width < 600)
+    for name, path in (("home", "/"), ("search", "/archive/search?q=%D9%85%D8%A4%D8%AA%D9%85%D8%B1"),
+                       ("table", "/archive/articles"), ("article", "/-/article/1")):
+        chromium.page("Page.navigate", url=served_archive + path)
+        chromium.wait_for("Page.loadEventFired")
+        found = chromium.evaluate(GEOMETRY)
+        chromium.screenshot(tmp_path / f"{name}-{width}.png")
+        assert (found["lang"], found["dir"]) == ("ar", "rtl"), (name, width)
+        controls = found["controls"]
+        for i, first in enumerate(controls):
+            for second in controls[i + 1:]:
+                assert not _overlaps(first, second), (name, width, first, second)
+        assert all(date["lines"] == 1 for date in found["dates"]), (name, width, found["dates"])
+        if name in ("search", "table"):
+            assert found["dates"], (name, width)

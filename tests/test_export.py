@@ -58,7 +58,8 @@ async def test_csv_and_json_of_every_table_and_query_keep_arabic(archive_db):
         if path.endswith("/articles"):
             assert {r["title"] for r in records} == titles == {r["title"] for r in rows}
     search = (await ds.client.get("/archive/search.json", params={"q": "الارهاب", "_shape": "array"})).json()
-    assert any("<mark>الإرهاب</mark>" in row["title_snippet"] for row in search)
+    assert any("الإرهاب" in row["title"] for row in search)
+    assert not any("<mark>" in row["title"] + row["snippet"] for row in search)  # exports carry plain text
 
 
 async def test_bom_option_for_spreadsheets(archive_db):

@@ -67,7 +67,7 @@ def test_cli_has_one_module_per_command():
 def test_a_non_editable_install_carries_every_package_and_the_demo_site(tmp_path):
     source, target = tmp_path / "source", tmp_path / "site"
     # built from a copy: setuptools leaves build/ and *.egg-info/ beside the sources it builds
-    shutil.copytree(PROJECT_DIR, source, ignore=shutil.ignore_patterns(".git", "build", "data", "*.egg-info", "__pycache__"))
+    shutil.copytree(PROJECT_DIR, source, ignore=shutil.ignore_patterns(".git", "build", "data", ".data", "*.egg-info", "__pycache__"))
     install = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(source)],
         capture_output=True, text=True, cwd=tmp_path,

@@ -165,7 +165,9 @@ def test_tokens(text, expected):
         ["لبنان", "اللبناني", "لبنانية", "اللبنانيون"],
         ["ايران", "إيران", "الإيراني", "الإيرانية", "إيرانيين"],
         ["الله", "والله", "بالله", "لله"],
-        ["مدرسة", "المدرسة", "والمدرسة", "بالمدرسة"],  # (مدرسته → مدرست: ة→ت before a pronoun is not undone)
+        ["مدرسة", "المدرسة", "والمدرسة", "بالمدرسة"],
+        ["مؤتمر", "مؤتمراً", "مؤتمرا", "المؤتمر", "مُؤْتَمَرًا"],  # tanween fath on its alef, with or without the mark
+        ["تهديد", "تهديداً", "التهديد", "وتهديدا"],  # (مدرسته → مدرست: ة→ت before a pronoun is not undone)
     ],
 )
 def test_light_stem_conflates_forms(group):
@@ -186,7 +188,12 @@ def test_light_stem_conflates_forms(group):
         ("منها", "منها"),
         ("بيت", "بيت"),  # ب alone is never stripped
         ("بغداد", "بغداد"),
-        ("ليبيا", "ليبيا"),
+        ("ليبيا", "ليبي"),  # a final alef goes (tanween fath's seat): the country meets its adjective
+        ("موتمرا", "موتمر"),  # مؤتمراً: tanween folded
+        ("تهديدا", "تهديد"),
+        ("مسوولا", "مسوول"),
+        ("اجتماعنا", "اجتماع"),  # -نا is a suffix, removed first; the alef rule then does not run
+        ("هذا", "هذا"),  # 3 letters: kept
         ("ولد", "ولد"),  # و needs 3 letters left
         ("وقال", "قال"),
         ("لبنان", "لبنان"),  # -ان needs 4 letters left

@@ -12,6 +12,11 @@ from crawler.cli.common import DATASETTE_DIR, DEFAULT_DB
 PUBLIC_ENV = "ARSHIF_PUBLIC"  # the variable datasette/plugins/arshif_public.py reads
 
 
+# Suggested facets probe ~40 columns on every table page (seconds at a million articles);
+# max_csv_mb 0: a streamed CSV (`_stream=1`) carries every row instead of stopping at 100 MB with HTTP 200.
+SETTINGS = {"suggest_facets": "off", "max_csv_mb": "0"}
+
+
 def register(sub) -> None:
     serve = sub.add_parser("serve", help="publish the archive with datasette on 127.0.0.1",
                            description="Example: arshif serve data/archive.db --port 8001\n"
@@ -71,5 +76,6 @@ def datasette_command(db: str | list[str], host: str = "127.0.0.1", port: int = 
         "--template-dir", str(DATASETTE_DIR / "templates"),
         "--static", f"arshif-static:{DATASETTE_DIR / 'static'}",
         "--setting", "sql_time_limit_ms", "3000",
+        *(part for name, value in SETTINGS.items() for part in ("--setting", name, value)),
         "--host", host, "--port", str(port),
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import datetime
 
 from markupsafe import Markup, escape
 
@@ -18,6 +19,31 @@ from datasette import hookimpl
 _TEXT_COLUMNS = {"title", "text", "author", "description", "site_name"}
 _MARK_RE = re.compile(r"(</?mark>)")
 READING_VIEW = "/-/article/{}"
+DATE_COLUMNS = {"published", "fetched_at", "started_at", "finished_at", "warc_date"}
+WEEKDAYS = ("الاثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت", "الأحد")
+MONTHS = ("يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر")
+ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
+
+
+def readable_date(value) -> str | None:
+    """`2025-03-09T13:30:00` → `الأحد 9 مارس 2025، 13:30` (the time as stored, in its own zone); None if not ISO."""
+    text = str(value or "").strip()
+    if not ISO_RE.match(text):
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    day = f"{WEEKDAYS[moment.weekday()]} {moment.day} {MONTHS[moment.month - 1]} {moment.year}"
+    return day + (f"، {moment:%H:%M}" if len(text) > 10 else "")
+
+
+def arabic_date(value) -> Markup:
+    """`<time datetime="ISO">` with the readable Arabic date; any other value escaped as it is."""
+    shown = readable_date(value)
+    if shown is None:
+        return Markup("{}").format(value if value is not None else "")
+    return Markup('<time datetime="{}" title="{}" class="arshif-date">{}</time>').format(value, value, shown)
 
 
 def _is_arabic_script(value: str) -> bool:
@@ -65,7 +91,14 @@ def _row_value(row, key):
 
 
 @hookimpl
+def prepare_jinja2_environment(env):
+    env.filters["arabic_date"] = arabic_date
+
+
+@hookimpl
 def render_cell(row, value, column, table, database, datasette):
+    if column in DATE_COLUMNS and isinstance(value, str) and readable_date(value):
+        return arabic_date(value)
     if isinstance(value, str) and (column == "snippet" or column.endswith("_snippet")):
         content = marked_html(value)
         href = _article_href(datasette, _row_value(row, "article_id")) if column == "title_snippet" else None

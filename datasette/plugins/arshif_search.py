@@ -4,6 +4,10 @@
 with (`arshif_search_text`, `arshif_fts_query`, from pipelines.text.search_text) plus
 `arshif_snippet(text, q[, words])`: the ORIGINAL text, HTML-escaped, with
 <mark> around each word whose normalized light stem is a query term.
+`arshif_excerpt(text, q[, words])` is the same window as plain text (CSV and JSON
+carry no markup; the search page marks it when it renders). `arshif_query(q, part)`
+gives the parts of a typed query (pipelines.text.search_query): `fts`, `source`,
+`from`, `to`, `filtered` (1 when a source or date filter is set).
 `filters_from_request` adds `?_q=` to the articles table page, so a search can
 be combined with facets and filters.
 """
@@ -12,20 +16,24 @@ from __future__ import annotations
 
 import re
 import sys
+from functools import lru_cache
 from pathlib import Path
 
-from markupsafe import escape
+from urllib.parse import urlencode
+
+from markupsafe import Markup, escape
 
 from datasette import hookimpl
 
-# `pipelines` of the checkout these plugins live in, before any other installed copy
-# (`datasette serve --plugins-dir datasette/plugins` from elsewhere, or a second checkout)
-_CHECKOUT = Path(__file__).resolve().parents[2]
-if (_CHECKOUT / "pipelines").is_dir() and "pipelines" not in sys.modules:
-    sys.path.insert(0, str(_CHECKOUT))
+# The pipelines of this plugin's own checkout, first: an installed copy of another
+# checkout may lack what this plugin calls (and would index or parse differently).
+_PROJECT = str(Path(__file__).resolve().parents[2])
+if _PROJECT not in sys.path:
+    sys.path.insert(0, _PROJECT)
 
 from pipelines.text.normalize import light_stem, tokens  # noqa: E402
-from pipelines.text.search_text import PUBLIC_LIMIT, bounded, fts_query, register_functions  # noqa: E402
+from pipelines.text.search_query import describe, parse  # noqa: E402
+from pipelines.text.search_text import PUBLIC_LIMIT, bounded, register_functions  # noqa: E402
 
 # A word as typed in the original text: a letter or digit, then letters, digits,
 # and the marks normalization deletes inside a word (tashkeel, tatweel, zero-width
@@ -90,15 +98,7 @@ def _best_start(hits: list[frozenset[str]], size: int) -> int:
     return best
 
 
-def snippet(text: str | None, query: str | None, words: int | None = DEFAULT_WORDS) -> str | None:
-    """Escaped `text` (a window of `words` words; 0 = all) with the query's words in <mark>.
-
-    A word is marked when its normalized light stem is one of the query's terms,
-    so "ارهاب" marks "والإرهاب" and "للإرهاب" as typed in the article.
-    """
-    if text is None:
-        return None
-    text = str(text)
+def _window(text: str, query: str | None, words) -> tuple[list, list, int, int, int, int]:
     try:
         size = int(words) if words is not None else DEFAULT_WORDS
     except (TypeError, ValueError):
@@ -121,6 +121,19 @@ def snippet(text: str | None, query: str | None, words: int | None = DEFAULT_WOR
             low = spans[first][0]
         if last < len(spans):
             high = spans[last - 1][1]
+    return spans, hits, first, last, low, high
+
+
+def snippet(text: str | None, query: str | None, words: int | None = DEFAULT_WORDS) -> str | None:
+    """Escaped `text` (a window of `words` words; 0 = all) with the query's words in <mark>.
+
+    A word is marked when its normalized light stem is one of the query's terms,
+    so "ارهاب" marks "والإرهاب" and "للإرهاب" as typed in the article.
+    """
+    if text is None:
+        return None
+    text = str(text)
+    spans, hits, first, last, low, high = _window(text, query, words)
     parts = [ELLIPSIS + " "] if low > 0 else []
     position = low
     for (start, end), found in zip(spans[first:last], hits[first:last], strict=True):
@@ -134,15 +147,38 @@ def snippet(text: str | None, query: str | None, words: int | None = DEFAULT_WOR
     return "".join(parts).strip()
 
 
+def excerpt(text: str | None, query: str | None, words: int | None = DEFAULT_WORDS) -> str | None:
+    """The window `snippet` shows, as plain text (no markup, no escaping): for CSV and JSON."""
+    if text is None:
+        return None
+    text = str(text)
+    _, _, _, _, low, high = _window(text, query, words)
+    body = SPACE_RE.sub(" ", text[low:high]).strip()
+    return (ELLIPSIS + " " if low > 0 else "") + body + (" " + ELLIPSIS if high < len(text) else "")
+
+
+@lru_cache(maxsize=256)
+def query_part(typed: str | None, part: str):
+    """One part of a typed query, for SQL: fts, source, from, to, filtered."""
+    parsed = parse(typed)
+    if part == "filtered":
+        return int(bool(parsed.source or parsed.date_from or parsed.date_to))
+    return {"fts": parsed.fts, "source": parsed.source, "from": parsed.date_from, "to": parsed.date_to}.get(part, "")
+
+
 def search_condition(query: str | None) -> tuple[str, dict]:
     """SQL restricting `articles` to the FTS matches of `query` (nothing for an empty one)."""
-    expression = fts_query(query)
-    if not expression:
+    parsed = parse(query)
+    if not parsed.fts:
         return "0", {}
-    return (
-        "id in (select rowid from articles_fts where articles_fts match :arshif_q)",
-        {"arshif_q": expression},
-    )
+    where, params = "id in (select rowid from articles_fts where articles_fts match :arshif_q)", {"arshif_q": parsed.fts}
+    for column, op, value in (("source", "=", parsed.source), ("published", ">=", parsed.date_from),
+                              ("published", "<", parsed.date_to)):
+        if value:
+            key = f"arshif_{len(params)}"
+            where += f" and {column} {op} :{key}"
+            params[key] = value
+    return where, params
 
 
 @hookimpl
@@ -152,6 +188,8 @@ def prepare_connection(conn):
     checked_snippet = bounded(snippet, "arshif_snippet", PUBLIC_LIMIT)
     conn.create_function("arshif_snippet", 2, checked_snippet, deterministic=True)
     conn.create_function("arshif_snippet", 3, checked_snippet, deterministic=True)
+    conn.create_function("arshif_excerpt", 2, bounded(excerpt, "arshif_excerpt", PUBLIC_LIMIT), deterministic=True)
+    conn.create_function("arshif_query", 2, bounded(query_part, "arshif_query", PUBLIC_LIMIT), deterministic=True)
 
 
 SQLITE_UDF_ERROR = b"user-defined function raised exception"
@@ -204,3 +242,60 @@ def filters_from_request(request, database, table, datasette):
     query = request.args["_q"]
     where, params = search_condition(query)
     return FilterArguments([where], params=params, human_descriptions=[f'search for "{query}"'])
+
+
+PAGE_SIZE = 20  # the search query's `limit`
+RANKED_LIMIT = 5000  # the search query's cutoff: relevance among the newest matches beyond this
+
+
+def mark(text, query) -> Markup:
+    """Plain text (an excerpt, a title) escaped, with the query's words in <mark>: the search page's cells."""
+    return Markup(snippet(text, query, 0) or "")
+
+
+async def search_context(datasette, database: str, request) -> dict:
+    """The search page's total, pages, sort links and how the query was understood."""
+    typed = request.args.get("q") or ""
+    parsed = parse(typed)
+    try:
+        page = max(int(request.args.get("page") or 1), 1)
+    except ValueError:
+        page = 1
+    total = 0
+    if parsed.fts:
+        where, params = search_condition(typed)
+        if parsed.source or parsed.date_from or parsed.date_to:
+            sql = f"select count(*) from articles where {where}"
+        else:  # the count from the FTS index alone
+            sql, params = "select count(*) from articles_fts where articles_fts match :arshif_q", params
+        total = (await datasette.get_database(database).execute(sql, params)).single_value()
+    base = datasette.urls.database(database) + "/search"
+
+    def link(**changes) -> str:
+        args = {"q": typed, "sort": request.args.get("sort") or "", "page": str(page), **changes}
+        return base + "?" + urlencode({k: v for k, v in args.items() if v and v != "1" or k == "q"})
+
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    windowed = request.args.get("sort") != "date" and not (parsed.source or parsed.date_from or parsed.date_to)
+    if windowed:  # relevance pages stop with the ranking window; sort by date pages through every match
+        pages = min(pages, RANKED_LIMIT // PAGE_SIZE)
+    return {
+        "total": total, "ranked_limit": RANKED_LIMIT, "page": page, "pages": pages, "first": (page - 1) * PAGE_SIZE + 1,
+        "understood": describe(parsed), "sort": request.args.get("sort") or "relevance",
+        "next_url": link(page=str(page + 1)) if page < pages else None,
+        "previous_url": link(page=str(page - 1)) if page > 1 else None,
+        "by_date_url": link(sort="date", page="1"), "by_relevance_url": link(sort="", page="1"),
+        "mark": mark,
+    }
+
+
+@hookimpl
+def extra_template_vars(template, database, request, datasette):
+    """`arshif_search` for the search query's page (templates/query.html), whatever the database's name."""
+    if template != "query.html" or request is None or not database or not request.path.endswith("/search"):
+        return {}
+
+    async def inner():
+        return {"arshif_search": await search_context(datasette, database, request)}
+
+    return inner

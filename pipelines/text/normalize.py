@@ -169,6 +169,14 @@ _SUFFIXES = (
 )
 
 
+# Tanween fath is written on an alef (مؤتمراً، تهديداً); with the mark removed the
+# alef stays (موتمرا). A final alef is removed when no suffix was and >= 3 letters
+# remain, so تهديد، تهديداً and تهديدا index and query alike. Not after ه: -ها is
+# the pronoun (منها stays منها, not منه).
+_TANWEEN_ALEF = "ا"
+_MIN_STEM_AFTER_TANWEEN = 3
+
+
 def light_stem(token: str) -> str:
     """Light Arabic stemmer for search; ``token`` must already be normalized.
 
@@ -179,6 +187,11 @@ def light_stem(token: str) -> str:
 
     Suffixes: each of هما كما ها هم هن كم كن نا ات ون ين ان يه ه ي is tried once, in
     that order, keeping ≥ 3 letters (≥ 4 for ان, so لبنان/ايران/عمان stay whole).
+
+    Tanween: a final alef (the seat of tanween fath, مؤتمراً → موتمرا) is removed
+    when no suffix was and ≥ 3 letters remain, so مؤتمراً finds مؤتمر and back.
+    Nouns that end in a long alef lose it too (امريكا → امريك، سوريا → سوري);
+    query and index agree, so this only conflates a country with its adjective.
 
     Precision trade-offs (deliberate):
     - The single-letter prepositions ب ل ك are NOT removed on their own: they
@@ -207,7 +220,11 @@ def light_stem(token: str) -> str:
             if word.startswith(prefix) and len(word) - len(prefix) >= _MIN_STEM_AFTER_CONJUNCTION:
                 word = word[len(prefix) :]
                 break
+    stripped = False
     for suffix, keep in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= keep:
             word = word[: -len(suffix)]
+            stripped = True
+    if not stripped and word.endswith(_TANWEEN_ALEF) and len(word) > _MIN_STEM_AFTER_TANWEEN and word[-2] != "ه":
+        word = word[:-1]
     return word
