@@ -26,14 +26,16 @@ if _PROJECT not in sys.path:
 
 TEMPLATE = "arshif_health.html"
 CHART_W, CHART_H, BAR_GAP = 210, 44, 1
-STATE_LABELS = {
-    "failing": "متعثّر · failing",
-    "stale": "متوقّف · stale",
-    "low": "أقل من المعتاد · low",
-    "running": "يعمل الآن · running",
-    "ok": "سليم · ok",
-    "untracked": "غير متابَع · not tracked",
-    "never": "لم يُجمع بعد · never crawled",
+STATE_LABELS = {  # Arabic, then English in its own bidi run
+    state: Markup('{} <bdi lang="en">{}</bdi>').format(arabic, english) for state, (arabic, english) in {
+        "failing": ("متعثّر", "failing"),
+        "stale": ("متوقّف", "stale"),
+        "low": ("أقل من المعتاد", "low"),
+        "running": ("يعمل الآن", "running"),
+        "ok": ("سليم", "ok"),
+        "untracked": ("غير متابَع", "not tracked"),
+        "never": ("لم يُجمع بعد", "never crawled"),
+    }.items()
 }
 MAX_HOURS = 24 * 366
 
