@@ -293,3 +293,15 @@ def test_status_refuses_another_sqlite_database_and_a_missing_file(tmp_path):
     result = run_arshif("status", "--db", str(missing))
     assert result.returncode == 2 and "no archive at" in result.stderr
     assert not missing.exists() and not list(tmp_path.glob("missing.db*"))
+
+
+def test_status_of_a_damaged_archive_says_so(health_db, tmp_path):
+    """An archive cut short (a copy that stopped half-way): a message and a non-zero exit, never a traceback."""
+    damaged = tmp_path / "damaged.db"
+    data = _checkpointed(health_db).read_bytes()
+    damaged.write_bytes(data[: len(data) // 2])
+    before = _fingerprint(damaged)
+    result = run_arshif("status", "--db", str(damaged))
+    assert result.returncode in (4, 5), result.stdout + result.stderr
+    assert "arshif status:" in result.stderr and "Traceback" not in result.stderr
+    assert _fingerprint(damaged) == before

@@ -14,7 +14,8 @@ source's runs). It applies m080's statements itself (the bench archive predates
 m007-m031, whose FTS rebuild does not fit a session). `--drop-indexes` removes
 m080's indexes: the baseline is an archive not yet migrated by a crawl.
 
-Each timing is one full `arshif status --json` process (Python start-up included),
+Each timing is one full `arshif status --json` process (Python start-up included; `arshif
+status --help` is timed too, the start-up alone),
 one HTTP GET of `/-/health` and of `/-/health.json` through a real `arshif serve`, and
 one in-process `collect()`; one warm-up each, then N one after another. The load
 average is recorded. Results: bench/health/results/<label>.json and a Markdown row.
@@ -40,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from pipelines.archive.database import _M080_STATEMENTS  # noqa: E402
+from pipelines.archive.database import _M080_STATEMENTS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 M080_INDEXES = ("idx_crawls_source_runs", "idx_crawls_source_warned", "idx_articles_source_fetched")
@@ -121,7 +122,7 @@ def drop_indexes(db: Path) -> None:
 def _summary(times: list[float]) -> dict:
     ordered = sorted(times)
     return {"n": len(times), "p50_ms": round(statistics.median(ordered) * 1000),
-            "p95_ms": round(ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))] * 1000),
+            "p95_ms": round(ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] * 1000),
             "max_ms": round(ordered[-1] * 1000)}
 
 
@@ -166,12 +167,17 @@ def run(db: Path, label: str, requests: int) -> dict:
             connection.close()
 
     results["collect (in process)"] = _timed(in_process, requests)
+    start_up = [sys.executable, "-m", "crawler.cli", "status", "--help"]  # the same process without the archive
+    results["arshif status --help (start-up only)"] = _timed(
+        lambda: subprocess.run(start_up, cwd=ROOT, capture_output=True, check=True), requests)
     command = [sys.executable, "-m", "crawler.cli", "status", "--db", str(db), "--json"]
     results["arshif status --json"] = _timed(lambda: subprocess.run(command, cwd=ROOT, capture_output=True, check=True),
                                              requests)
     server, log, origin = serve(db)
     try:
-        for name, path in (("/-/health", "/-/health"), ("/-/health.json", "/-/health.json")):
+        pages = (("/-/health", "/-/health"), ("/-/health.json", "/-/health.json"),
+                 ("home page (baseline)", "/"), ("/-/versions.json (baseline: an empty request)", "/-/versions.json"))
+        for name, path in pages:
             def get(path=path):
                 with urllib.request.urlopen(origin + path, timeout=600) as response:
                     assert response.status == 200

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import sys
 from datetime import datetime, timezone
 
@@ -18,12 +19,14 @@ EXIT_OK = 0
 EXIT_STALE = 1  # --fail-if-stale: a tracked source stored nothing, or had no finished run, for HOURS
 EXIT_USAGE = 2  # no archive at --db, or a bad argument
 EXIT_NOT_ARCHIVE = 4  # --db is not an Arshif archive (as every command)
+EXIT_UNREADABLE = 5  # the archive could not be read to the end (a damaged file)
 SPARKS = " ▁▂▃▄▅▆▇█"
 SPARK_DAYS = 14
 
 EXAMPLE = """Example: arshif status --db data/archive.db
 cron: arshif status --fail-if-stale 6 || echo "a source went quiet"
-exit codes: 0 fine; 1 a tracked source is stale (--fail-if-stale); 2 no archive at --db; 4 not an Arshif archive"""
+exit codes: 0 fine; 1 a tracked source is stale (--fail-if-stale); 2 no archive at --db; 4 not an Arshif archive;
+5 the archive could not be read (damaged)"""
 
 
 def register(sub) -> None:
@@ -129,6 +132,9 @@ def cmd_status(args) -> int:
     hours = args.fail_if_stale or DEFAULT_STALE_HOURS
     try:
         rows = collect(connection, seeded_source_names(), now, hours, only=args.sources or None)
+    except sqlite3.DatabaseError as exc:  # a damaged file: say so, change nothing
+        print(f"arshif status: {args.db} could not be read: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
     finally:
         connection.close()
     stale = [row.source for row in rows if row.stale]

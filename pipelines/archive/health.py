@@ -77,9 +77,13 @@ def open_readonly(path: str | Path) -> sqlite3.Connection:
     if not path.is_file():
         raise HealthError(f"{path} is not a file")
     real = path.resolve()
-    with open(real, "rb") as handle:
-        if handle.read(16) != b"SQLite format 3\x00":
-            raise HealthError(f"{path} is not an SQLite database (an Arshif archive is one)")
+    try:
+        with open(real, "rb") as handle:
+            header = handle.read(16)
+    except OSError as exc:
+        raise HealthError(f"{path} cannot be read: {exc.strerror}") from None
+    if header != b"SQLite format 3\x00":
+        raise HealthError(f"{path} is not an SQLite database (an Arshif archive is one)")
     mode = "mode=ro" if real.with_name(real.name + "-wal").exists() else "immutable=1"
     try:
         connection = sqlite3.connect(f"{real.as_uri()}?{mode}", uri=True, check_same_thread=False)
