@@ -173,6 +173,22 @@ def test_streaks_stop_at_the_scan_limit(archive_db):
     connection.close()
     assert rows["aljazeera"].failed_runs == SCAN_RUNS and rows["aljazeera"].runs_capped
     assert rows["aljazeera"].state == "failing" and rows["demo"].state == "ok"
+    assert rows["aljazeera"].last_success_at is None
+
+
+def test_last_success_found_beyond_the_scan(archive_db):
+    """Runs every minute: 250 failed ones since the last success, which is still within the threshold."""
+    db = open_archive(archive_db)
+    _run(db, "aljazeera", _at(hours=5), stored=3)
+    _articles(db, "aljazeera", [_at(hours=5)] * 3)
+    db["crawls"].insert_all({"source": "aljazeera", "started_at": _at(minutes=250 - i), "status": "failed", "stored": 0}
+                            for i in range(250))
+    db.close()
+    connection = open_readonly(archive_db)
+    row = next(row for row in collect(connection, ["aljazeera"], NOW, stale_hours=6) if row.source == "aljazeera")
+    connection.close()
+    assert row.failed_runs == SCAN_RUNS and row.runs_capped and row.state == "failing"
+    assert row.last_success_at == _at(hours=5) and not row.stale
 
 
 def test_health_queries_read_indexes_only(health_db):

@@ -176,7 +176,7 @@ def run(db: Path, label: str, requests: int) -> dict:
     server, log, origin = serve(db)
     try:
         pages = (("/-/health", "/-/health"), ("/-/health.json", "/-/health.json"),
-                 ("home page (baseline)", "/"), ("/-/versions.json (baseline: an empty request)", "/-/versions.json"))
+                 ("home page (baseline)", "/"), ("a static file (baseline: an empty request)", "/arshif-static/arshif.css"))
         for name, path in pages:
             def get(path=path):
                 with urllib.request.urlopen(origin + path, timeout=600) as response:

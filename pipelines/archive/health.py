@@ -164,6 +164,13 @@ class HealthReader:
             f"SELECT id, status, stored{kind} FROM crawls WHERE source = ? ORDER BY id DESC LIMIT {SCAN_RUNS}", [source]
         )
 
+    def last_finished(self, source: str) -> int | None:
+        not_import = f" AND COALESCE(kind, '') != '{IMPORT_KIND}'" if self.has_kind else ""
+        row = self.connection.execute(
+            f"SELECT id FROM crawls WHERE source = ? AND status = 'finished'{not_import} ORDER BY id DESC LIMIT 1",
+            [source]).fetchone()
+        return row[0] if row else None
+
     def run(self, crawl_id: int) -> dict:
         cursor = self.connection.execute(f"SELECT {', '.join(self.run_columns)} FROM crawls WHERE id = ?", [crawl_id])
         return dict(zip(self.run_columns, cursor.fetchone(), strict=True))
@@ -251,6 +258,8 @@ def source_health(reader: HealthReader, source: str, seeded: bool, now: datetime
         if not failed_open and not empty_open and last_success_id is not None:
             break
     health.runs_capped = max(health.failed_runs, health.empty_runs) >= SCAN_RUNS
+    if last_success_id is None and crawl_runs >= SCAN_RUNS:  # further back than the scan: one more index walk
+        last_success_id = reader.last_finished(source)
     if latest_id is not None:
         run = reader.run(latest_id)
         health.last_run = {key: run.get(key) for key in ("id", "started_at", "finished_at", "status", "limit_reached",
