@@ -321,3 +321,36 @@ def test_status_of_a_damaged_archive_says_so(health_db, tmp_path):
     assert result.returncode in (4, 5), result.stdout + result.stderr
     assert "arshif status:" in result.stderr and "Traceback" not in result.stderr
     assert _fingerprint(damaged) == before
+
+
+def test_status_never_migrates_an_older_archive(health_db):
+    """An archive from before m080 (its indexes and its migration row gone): read as it is, left as it was."""
+    connection = sqlite3.connect(health_db)
+    for index in ("idx_crawls_source_runs", "idx_crawls_source_warned", "idx_articles_source_fetched"):
+        connection.execute(f"DROP INDEX {index}")
+    connection.execute("DELETE FROM _sqlite_migrations WHERE name = 'm080_health_indexes'")
+    connection.commit()
+    connection.close()
+    before, files = _fingerprint(_checkpointed(health_db)), _side_files(health_db)
+    result = run_arshif("status", "--db", str(health_db), "--json")
+    assert result.returncode == 0, result.stderr
+    rows = _by_source(json.loads(result.stdout)["sources"])
+    assert rows["aljazeera"]["failed_runs"] == 3 and rows["hespress"]["usual_per_day"] == USUAL
+    assert _fingerprint(health_db) == before and _side_files(health_db) == files
+
+
+def test_warc_imports_are_not_runs_of_a_source(health_db):
+    """With crawls.kind (WARC imports, issue 23): an import neither is a source's last run nor keeps it fresh."""
+    db = open_archive(health_db)
+    db["crawls"].add_column("kind", str)
+    _run(db, "aljazeera", _at(minutes=5), stored=50, kind="import")  # after its failed runs
+    _run(db, "alarabiya", _at(minutes=5), stored=80, kind="import")  # seeded, never crawled: imported only
+    _articles(db, "alarabiya", [_at(minutes=5)] * 80)
+    db.close()
+    connection = open_readonly(health_db)
+    rows = {row.source: row for row in collect(connection, ["aljazeera", "alarabiya", "demo"], NOW)}
+    connection.close()
+    assert rows["aljazeera"].state == "failing" and rows["aljazeera"].failed_runs == 3
+    assert rows["aljazeera"].last_run["status"] == "failed"
+    assert rows["alarabiya"].state == "untracked" and not rows["alarabiya"].stale
+    assert rows["alarabiya"].stored_24h == 80 and rows["alarabiya"].last_run is None
