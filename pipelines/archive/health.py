@@ -219,6 +219,8 @@ def _faults(run: dict, robots: int) -> dict:
         faults = json.loads(run.get("faults") or "{}")
     except ValueError:
         faults = {}
+    if not isinstance(faults, dict):
+        faults = {}
     faults = {str(k): int(v) for k, v in faults.items() if isinstance(v, (int, float)) and v}
     if robots:
         faults["robots.txt"] = robots
