@@ -11,7 +11,7 @@ import importlib
 import sys
 
 # One module per subcommand, each with `register(subparsers)`, in the order `arshif --help` lists them.
-COMMAND_MODULES = tuple(f"crawler.cli.{name}" for name in ("demo", "crawl", "extract", "serve", "reextract", "export", "merge"))
+COMMAND_MODULES = tuple(f"crawler.cli.{name}" for name in ("demo", "crawl", "extract", "serve", "reextract", "export", "merge", "status"))
 
 
 def build_parser() -> argparse.ArgumentParser:

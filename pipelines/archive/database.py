@@ -329,6 +329,32 @@ def m031_search_index_tanween(db: Database) -> None:
     db.execute(_M002_STATEMENTS[-1])
 
 
+_M080_STATEMENTS = (
+    "CREATE INDEX IF NOT EXISTS idx_crawls_source_runs ON crawls (source, id, status, stored)",
+    ("CREATE INDEX IF NOT EXISTS idx_crawls_source_warned ON crawls (source, id)"
+     " WHERE warning IS NOT NULL OR error IS NOT NULL"),
+    "CREATE INDEX IF NOT EXISTS idx_articles_source_fetched ON articles (source, fetched_at)",
+    "PRAGMA analysis_limit = 1000",
+    "ANALYZE idx_crawls_source_runs",
+    "ANALYZE idx_articles_source_fetched",
+)
+
+
+@migrations()
+def m080_health_indexes(db: Database) -> None:
+    """Indexes the health view (pipelines/archive/health.py) reads, so it costs per source, not per article.
+
+    crawls(source, id, status, stored): a source's latest run and its failed/empty
+    streaks from the index alone (hourly runs for years make crawls big too); the
+    partial index on warned runs: a source's last warning or error in one seek;
+    articles(source, fetched_at): articles stored in the last 24 h / 7 days and the
+    daily series. Building the articles index reads the table once (about a minute
+    per million articles here).
+    """
+    for statement in _M080_STATEMENTS:
+        db.execute(statement)
+
+
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
