@@ -26,6 +26,8 @@ def register(sub) -> None:
     parser.add_argument("--languages", default="ar", help="comma-separated languages to keep (default: ar)")
     parser.add_argument("--no-copy", action="store_true",
                         help="do not copy records into the archive's WARC folder; rows point at the original file and offset")
+    parser.add_argument("--no-pre-check", action="store_true",
+                        help="parse every HTML page, not only those with Arabic script (slower; to check the pre-check)")
     parser.add_argument("--log-level", default="WARNING")
     parser.set_defaults(func=cmd_import)
 
@@ -96,7 +98,8 @@ def _run(args, db_path: Path, files: list[dict], crawl_settings) -> int:
     started = time.monotonic()
     process = CrawlerProcess(settings)
     crawler = process.create_crawler("import")
-    process.crawl(crawler, files=json.dumps(files), source=args.source, since=args.since, copy="0" if args.no_copy else "1")
+    process.crawl(crawler, files=json.dumps(files), source=args.source, since=args.since, copy="0" if args.no_copy else "1",
+                  pre_check="0" if args.no_pre_check else "1")
     process.start()
     seconds = time.monotonic() - started
     crawl_id = crawler.stats.get_value("arshif/crawl_id")

@@ -62,12 +62,13 @@ class ImportSpider(scrapy.Spider):
     source_name = "import"  # the `crawls` row's source; its `kind` is 'import'
 
     def __init__(self, files: str = "[]", source: str | None = None, since: str | None = None, copy: str = "1",
-                 *args, **kwargs):
+                 pre_check: str = "1", *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.files = json.loads(files)  # [{"path", "name", "sha256", "size"}]
         self.fixed_source = source
         self.since = since or None
         self.copy = copy not in ("0", "", "false")
+        self.use_pre_check = pre_check not in ("0", "", "false")
         self.counts: dict[str, ImportCounts] = {}
         self._seen: set[int] = set()  # hashes of the URLs this run took
         self._progress_at = 0.0
@@ -78,7 +79,8 @@ class ImportSpider(scrapy.Spider):
         settings = crawler.settings
         spider.max_size = settings.getint("DOWNLOAD_MAXSIZE", 0)
         languages = set(settings.getlist("ARSHIF_KEEP_LANGUAGES", ["ar"]))
-        spider.pre_check = may_be_arabic_script if languages <= ARABIC_SCRIPT_LANGUAGES else None
+        arabic_script = languages <= ARABIC_SCRIPT_LANGUAGES  # the pre-check knows Arabic script only
+        spider.pre_check = may_be_arabic_script if arabic_script and spider.use_pre_check else None
         spider.db_path = settings.get("ARSHIF_DB")
         warc_dir = settings.get("ARSHIF_WARC_DIR") or str(Path(spider.db_path).resolve().parent / "warc")
         spider.writer = WarcWriter(warc_dir, prefix="import") if spider.copy else None

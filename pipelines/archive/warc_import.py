@@ -98,9 +98,14 @@ def read_pages(path: str | Path, counts: ImportCounts, max_size: int, since: str
             end = position
             try:
                 for record in iterator:
+                    errors = iterator.err_count
                     page, digest = _page(record, counts, max_size, since, pre_check, skip_url, revisits, path)
                     offset = iterator.get_record_offset()  # reads the record to its end: after its payload
                     end = offset + iterator.get_record_length()
+                    if getattr(record.raw_stream, "limit", 0) > 0 or iterator.err_count > errors:
+                        # fewer bytes than its Content-Length (a member cut short), or more: a page cut somewhere
+                        counts["wrong_length"] += 1
+                        page = digest = None
                     if digest and len(revisits) < REVISIT_INDEX_MAX:  # a later revisit may stand for this page
                         revisits[digest] = offset
                     counts["records"] += 1
@@ -166,7 +171,7 @@ def _page(record, counts, max_size, since, pre_check, skip_url, revisits, path):
         return None, None
     url = record.rec_headers.get_header("WARC-Target-URI") or ""
     if not url.startswith(("http://", "https://")):
-        counts["not_http"] += 1
+        counts["no_http_url"] += 1
         return None, None
     digest = record.rec_headers.get_header("WARC-Payload-Digest")
     headers, status_line = record.http_headers.headers, record.http_headers.statusline
