@@ -255,7 +255,14 @@ def test_sigkill_mid_file_then_the_same_command_equals_a_clean_import(tmp_path):
     process.wait()
     again = arshif_import(str(warc), "--db", str(killed))
     assert again.returncode == 0, again.stderr[-3000:]
-    assert archive_snapshot(Database(killed)) == archive_snapshot(Database(clean))
+    # as tests/test_crash_safety.py holds a resumed crawl to: the same URLs archived, each text once, every page's
+    # outcome. Which copy of an exact or near pair is the article may differ: an earlier-published copy takes the
+    # kept one's place only within one run (pipelines/dedup.py), and the kill may put the pair in two runs.
+    for query in ("SELECT url FROM articles UNION ALL SELECT url FROM duplicates ORDER BY 1",
+                  "SELECT content_hash FROM articles ORDER BY 1",
+                  "SELECT url, outcome IN ('stored', 'duplicate') FROM pages ORDER BY 1"):
+        assert Database(killed).execute(query).fetchall() == Database(clean).execute(query).fetchall(), query
+    assert _articles(killed) > 100
     statuses = [row["status"] for row in Database(killed).query("SELECT status FROM crawls ORDER BY id")]
     assert statuses[-1] == "finished" and all(s in ("killed", "finished") for s in statuses)
 
