@@ -29,7 +29,12 @@ from crawler.middlewares import WarcLocation
 from crawler.sources import SourceError, all_sources, load_source
 from pipelines.archive.request_meta import ROLE, WARC_REF
 from pipelines.archive.warc import ROLE_HEADER, SOURCE_HEADER, WarcWriter
-from pipelines.archive.warc_import import ARABIC_SCRIPT_LANGUAGES, ImportCounts, may_be_arabic_script, read_pages
+from pipelines.archive.warc_import import (
+    ARABIC_SCRIPT_LANGUAGES,
+    ImportCounts,
+    may_be_arabic_script,
+    read_pages,
+)
 from pipelines.similarity.urls import fetch_url
 
 IMPORTED_FROM_HEADER = "WARC-Arshif-Imported-From"  # "<file name>#<offset>" of the record copied
@@ -54,7 +59,7 @@ class SourcesByHost:
 def host_source_name(host: str) -> str:
     """A host no seed covers is a source of its own: the host, lower case, without a leading `www.`."""
     host = host.lower().rstrip(".")
-    return host[4:] if host.startswith("www.") else host
+    return host.removeprefix("www.")
 
 
 class ImportSpider(scrapy.Spider):
