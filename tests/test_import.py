@@ -276,3 +276,32 @@ def test_a_missing_file_or_a_foreign_database_is_refused_before_anything_is_writ
     before = other.read_bytes()
     assert arshif_import(str(warc), "--db", str(other)).returncode == 4
     assert other.read_bytes() == before
+
+
+def test_a_url_is_streamed_to_a_temporary_file_and_no_copy_points_at_the_original(tmp_path):
+    from crawler.demo.server import SiteServer
+
+    served = tmp_path / "served"
+    served.mkdir()
+    warc = served / "generated.warc.gz"
+    cc_news.write_cc_news(warc, arabic=12, other=8)
+    by_url, by_file = tmp_path / "url" / "archive.db", tmp_path / "nocopy" / "archive.db"
+    with SiteServer(served) as server:
+        result = arshif_import(f"{server.origin}/generated.warc.gz", "--db", str(by_url))
+        assert result.returncode == 0, result.stderr[-3000:]
+        refused = arshif_import(f"{server.origin}/generated.warc.gz", "--db", str(tmp_path / "r.db"), "--no-copy")
+        assert refused.returncode == 2 and "--no-copy needs local files" in refused.stderr
+    assert not [p for p in by_url.parent.iterdir() if p.name.startswith(".import-")]  # the download is deleted
+    [entry] = json.loads(next(Database(by_url).query("SELECT import_files FROM crawls"))["import_files"])
+    assert entry["path"] == f"{server.origin}/generated.warc.gz" and entry["size"] == warc.stat().st_size
+
+    result = arshif_import(str(warc), "--db", str(by_file), "--no-copy")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert archive_snapshot(Database(by_file)) == archive_snapshot(Database(by_url))
+    assert not (by_file.parent / "warc").exists() or not list((by_file.parent / "warc").glob("*.warc.gz"))
+    rows = list(Database(by_file).query("SELECT url, warc_file, warc_offset, warc_length FROM articles"))
+    assert rows and {row["warc_file"] for row in rows} == {str(warc.resolve())}
+    raw = warc.read_bytes()
+    for row in rows:  # each reference is the record of that URL in the original file
+        record = gzip.decompress(raw[row["warc_offset"]:row["warc_offset"] + row["warc_length"]])
+        assert f"WARC-Target-URI: {row['url']}".encode() in record
