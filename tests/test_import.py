@@ -305,3 +305,29 @@ def test_a_url_is_streamed_to_a_temporary_file_and_no_copy_points_at_the_origina
     for row in rows:  # each reference is the record of that URL in the original file
         record = gzip.decompress(raw[row["warc_offset"]:row["warc_offset"] + row["warc_length"]])
         assert f"WARC-Target-URI: {row['url']}".encode() in record
+
+
+def test_progress_is_shown_on_a_terminal_only(tmp_path):
+    import pty
+
+    warc = tmp_path / "generated.warc.gz"
+    cc_news.write_cc_news(warc, arabic=3, other=30)
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "crawler.cli.main", "import", str(warc), "--db", str(tmp_path / "a.db")],
+                               cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=follower, text=True)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    process.wait(timeout=300)
+    os.close(leader)
+    assert process.returncode == 0
+    assert b"generated.warc.gz: 100 records read, 3 kept" in shown and b"records/s" in shown and b"ETA" in shown
+    piped = arshif_import(str(warc), "--db", str(tmp_path / "b.db"))  # stderr a pipe: no progress lines
+    assert piped.returncode == 0 and "records read" not in piped.stderr
