@@ -4,6 +4,7 @@ reextract keeps the imported articles; a SIGKILL mid-file then the same command 
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import importlib
 import io
@@ -305,6 +306,23 @@ def test_a_url_is_streamed_to_a_temporary_file_and_no_copy_points_at_the_origina
     for row in rows:  # each reference is the record of that URL in the original file
         record = gzip.decompress(raw[row["warc_offset"]:row["warc_offset"] + row["warc_length"]])
         assert f"WARC-Target-URI: {row['url']}".encode() in record
+    assert asyncio.run(_stored_copy_status(by_file)) == (200, 404)
+
+
+async def _stored_copy_status(db_path: Path) -> tuple[int, int]:
+    """The stored-copy view reads a --no-copy article from the original file; a row naming any other absolute
+    path (one the operator never imported) shows nothing."""
+    from tests.conftest import make_datasette
+
+    db = Database(db_path)
+    first, second = [row["id"] for row in db.query("SELECT id FROM articles ORDER BY id LIMIT 2")]
+    title = db["articles"].get(first)["title"]
+    db.execute("UPDATE articles SET warc_file = '/etc/passwd', warc_offset = 0 WHERE id = ?", [second])
+    db.conn.commit()
+    ds = make_datasette(db_path)
+    shown = await ds.client.get(f"/-/archived/{first}/page")
+    assert shown.status_code != 200 or title.split()[0] in shown.text
+    return shown.status_code, (await ds.client.get(f"/-/archived/{second}/page")).status_code
 
 
 def test_progress_is_shown_on_a_terminal_only(tmp_path):

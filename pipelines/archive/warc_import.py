@@ -253,6 +253,20 @@ def _header(headers, name: str) -> str | None:
     return None
 
 
+def imported_paths(db_path: str | Path) -> frozenset[str]:
+    """The local files `arshif import` read into this archive (rows of `--no-copy` imports name them)."""
+    import json
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"{Path(db_path).resolve().as_uri()}?mode=ro", uri=True) as connection:
+            rows = connection.execute("SELECT import_files FROM crawls WHERE kind = 'import'").fetchall()
+    except sqlite3.Error:  # an archive from before imports
+        return frozenset()
+    return frozenset(entry["path"] for (files,) in rows for entry in json.loads(files or "[]")
+                     if Path(entry.get("path", "")).is_absolute())
+
+
 def file_digest(path: str | Path) -> str:
     """sha256 of the file: its identity in the `crawls` row."""
     import hashlib
@@ -280,4 +294,4 @@ def download(url: str, target: Path, max_bytes: int = 0, progress=None) -> None:
                 progress(written)
 
 
-__all__ = ["ImportCounts", "ImportedPage", "download", "file_digest", "may_be_arabic_script", "read_pages"]
+__all__ = ["ImportCounts", "ImportedPage", "download", "file_digest", "imported_paths", "may_be_arabic_script", "read_pages"]
