@@ -88,7 +88,8 @@ class ImportSpider(scrapy.Spider):
         spider.pre_check = may_be_arabic_script if arabic_script and spider.use_pre_check else None
         spider.db_path = settings.get("ARSHIF_DB")
         warc_dir = settings.get("ARSHIF_WARC_DIR") or str(Path(spider.db_path).resolve().parent / "warc")
-        spider.writer = WarcWriter(warc_dir, prefix="import") if spider.copy else None
+        spider.writer = WarcWriter(warc_dir, prefix="import", max_size=settings.getint("ARSHIF_WARC_MAX_SIZE", 100 * 1024 * 1024),
+                                   gzip_level=settings.getint("ARSHIF_WARC_GZIP_LEVEL", 6)) if spider.copy else None
         spider.hosts = SourcesByHost(all_sources())
         crawler.signals.connect(spider._closed, signal=signals.spider_closed)
         return spider
@@ -193,6 +194,7 @@ class ImportSpider(scrapy.Spider):
         if crawl_id is None:
             return
         files = [{**{k: entry[k] for k in ("name", "sha256", "size")}, "path": entry.get("origin") or entry["path"],
+                  "copied": self.copy,
                   "counts": dict(self.counts.get(entry["name"], {}))} for entry in self.files]
         with self._db:
             self._db.execute("UPDATE crawls SET kind = 'import', import_files = ? WHERE id = ?",
