@@ -349,3 +349,17 @@ def test_progress_is_shown_on_a_terminal_only(tmp_path):
     assert b"generated.warc.gz: 100 records read, 3 kept" in shown and b"records/s" in shown and b"ETA" in shown
     piped = arshif_import(str(warc), "--db", str(tmp_path / "b.db"))  # stderr a pipe: no progress lines
     assert piped.returncode == 0 and "records read" not in piped.stderr
+
+
+def test_a_bad_since_or_a_warc_folder_that_cannot_be_made_fails_with_a_message(tmp_path):
+    warc = tmp_path / "x.warc.gz"
+    cc_news.write_cc_news(warc, arabic=2, other=1)
+    result = arshif_import(str(warc), "--db", str(tmp_path / "a.db"), "--since", "yesterday")
+    assert result.returncode == 2 and "is not a date" in result.stderr and not (tmp_path / "a.db").exists()
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    (blocked / "warc").write_text("a file where the WARC folder goes")
+    result = arshif_import(str(warc), "--db", str(blocked / "archive.db"))
+    assert result.returncode == 1 and "did not finish (failed: WARC copy" in result.stderr
+    db = Database(blocked / "archive.db")
+    assert db["articles"].count == 0 and next(db.query("SELECT status FROM crawls"))["status"] == "failed"

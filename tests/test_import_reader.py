@@ -69,3 +69,15 @@ def test_the_pre_check_keeps_every_form_of_arabic_and_drops_plain_other_pages():
     assert not may_be_arabic_script(b"<html><title>English news</title><p>Only English here.</p></html>")
     assert not may_be_arabic_script("<title>Nouvelles du monde, été</title>".encode())  # UTF-8 Latin
     assert not may_be_arabic_script("<title>Новости</title>".encode())  # Cyrillic
+
+
+def test_a_seed_covers_its_hosts_and_other_hosts_are_sources_of_their_own():
+    from crawler.sources import all_sources
+    from crawler.spiders.import_ import SourcesByHost, host_source_name
+
+    hosts = SourcesByHost(all_sources())
+    assert hosts.seed("www.aljazeera.net").name == "aljazeera"
+    assert hosts.seed("WWW.BBC.COM.").name == "bbcarabic"
+    assert hosts.seed("aljazeera.com") is None and hosts.seed("notaljazeera.net") is None
+    assert host_source_name("WWW.Almarsad-News.example.") == "almarsad-news.example"
+    assert host_source_name("news.example.com") == "news.example.com"

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+_ISO_PREFIX = re.compile(r"^\d{4}(-\d{2}(-\d{2}(T\d{2}(:\d{2}(:\d{2}Z?)?)?)?)?)?$")  # compared with WARC-Date as text
 
 
 def register(sub) -> None:
@@ -37,6 +40,9 @@ def cmd_import(args) -> int:
     from pipelines.archive.checks import check_archive_path
     from pipelines.archive.warc_import import file_digest
 
+    if args.since and not _ISO_PREFIX.match(args.since):
+        print(f"arshif import: --since {args.since!r} is not a date: give YYYY, YYYY-MM-DD or YYYY-MM-DDTHH:MM", file=sys.stderr)
+        return 2
     db_path = Path(args.db)
     check_archive_path(db_path)  # ArchiveError: exit 4 before anything is written
     refuse_if_locked(str(db_path))

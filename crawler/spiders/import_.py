@@ -35,6 +35,8 @@ from pipelines.archive.warc_import import (
     may_be_arabic_script,
     read_pages,
 )
+from pipelines.outcomes.write_failure import WRITE_ERRORS, failed
+from pipelines.outcomes.write_failure import report as report_write_failure
 from pipelines.similarity.urls import fetch_url
 
 IMPORTED_FROM_HEADER = "WARC-Arshif-Imported-From"  # "<file name>#<offset>" of the record copied
@@ -88,8 +90,9 @@ class ImportSpider(scrapy.Spider):
         spider.pre_check = may_be_arabic_script if arabic_script and spider.use_pre_check else None
         spider.db_path = settings.get("ARSHIF_DB")
         warc_dir = settings.get("ARSHIF_WARC_DIR") or str(Path(spider.db_path).resolve().parent / "warc")
-        spider.writer = WarcWriter(warc_dir, prefix="import", max_size=settings.getint("ARSHIF_WARC_MAX_SIZE", 100 * 1024 * 1024),
-                                   gzip_level=settings.getint("ARSHIF_WARC_GZIP_LEVEL", 6)) if spider.copy else None
+        spider.warc = {"folder": warc_dir, "prefix": "import", "max_size": settings.getint("ARSHIF_WARC_MAX_SIZE", 100 << 20),
+                       "gzip_level": settings.getint("ARSHIF_WARC_GZIP_LEVEL", 6)}
+        spider.writer = None  # made in start(), where a folder that cannot be made fails the run
         spider.hosts = SourcesByHost(all_sources())
         crawler.signals.connect(spider._closed, signal=signals.spider_closed)
         return spider
@@ -116,17 +119,27 @@ class ImportSpider(scrapy.Spider):
     # -- reading --------------------------------------------------------------------------
 
     async def start(self):
+        """Every file in turn. A failure that is not the input's (disk full, archive read-only, a bug) stops
+        the import with the run `failed`: Scrapy would otherwise end a broken start() as `finished`."""
         self._db = self._connect()
         self._record_run()
-        for entry in self.files:
-            counts = self.counts.setdefault(entry["name"], ImportCounts())
-            self._file, self._started = entry, time.monotonic()
-            for page in read_pages(entry["path"], counts, self.max_size, self.since, self.pre_check, self._skip,
-                                   self._progress):
-                item = self._item(page, entry, counts)
-                if item is not None:
-                    yield item
-            self._progress(entry["size"], final=True)
+        try:
+            if self.copy:
+                self.writer = WarcWriter(**self.warc)
+            for entry in self.files:
+                counts = self.counts.setdefault(entry["name"], ImportCounts())
+                self._file, self._started = entry, time.monotonic()
+                for page in read_pages(entry["path"], counts, self.max_size, self.since, self.pre_check, self._skip,
+                                       self._progress):
+                    if failed(self.crawler):
+                        return
+                    item = self._item(page, entry, counts)
+                    if item is not None:
+                        yield item
+                self._progress(entry["size"], final=True)
+        except Exception as exc:  # noqa: BLE001  (reported and recorded: the CLI exits 1)
+            report_write_failure(self.crawler, exc, "import" if not isinstance(exc, WRITE_ERRORS) else "WARC copy")
+            return
         self._record_run()
 
     def _item(self, page, entry: dict, counts: ImportCounts) -> PageItem | None:
