@@ -363,3 +363,20 @@ def test_a_bad_since_or_a_warc_folder_that_cannot_be_made_fails_with_a_message(t
     assert result.returncode == 1 and "did not finish (failed: WARC copy" in result.stderr
     db = Database(blocked / "archive.db")
     assert db["articles"].count == 0 and next(db.query("SELECT status FROM crawls"))["status"] == "failed"
+
+
+def test_reextract_rebuilds_no_copy_imports_from_the_original_files(tmp_path):
+    warc = tmp_path / "generated.warc.gz"
+    cc_news.write_cc_news(warc, arabic=16, other=4, seed=11)
+    db_path = tmp_path / "archive" / "archive.db"
+    assert arshif_import(str(warc), "--db", str(db_path), "--no-copy").returncode == 0
+    rebuilt = tmp_path / "rebuilt.db"
+    result = run_arshif("reextract", "--db", str(db_path), "--into", str(rebuilt))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "16 archived article pages" in result.stdout  # read from the original file, not kept as they were
+    assert archive_snapshot(Database(rebuilt)) == archive_snapshot(Database(db_path))
+    assert {r["warc_file"] for r in Database(rebuilt).query("SELECT warc_file FROM articles")} == {str(warc.resolve())}
+    moved = warc.with_name("moved.warc.gz")
+    warc.rename(moved)  # the original is gone: reextract names it and changes nothing
+    result = run_arshif("reextract", "--db", str(db_path), "--into", str(tmp_path / "again.db"))
+    assert result.returncode == 5 and str(warc.resolve()) in result.stderr

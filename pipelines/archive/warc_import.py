@@ -256,15 +256,32 @@ def _header(headers, name: str) -> str | None:
 def imported_paths(db_path: str | Path) -> frozenset[str]:
     """The local files `arshif import` read into this archive (rows of `--no-copy` imports name them)."""
     import json
+
+    rows = _read_only(db_path, "SELECT import_files FROM crawls WHERE kind = 'import'")
+    return frozenset(entry["path"] for (files,) in rows for entry in json.loads(files or "[]")
+                     if Path(entry.get("path", "")).is_absolute())
+
+
+def uncopied_pages(db_path: str | Path) -> list[tuple[str, str, str, int, int]]:
+    """(url, source, file, offset, length) of the article pages `--no-copy` imports left in their original files:
+    what `arshif reextract` replays from there, in file order."""
+    paths = imported_paths(db_path)
+    if not paths:
+        return []
+    marks = ",".join("?" * len(paths))
+    return _read_only(db_path, "SELECT url, source, warc_file, warc_offset, warc_length FROM pages"
+                               f" WHERE role = 'article' AND warc_file IN ({marks}) ORDER BY warc_file, warc_offset",
+                      sorted(paths))
+
+
+def _read_only(db_path: str | Path, query: str, params=()) -> list[tuple]:
     import sqlite3
 
     try:
         with sqlite3.connect(f"{Path(db_path).resolve().as_uri()}?mode=ro", uri=True) as connection:
-            rows = connection.execute("SELECT import_files FROM crawls WHERE kind = 'import'").fetchall()
-    except sqlite3.Error:  # an archive from before imports
-        return frozenset()
-    return frozenset(entry["path"] for (files,) in rows for entry in json.loads(files or "[]")
-                     if Path(entry.get("path", "")).is_absolute())
+            return connection.execute(query, params).fetchall()
+    except sqlite3.Error:  # no archive, or one from before imports
+        return []
 
 
 def file_digest(path: str | Path) -> str:
@@ -294,4 +311,5 @@ def download(url: str, target: Path, max_bytes: int = 0, progress=None) -> None:
                 progress(written)
 
 
-__all__ = ["ImportCounts", "ImportedPage", "download", "file_digest", "imported_paths", "may_be_arabic_script", "read_pages"]
+__all__ = ["ImportCounts", "ImportedPage", "download", "file_digest", "imported_paths", "may_be_arabic_script", "read_pages",
+           "uncopied_pages"]
