@@ -12,6 +12,7 @@ same file, add nothing twice.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import sys
@@ -41,6 +42,9 @@ from pipelines.similarity.urls import fetch_url
 
 IMPORTED_FROM_HEADER = "WARC-Arshif-Imported-From"  # "<file name>#<offset>" of the record copied
 PROGRESS_EVERY = 0.5  # seconds between progress lines on a terminal
+# Pages yielded and not yet through the pipelines. Scrapy sends items from start() to the pipelines
+# without waiting for them, so without this a file of Arabic pages would sit in memory whole.
+MAX_PAGES_IN_PIPELINES = 64
 
 
 class SourcesByHost:
@@ -79,6 +83,8 @@ class ImportSpider(scrapy.Spider):
         self.counts: dict[str, ImportCounts] = {}
         self._seen: set[int] = set()  # hashes of the URLs this run took
         self._progress_at = 0.0
+        self._in_pipelines = 0
+        self._room: asyncio.Event | None = None
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -95,6 +101,8 @@ class ImportSpider(scrapy.Spider):
         spider.writer = None  # made in start(), where a folder that cannot be made fails the run
         spider.hosts = SourcesByHost(all_sources())
         crawler.signals.connect(spider._closed, signal=signals.spider_closed)
+        for done in (signals.item_scraped, signals.item_dropped, signals.item_error):
+            crawler.signals.connect(spider._through, signal=done)
         return spider
 
     # -- what is already there ------------------------------------------------------------
@@ -135,6 +143,8 @@ class ImportSpider(scrapy.Spider):
                         return
                     item = self._item(page, entry, counts)
                     if item is not None:
+                        await self._wait_for_room()
+                        self._in_pipelines += 1
                         yield item
                 self._progress(entry["size"], final=True)
         except Exception as exc:  # noqa: BLE001  (reported and recorded: the CLI exits 1)
@@ -175,6 +185,19 @@ class ImportSpider(scrapy.Spider):
             prune_selectors=self._prune_selectors(seed, source_name),
             warc={key: location[key] for key in ("warc_file", "warc_offset", "warc_length")},
         )
+
+    async def _wait_for_room(self) -> None:
+        if self._room is None:
+            self._room = asyncio.Event()
+        while self._in_pipelines >= MAX_PAGES_IN_PIPELINES:
+            self._room.clear()
+            await self._room.wait()
+
+    def _through(self, *args, **kwargs) -> None:
+        """An item left the pipelines (stored, dropped or failed): room for the next page."""
+        self._in_pipelines = max(0, self._in_pipelines - 1)
+        if self._room is not None:
+            self._room.set()
 
     def _prune_selectors(self, seed, source_name: str) -> tuple[str, ...]:
         if seed is not None:
