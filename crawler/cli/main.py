@@ -10,8 +10,9 @@ import argparse
 import importlib
 import sys
 
-# One module per subcommand, each with `register(subparsers)`, in the order `arshif --help` lists them.
-COMMAND_MODULES = tuple(f"crawler.cli.{name}" for name in ("demo", "crawl", "extract", "serve", "reextract", "export", "merge", "status"))
+# One module per subcommand (`import_` for `arshif import`: `import` is a keyword), each with `register(subparsers)`, in the order `arshif --help` lists them.
+COMMAND_MODULES = tuple(f"crawler.cli.{name}" for name in ("demo", "crawl", "extract", "serve", "reextract", "export", "merge",
+                                                                 "import_", "status"))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -31,7 +31,9 @@ def cmd_reextract(args) -> int:
 
     db_path = Path(args.db)
     warc_dir = Path(args.warc) if args.warc else db_path.resolve().parent / "warc"
-    if not any(warc_dir.glob("*.warc.gz")):
+    from pipelines.archive.warc_import import uncopied_pages
+
+    if not any(warc_dir.glob("*.warc.gz")) and not uncopied_pages(db_path):  # `arshif import --no-copy` pages too
         print(f"arshif reextract: no WARC files in {warc_dir}", file=sys.stderr)
         return 2
     target = _target(db_path, args.into)  # ArchiveError (exit 4) before anything is deleted
@@ -49,7 +51,7 @@ def cmd_reextract(args) -> int:
     started = time.monotonic()
     process = CrawlerProcess(settings)
     crawler = process.create_crawler("reextract")
-    process.crawl(crawler, warc_dir=str(warc_dir))
+    process.crawl(crawler, warc_dir=str(warc_dir), imported_from=str(db_path))
     process.start()
     seconds = time.monotonic() - started
     replayed = crawler.stats.get_value("arshif/warc_responses_replayed", 0)

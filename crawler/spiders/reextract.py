@@ -20,11 +20,12 @@ class ReextractSpider(scrapy.Spider):
     name = "reextract"
     source_name = "reextract"
 
-    def __init__(self, warc_dir: str | None = None, *args, **kwargs):
+    def __init__(self, warc_dir: str | None = None, imported_from: str | None = None, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if not warc_dir:
             raise ValueError("give the WARC folder: scrapy crawl reextract -a warc_dir=data/warc")
         self.warc_dir = warc_dir
+        self.imported_from = imported_from  # the archive whose `arshif import --no-copy` pages to replay from their files
         self._prune: dict[str, tuple[str, ...]] = {}
 
     def _prune_selectors(self, source: str | None) -> tuple[str, ...]:
@@ -58,11 +59,32 @@ class ReextractSpider(scrapy.Spider):
             except Exception as exc:  # noqa: BLE001  (warcio: a record whose headers are damaged)
                 unreadable[path.name] = f"{type(exc).__name__}: {str(exc)[:200]}"
                 self.logger.error("Unreadable WARC file %s: %s", path.name, unreadable[path.name])
+        for item in self._uncopied(max_size, unreadable):
+            yield item
+
+    def _uncopied(self, max_size: int, unreadable: dict):
+        """Pages `arshif import --no-copy` left in the imported files: each read at its row's place there."""
+        if not self.imported_from:
+            return
+        from pipelines.archive.warc import read_response
+        from pipelines.archive.warc_import import imported_paths, uncopied_pages
+
+        paths = imported_paths(self.imported_from)
+        for url, source, file, offset, length in uncopied_pages(self.imported_from):
+            stored = read_response("", file, offset, length, imported=paths)
+            if stored is None:  # the file moved, changed or was cut: its rows stay as archived
+                unreadable.setdefault(file, f"no response record at offset {offset} any more")
+                continue
+            stored.role, stored.source = "article", source
+            item = self._item(stored, max_size)
+            if item is not None:
+                item.url = url  # as imported (the record's URI may still carry its fragment)
+                yield item
 
     def _item(self, stored, max_size: int):
         if stored.role != "article" or stored.status != 200:
             return None
-        if stored.body is None:
+        if stored.body is None or (max_size and len(stored.body) > max_size):
             self.crawler.stats.inc_value("arshif/replay_too_large")
             self.logger.warning("Not replayed: %s decodes to more than DOWNLOAD_MAXSIZE (%s B)", stored.url, max_size)
             return None

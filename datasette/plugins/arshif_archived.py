@@ -76,8 +76,13 @@ def stored_page(db_path: str | None, article: dict):
 
     if not db_path or not article.get("warc_file"):
         return None
+    imported = frozenset()
+    if Path(article["warc_file"]).is_absolute():  # `arshif import --no-copy`: the original file, if it was imported
+        from pipelines.archive.warc_import import imported_paths
+
+        imported = imported_paths(db_path)
     return read_response(Path(db_path).parent / "warc", article["warc_file"], article["warc_offset"],
-                         article["warc_length"])
+                         article["warc_length"], imported)
 
 
 def sandboxed_body(body: bytes) -> bytes:

@@ -355,6 +355,16 @@ def m080_health_indexes(db: Database) -> None:
         db.execute(statement)
 
 
+
+@migrations()
+def m100_import_runs(db: Database) -> None:
+    """`arshif import` runs are `crawls` rows too: `kind` is 'import' (NULL: a crawl) and `import_files`
+    (JSON) names each file read, its sha256, size and what was read, kept and skipped."""
+    if "kind" not in db["crawls"].columns_dict:
+        db["crawls"].add_column("kind", str)
+    if "import_files" not in db["crawls"].columns_dict:
+        db["crawls"].add_column("import_files", str)
+
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 

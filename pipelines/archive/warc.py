@@ -378,17 +378,25 @@ def _stored(record, raw: bytes | None, ref: WarcRef, max_size: int = 0) -> Store
 MAX_RECORD_BYTES = 64 * 1024 * 1024  # no stored page's record is larger (DOWNLOAD_MAXSIZE is 10 MB)
 
 
-def read_response(folder: str | Path, name: str, offset: int, length: int) -> StoredResponse | None:
+def read_response(folder: str | Path, name: str, offset: int, length: int,
+                  imported: frozenset[str] = frozenset()) -> StoredResponse | None:
     """The response record at (file, offset, length) in the WARC folder, or None.
 
     `name` must be a file directly in `folder` (no path parts): an archive row cannot make
-    the reader open anything else.
+    the reader open anything else. The one exception is `imported`: the absolute paths of
+    the files the operator imported with `arshif import --no-copy` (the `crawls` rows'
+    `import_files`), whose rows name the original file.
     """
+    if name and name in imported:
+        return _read_at(Path(name), name, offset, length)
     if not name or Path(name).name != name or name.startswith(".") or not name.endswith(".warc.gz"):
         return None
+    return _read_at(Path(folder) / name, name, offset, length)
+
+
+def _read_at(path: Path, name: str, offset: int, length: int) -> StoredResponse | None:
     if offset is None or length is None or offset < 0 or not 0 < length <= MAX_RECORD_BYTES:
         return None
-    path = Path(folder) / name
     try:
         with open(path, "rb") as stream:
             stream.seek(offset)

@@ -1,0 +1,83 @@
+"""The web-archive reader on its own (pipelines/archive/warc_import.py): revisits, limits, the pre-check's edge cases."""
+
+from __future__ import annotations
+
+import gzip
+import io
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from pipelines.archive.warc_import import ImportCounts, may_be_arabic_script, read_pages
+
+ARTICLE = "<html><head><title>خبر عاجل</title></head><body><p>نص الخبر</p></body></html>".encode()
+
+
+def _response(writer, url: str, body: bytes, date: str = "2024-01-01T00:00:00Z", headers=(("Content-Type", "text/html"),)):
+    record = writer.create_warc_record(url, "response", payload=io.BytesIO(body),
+                                       http_headers=StatusAndHeaders("200 OK", list(headers), protocol="HTTP/1.1"),
+                                       warc_headers_dict={"WARC-Date": date})
+    writer.write_record(record)
+    return record
+
+
+def test_a_revisit_is_read_as_its_original_page_under_its_own_url(tmp_path):
+    path = tmp_path / "dedup.warc.gz"
+    with open(path, "wb") as out:
+        writer = WARCWriter(out, gzip=True)
+        original = _response(writer, "https://a.example/1", ARTICLE)
+        revisit = writer.create_revisit_record(
+            "https://a.example/1-again", digest=original.rec_headers.get_header("WARC-Payload-Digest"),
+            refers_to_uri="https://a.example/1", refers_to_date="2024-01-01T00:00:00Z",
+            http_headers=StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1"))
+        writer.write_record(revisit)
+        unknown = writer.create_revisit_record("https://a.example/gone", digest="sha1:AAAA", refers_to_uri="x",
+                                               refers_to_date="2024-01-01T00:00:00Z",
+                                               http_headers=StatusAndHeaders("200 OK", [], protocol="HTTP/1.1"))
+        writer.write_record(unknown)
+    counts = ImportCounts()
+    pages = list(read_pages(path, counts, max_size=1 << 20))
+    assert [(p.url, p.body) for p in pages] == [("https://a.example/1", ARTICLE), ("https://a.example/1-again", ARTICLE)]
+    assert counts["revisit_resolved"] == 1 and counts["revisit_unresolved"] == 1
+
+
+def test_bodies_are_content_decoded_and_never_read_past_the_limit(tmp_path):
+    path = tmp_path / "sizes.warc"  # uncompressed WARC
+    with open(path, "wb") as out:
+        writer = WARCWriter(out, gzip=False)
+        _response(writer, "https://a.example/gz", gzip.compress(ARTICLE), headers=(("Content-Type", "text/html"),
+                                                                                   ("Content-Encoding", "gzip")))
+        _response(writer, "https://a.example/big", b"<p>" + b"x" * 5000 + b"</p>")
+        _response(writer, "https://a.example/img", b"\x89PNG", headers=(("Content-Type", "image/png"),))
+        _response(writer, "https://a.example/old", ARTICLE, date="2019-05-01T00:00:00Z")
+    counts = ImportCounts()
+    pages = list(read_pages(path, counts, max_size=1000, since="2020"))
+    assert [(p.url, p.body) for p in pages] == [("https://a.example/gz", ARTICLE)]
+    assert all(k.lower() != "content-encoding" for k, _ in pages[0].headers)  # the copy holds the decoded body
+    assert (counts["too_large"], counts["not_html"], counts["before_since"]) == (1, 1, 1)
+
+
+def test_the_pre_check_keeps_every_form_of_arabic_and_drops_plain_other_pages():
+    assert may_be_arabic_script(ARTICLE)
+    assert may_be_arabic_script("<title>خبر</title>".encode("cp1256"))  # not UTF-8: the extraction decides
+    assert may_be_arabic_script(b'<meta charset="windows-1256"><p>ascii only so far</p>')
+    assert may_be_arabic_script(b"<title>&#1582;&#1576;&#1585;</title>")  # character references
+    assert may_be_arabic_script(b"<title>&#x62E;&#x628;&#x631;</title>")
+    assert may_be_arabic_script("<title>خبر</title>".encode("utf-16"))
+    late = b"<script>" + b"var a=1;" * 20000 + b"</script>" + "<p>نص عربي</p>".encode()
+    assert len(late) > 64 * 1024 and may_be_arabic_script(late)  # Arabic only after the first 64 KB
+    assert not may_be_arabic_script(b"<html><title>English news</title><p>Only English here.</p></html>")
+    assert not may_be_arabic_script("<title>Nouvelles du monde, été</title>".encode())  # UTF-8 Latin
+    assert not may_be_arabic_script("<title>Новости</title>".encode())  # Cyrillic
+
+
+def test_a_seed_covers_its_hosts_and_other_hosts_are_sources_of_their_own():
+    from crawler.sources import all_sources
+    from crawler.spiders.import_ import SourcesByHost, host_source_name
+
+    hosts = SourcesByHost(all_sources())
+    assert hosts.seed("www.aljazeera.net").name == "aljazeera"
+    assert hosts.seed("WWW.BBC.COM.").name == "bbcarabic"
+    assert hosts.seed("aljazeera.com") is None and hosts.seed("notaljazeera.net") is None
+    assert host_source_name("WWW.Almarsad-News.example.") == "almarsad-news.example"
+    assert host_source_name("news.example.com") == "news.example.com"
