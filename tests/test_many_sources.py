@@ -253,3 +253,46 @@ def test_a_failing_or_hanging_hook_is_logged_and_changes_nothing(sites, tmp_path
     assert archive_snapshot(Database(db)) == before  # the second run found nothing new; the hook wrote nothing
     assert [row["status"] for row in crawls(db)["broken"]] == ["failed", "failed"]
 
+
+
+def test_disk_full_stops_every_source_and_the_next_run_resumes(tmp_path):
+    """The archive's own failure is every source's: all stop, each `crawls` row says failed, nothing is
+    half-written, and the next `--all` brings the archive to what a clean run stores."""
+    from bench.throughput.generate import generate
+    from tests.test_write_failures import DISK_MB, _can_mount, _check
+
+    flag = _can_mount()
+    if flag not in ("-m", "-rm"):
+        pytest.skip(flag)
+    site = tmp_path / "site"
+    generate(300, site)
+    mount, saved = tmp_path / "small", tmp_path / "saved"
+    mount.mkdir()
+    # the demo answers slowly (3 s a page, four levels deep): it is still crawling when the disk fills
+    with SiteServer(site) as big, SiteServer(DEMO_SITE, delay=3) as demo:
+        seeds, base_map = seeds_folder(tmp_path / "seeds", {"demo": demo.origin}, names=("demo",))
+        shutil.copy(site / "bench.toml", seeds / "bench.toml")
+        base_map.write_text(base_map.read_text() + f'bench = "{big.origin}"\n', encoding="utf-8")
+        command = " ".join([sys.executable, "-m", "crawler.cli.main", "crawl", "--all", "--seeds", str(seeds),
+                            "--db", str(mount / "archive.db"), "--base-url-map", str(base_map), "--local",
+                            "-s", "ARSHIF_BATCH_SIZE=10"])
+        script = (f"mount -t tmpfs -o size={DISK_MB}m tmpfs {mount} && cd {PROJECT_DIR} && "
+                  f"{{ {command} > {tmp_path}/stdout 2> {tmp_path}/stderr; rc=$?; }}; cp -a {mount} {saved}; exit $rc")
+        full = subprocess.run(["unshare", flag, "sh", "-c", script], capture_output=True, text=True, timeout=300,
+                              check=False)
+        stderr = (tmp_path / "stderr").read_text(encoding="utf-8", errors="replace")
+        assert full.returncode == 1, (full.returncode, full.stderr, stderr[-3000:])
+        db_path = saved / "archive.db"
+        rows = crawls(db_path)
+        assert sorted(rows) == ["bench", "demo"]
+        for (row,) in rows.values():  # the still-running demo stopped too, with the archive's cause
+            assert row["status"] == "failed", row
+            assert "No space left" in row["error"] or "disk is full" in row["error"], row
+        _check(db_path)
+        resumed = crawl_all(seeds, base_map, db_path)
+        assert resumed.returncode == 0, resumed.stderr[-3000:]
+        clean = tmp_path / "clean" / "archive.db"
+        assert crawl_all(seeds, base_map, clean).returncode == 0
+    _check(db_path)
+    query = "SELECT url FROM articles UNION ALL SELECT url FROM duplicates ORDER BY 1"
+    assert [r["url"] for r in Database(db_path).query(query)] == [r["url"] for r in Database(clean).query(query)]
