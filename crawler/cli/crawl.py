@@ -165,7 +165,7 @@ def _crawl_many(args, specs: list[str], base_urls: dict[str, str], overrides: li
         raise SystemExit(f"arshif: {exc}") from None
     for run in runs:
         if run.row is not None:
-            print(summary_line({**run.row, "peak_rss_mb": "-"}))
+            print(summary_line(run.row))
         if run.row and run.row.get("cluster_run"):
             print(f"{run.name}: cluster run {run.row['cluster_run']}; {run.row['cluster_requeued']} requests of "
                   "stopped workers requeued")
