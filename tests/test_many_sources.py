@@ -149,10 +149,12 @@ def test_a_broken_source_file_fails_alone(sites, tmp_path):
     assert "max_pagez" in rows["broken"][0]["error"]
 
 
-def test_a_source_that_yields_nothing_exits_2(sites, tmp_path):
-    seeds, base_map = seeds_folder(tmp_path / "seeds", sites, names=("demo", "nothing"))
+def test_named_sources_with_base_urls_and_one_that_yields_nothing_exits_2(sites, tmp_path):
+    """`arshif crawl A B --base-url A=URL --base-url B=URL`: the sources named, not --all."""
+    seeds, _ = seeds_folder(tmp_path / "seeds", sites, names=("demo", "nothing"))
     db = tmp_path / "archive.db"
-    result = crawl_all(seeds, base_map, db)
+    result = run_arshif("crawl", str(seeds / "demo.toml"), str(seeds / "nothing.toml"), "--db", str(db), "--local",
+                        "--base-url", f"demo={sites['demo']}", "--base-url", f"nothing={sites['nothing']}")
     assert result.returncode == 2, result.stderr[-3000:]
     assert "source nothing yielded no article at all" in result.stderr
     rows = crawls(db)
@@ -296,3 +298,25 @@ def test_disk_full_stops_every_source_and_the_next_run_resumes(tmp_path):
     _check(db_path)
     query = "SELECT url FROM articles UNION ALL SELECT url FROM duplicates ORDER BY 1"
     assert [r["url"] for r in Database(db_path).query(query)] == [r["url"] for r in Database(clean).query(query)]
+
+
+def test_the_collector_stays_tuned_until_the_last_source_stops():
+    """`--all` runs one crawler per source in one process: the first to stop must not undo the tuning."""
+    import gc
+
+    from scrapy.utils.test import get_crawler
+
+    from crawler.extensions import GarbageCollectionTuning
+
+    before = gc.get_threshold()
+    first, second = (GarbageCollectionTuning.from_crawler(get_crawler(settings_dict={"ARSHIF_GC_THRESHOLD": 12_345}))
+                     for _ in range(2))
+    try:
+        first.engine_started()
+        second.engine_started()
+        first.engine_stopped()
+        assert gc.get_threshold() == (12_345, *before[1:]) and gc.get_freeze_count() > 0
+    finally:
+        first.engine_stopped()  # a second call changes nothing
+        second.engine_stopped()
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
