@@ -72,21 +72,27 @@ def _cluster_overrides(args) -> list[str]:
     return [f"REDIS_URL={redis_url}", *(f"{name}={value}" for name, value in options.items() if value is not None)]
 
 
+def _usage(message: str) -> SystemExit:
+    """A mistake in the command line: exit 2, as argparse does."""
+    print(f"arshif crawl: {message}", file=sys.stderr)
+    return SystemExit(2)
+
+
 def _specs(args) -> list[str]:
     if args.all and args.source:
-        raise SystemExit("arshif: give source names or --all, not both")
+        raise _usage("give source names or --all, not both")
     if args.all:
         from crawler.sources import SEEDS_DIR
 
         folder = Path(args.seeds) if args.seeds else SEEDS_DIR
         files = sorted(str(path) for path in folder.glob("*.toml"))
         if not files:
-            raise SystemExit(f"arshif: no source files (*.toml) in {folder}")
+            raise _usage(f"no source files (*.toml) in {folder}")
         return files
     if args.seeds:
-        raise SystemExit("arshif: --seeds goes with --all")
+        raise _usage("--seeds goes with --all")
     if not args.source:
-        raise SystemExit("arshif: give a source name (see seeds/) or --all")
+        raise _usage("give a source name (see seeds/) or --all")
     return args.source
 
 
@@ -99,10 +105,10 @@ def _base_urls(args, specs: list[str]) -> dict[str, str]:
         try:
             data = tomllib.loads(Path(args.base_url_map).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise SystemExit(f"arshif: --base-url-map {args.base_url_map}: {exc}") from None
+            raise _usage(f"--base-url-map {args.base_url_map}: {exc}") from None
         bad = [key for key, value in data.items() if not isinstance(value, str)]
         if bad:
-            raise SystemExit(f"arshif: --base-url-map {args.base_url_map}: {bad[0]}: must be a URL string")
+            raise _usage(f"--base-url-map {args.base_url_map}: {bad[0]}: must be a URL string")
         urls.update(data)
     for value in args.base_url:
         name, sep, url = value.partition("=")
@@ -111,7 +117,7 @@ def _base_urls(args, specs: list[str]) -> dict[str, str]:
         elif len(specs) == 1 and not args.all:
             urls[""] = value  # the one source, whatever its name
         else:
-            raise SystemExit(f"arshif: --base-url {value}: with several sources, give SOURCE=URL")
+            raise _usage(f"--base-url {value}: with several sources, give SOURCE=URL")
     return urls
 
 
@@ -135,7 +141,7 @@ def cmd_crawl(args) -> int:
         name = load_source(specs[0]).name
         base_url = base_urls.pop(name, None)
         if base_urls:
-            raise SystemExit(f"arshif: --base-url for sources not in this run: {', '.join(sorted(base_urls))}")
+            raise _usage(f"--base-url for sources not in this run: {', '.join(sorted(base_urls))}")
     row = run_crawl(specs[0], args.db, base_url, args.log_level, overrides, polite=not args.local)
     print(summary_line(row))
     if row.get("cluster_run"):
@@ -162,7 +168,7 @@ def _crawl_many(args, specs: list[str], base_urls: dict[str, str], overrides: li
         print(f"arshif: {exc}", file=sys.stderr)
         return 3
     except ValueError as exc:
-        raise SystemExit(f"arshif: {exc}") from None
+        raise _usage(str(exc)) from None
     for run in runs:
         if run.row is not None:
             print(summary_line(run.row))
