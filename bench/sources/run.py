@@ -10,7 +10,7 @@ The sites serve the same pages, so all but the first source's articles are dupli
 deduplicating is there, the text volume of N distinct sites is not.
 
 Reported: wall time and CPU time (user + system of the crawl process and its extraction workers,
-from os.wait4) for both ways, and their ratios; each way into a fresh archive.
+RUSAGE_CHILDREN of this process) for both ways, and their ratios; each way into a fresh archive.
 """
 
 from __future__ import annotations
@@ -75,15 +75,14 @@ def write_seeds(folder: Path, origins: list[str]) -> Path:
     return base_map
 
 
-def timed(argv: list[str]) -> tuple[float, float, int, str]:
-    """Run one `arshif` process; its wall time, CPU seconds (with its children), exit code, output tail."""
+def timed(argv: list[str]) -> tuple[float, int, str]:
+    """Run one `arshif` process; its wall time, exit code and output tail. Its CPU time, and its
+    extraction workers' (it waits for them), is added to our RUSAGE_CHILDREN when it is reaped."""
     started = time.monotonic()
     child = subprocess.Popen([sys.executable, "-m", "crawler.cli.main", *argv], cwd=PROJECT_DIR,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out, err = child.communicate()
-    wall = time.monotonic() - started
-    # the child already waited for its extraction workers, so RUSAGE_CHILDREN of ours grows by all of it
-    return wall, 0.0, child.returncode, (out + err)[-600:]
+    return time.monotonic() - started, child.returncode, (out + err)[-600:]
 
 
 def cpu_children() -> float:
@@ -114,14 +113,14 @@ def main() -> None:
         cpu, started, codes = cpu_children(), time.monotonic(), []
         for path in sorted(seeds.glob("*.toml")):
             origin = dict(line.split(" = ") for line in base_map.read_text().splitlines())[path.stem].strip('"')
-            _, _, code, tail = timed(["crawl", str(path), "--db", str(db), "--base-url", origin, *common])
+            _, code, _ = timed(["crawl", str(path), "--db", str(db), "--base-url", origin, *common])
             codes.append(code)
         results["sequential"] = {"wall_s": round(time.monotonic() - started, 1), "cpu_s": round(cpu_children() - cpu, 1),
                                  "exit_codes": sorted(set(codes)), "articles": _count(db)}
     if "all" in args.only:
         db = work / "all.db"
         cpu = cpu_children()
-        wall, _, code, tail = timed(["crawl", "--all", "--seeds", str(seeds), "--db", str(db),
+        wall, code, tail = timed(["crawl", "--all", "--seeds", str(seeds), "--db", str(db),
                                      "--base-url-map", str(base_map), *common])
         results["all"] = {"wall_s": round(wall, 1), "cpu_s": round(cpu_children() - cpu, 1), "exit_code": code,
                           "articles": _count(db), "summary": tail.strip().splitlines()[-1] if tail.strip() else ""}
