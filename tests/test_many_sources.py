@@ -97,7 +97,7 @@ def test_all_sources_in_one_run_each_with_its_crawls_row(all_run):
 
 
 def test_all_equals_sequential_single_source_runs(all_run, sites, tmp_path):
-    """The same articles and the same duplicates (by URL, kind and original) as one source after another.
+    """The same articles, stories and duplicates (by URL, original and kind) as one source after another.
 
     Within one run the copy that ranks first is the article (pipelines/dedup.py: earliest date,
     own address, smallest canonical URL); across runs the earlier run's copy stays. So the
@@ -116,9 +116,33 @@ def test_all_equals_sequential_single_source_runs(all_run, sites, tmp_path):
         assert result.returncode == 0, result.stderr[-3000:]
     together, apart = archive_snapshot(Database(db)), archive_snapshot(Database(sequential))
     assert together["articles"] == apart["articles"]
-    assert together["duplicates"] == apart["duplicates"]
     assert together["stories"] == apart["stories"]
-    assert len(together["duplicates"]) > 0
+    assert _by_url_and_original(together) == _by_url_and_original(apart)
+    # the kind of each duplicate, but for two URL aliases of one page (the mirror's 1003.html and its
+    # ?utm_source= link) copying another source's article: whichever of the two arrives first matches
+    # that article by its text (`exact`), the other then by URL (`url`). That depends on arrival order
+    # in one source's own run too (pipelines/dedup.py), so one after another is no steadier.
+    ambiguous = _aliases_of_each_other(together["duplicates"])
+    assert len(ambiguous) == 2 and _aliases_of_each_other(apart["duplicates"]) == ambiguous
+    for snapshot in (together, apart):
+        assert sorted(kind for url, kind, _ in snapshot["duplicates"] if url in ambiguous) == ["exact", "url"]
+    assert {d for d in together["duplicates"] if d[0] not in ambiguous} == \
+        {d for d in apart["duplicates"] if d[0] not in ambiguous}
+    assert len(together["duplicates"]) > 10
+
+
+def _by_url_and_original(snapshot: dict) -> set:
+    return {(url, original) for url, _, original in snapshot["duplicates"]}
+
+
+def _aliases_of_each_other(duplicates: set) -> set:
+    """URLs of duplicates that share their canonical URL with another duplicate of the same article."""
+    from pipelines.similarity.urls import canonical_url
+
+    groups: dict = {}
+    for url, _, original in duplicates:
+        groups.setdefault((canonical_url(url), original), []).append(url)
+    return {url for urls in groups.values() if len(urls) > 1 for url in urls}
 
 
 def test_second_run_of_the_same_sources_finds_nothing_new_and_exits_0(all_run, sites, tmp_path):
