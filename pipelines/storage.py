@@ -177,7 +177,9 @@ class StoragePipeline:
         if not replaces:
             self.articles.append(row)
             return
-        take_place(self, row, replaces, self.crawl_id)  # an earlier-published copy displaces the kept one
+        # an earlier-published copy displaces the kept one; that one keeps its crawl_id (with `--all`, maybe
+        # another source's run: the run that fetched it)
+        take_place(self, row, replaces)
 
     def flush(self, final: bool = False):
         """Write the open batch. A page whose WARC records an extraction worker is still building
