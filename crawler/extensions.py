@@ -24,8 +24,12 @@ class GarbageCollectionTuning:
     everything loaded so far is moved out of the collector's sight (`gc.freeze`;
     it lives as long as the process anyway), and the first generation is
     collected every ARSHIF_GC_THRESHOLD allocations. Cycles are still collected;
-    ARSHIF_GC_THRESHOLD = 0 leaves the collector as Python sets it.
+    ARSHIF_GC_THRESHOLD = 0 leaves the collector as Python sets it. The crawlers of
+    `arshif crawl --all` share the process: the first to start tunes it, the last to stop restores it.
     """
+
+    _running = 0  # crawlers of this process between engine_started and engine_stopped
+    _saved: tuple[int, int, int] | None = None
 
     def __init__(self, crawler, threshold: int):
         self.crawler = crawler
@@ -44,13 +48,21 @@ class GarbageCollectionTuning:
 
     def engine_started(self):
         self.saved = gc.get_threshold()
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(self.threshold, *self.saved[1:])
+        cls = type(self)
+        cls._running += 1
+        if cls._running == 1:
+            cls._saved = self.saved
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(self.threshold, *self.saved[1:])
         self.crawler.stats.set_value("arshif/gc_frozen_objects", gc.get_freeze_count())
 
     def engine_stopped(self):
         if self.saved is not None:
-            gc.set_threshold(*self.saved)
-            gc.unfreeze()
+            cls = type(self)
+            cls._running -= 1
+            if cls._running == 0 and cls._saved is not None:
+                gc.set_threshold(*cls._saved)
+                gc.unfreeze()
+                cls._saved = None
             self.saved = None

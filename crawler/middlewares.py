@@ -155,6 +155,12 @@ class PendingWarc(WarcLocation):
         self.write_now()
 
 
+def _warc_prefix(spider) -> str:
+    """WARC files are named after the source: the crawlers of `arshif crawl --all` share one process
+    (and pid), and two writers must never append to one file."""
+    return getattr(spider, "source_name", None) or getattr(spider, "name", "crawl")
+
+
 class WarcMiddleware:
     """Write every response the crawl receives to gzipped WARC files (warcio).
 
@@ -174,7 +180,7 @@ class WarcMiddleware:
         for path in index_unindexed(folder):
             logger.info("Indexed %s, left without a CDXJ index by an interrupted crawl", path.name)
         self.writer = WarcWriter(
-            folder, prefix=f"arshif-{getattr(crawler.spider, 'name', 'crawl')}", max_size=max_size, gzip_level=gzip_level
+            folder, prefix=f"arshif-{_warc_prefix(crawler.spider)}", max_size=max_size, gzip_level=gzip_level
         )
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="arshif-warc")
         self.defer_articles = defer_articles

@@ -38,10 +38,12 @@ new article joins their story to another.
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 
 from itemadapter import ItemAdapter
 
 from pipelines.archive.database import next_article_id, open_archive
+from pipelines.archive.shared import SharedArchive, SharedField, shared_archive
 from pipelines.similarity.near_duplicates import (
     DEFAULT_THRESHOLD,
     Signature,
@@ -55,9 +57,16 @@ logger = logging.getLogger(__name__)
 
 
 class DedupPipeline:
+    next_id = SharedField()  # one id sequence per archive (pipelines/archive/shared.py)
+
     def __init__(self, crawler, db_path: str, threshold: float = DEFAULT_THRESHOLD, batch_size: int = 50,
-                 refresh: bool = False):
+                 refresh: bool = False, shared: SharedArchive | None = None):
         self.crawler = crawler
+        # with `shared`, every source's DedupPipeline of this process uses the same maps, index and ids,
+        # so a copy across sources is decided as within one run
+        self.shared = shared
+        self.state = SimpleNamespace(users=0)
+        self.other_seen: list[tuple[frozenset[str], ByHash]] = []  # the other folds' `seen` maps
         self.refresh = refresh  # archived pages are fetched again: an article whose text changed is an edit
         self.db_path = db_path
         self.threshold = threshold
@@ -85,26 +94,56 @@ class DedupPipeline:
             settings.getfloat("ARSHIF_NEAR_DUPLICATE_THRESHOLD", DEFAULT_THRESHOLD),
             settings.getint("ARSHIF_BATCH_SIZE", 50),
             settings.getbool("ARSHIF_REFRESH"),
+            shared_archive(settings.get("ARSHIF_DB")),
         )
 
     def open_spider(self, spider=None):
         source = getattr(self.crawler.spider, "source", None)
         self.fold = check_fold(getattr(source, "url_fold", ()))
+        if self.shared is not None:
+            return self._open_shared()
         self.db = open_archive(self.db_path)
         self.fetched, self.archived, self.hashes = archived_keys(self.db, self.fold)
         self.next_id = next_article_id(self.db)
         if self.threshold > 0:
             self.near = open_index(self.db, self.threshold, batch_size=max(self.batch_size, 200))
 
+    def _open_shared(self) -> None:
+        """Join the archive's one dedup memory; the first source opens it, with a key map per url_fold in use."""
+        self.state, made = self.shared.part("dedup")
+        state = self.state
+        if made:
+            state.db = open_archive(self.db_path)
+            state.fetched, archived, state.hashes = archived_keys(state.db, self.fold)
+            state.archived, state.seen = {self.fold: archived}, {}
+            for fold in self.shared.folds - {self.fold}:  # every url_fold of the run's sources
+                state.archived[fold] = archived_keys(state.db, fold)[1]
+            state.next_id = next_article_id(state.db)
+            state.near = open_index(state.db, self.threshold, batch_size=max(self.batch_size, 200)) if self.threshold > 0 else None
+            state.kept_this_run, state.story_of, state.merged_into = {}, {}, {}
+        elif self.fold not in state.archived:  # a fold the runner did not announce: what is committed so far
+            state.archived[self.fold] = archived_keys(state.db, self.fold)[1]
+        state.users += 1
+        for fold in state.archived:
+            state.seen.setdefault(fold, ByHash())
+        self.db, self.near, self.fetched, self.hashes = state.db, state.near, state.fetched, state.hashes
+        self.archived, self.seen = state.archived[self.fold], state.seen[self.fold]
+        self.kept_this_run, self.story_of, self.merged_into = state.kept_this_run, state.story_of, state.merged_into
+        self.other_seen = [(fold, seen) for fold, seen in state.seen.items() if fold != self.fold]
+
     def close_spider(self, spider=None):
+        self.state.users -= 1
+        last = self.state.users <= 0
         if self.near is not None:
             stats = self.crawler.stats
             stats.set_value("arshif/near_candidates", self.near.candidates_checked)  # proposed by LSH
             stats.set_value("arshif/near_estimate_only", self.near.estimate_only)  # MinHash said yes, exact Jaccard no
-            self.near.close()
+            if last:
+                self.near.close()
             self.near = None
         if self.db is not None:
-            self.db.close()
+            if last:
+                self.db.close()
             self.db = None
 
     def process_item(self, item):
@@ -205,6 +244,7 @@ class DedupPipeline:
         self.fetched[record["url"]] = original
         self.seen[url_key] = original
         self.seen.setdefault(self._fold(record["canonical_url"]), original)
+        self._seen_by_other_folds(record, original, article=False)
         return page.item
 
     def _remember(self, record: dict, url_key: str, article_id: int) -> None:
@@ -214,6 +254,18 @@ class DedupPipeline:
         self.seen[url_key] = self.seen[self._fold(record["canonical_url"])] = article_id
         if record["content_hash"]:
             self.hashes.setdefault(record["content_hash"], article_id)
+        self._seen_by_other_folds(record, article_id, article=True)
+
+    def _seen_by_other_folds(self, record: dict, article_id: int, article: bool) -> None:
+        """The keys another source of this `--all` run looks this page up by, folded as that source
+        folds: what `archived_keys` would give it in a later run (an article's URL and canonical URL,
+        a duplicate's canonical URL)."""
+        canonical = record["canonical_url"]
+        for fold, seen in self.other_seen:
+            if canonical:
+                seen.setdefault(fold_url(canonical, fold) if fold else canonical, article_id)
+            if article:  # archived_keys: an article's own URL as fetched, folded
+                seen.setdefault(fold_url(record["url"], fold) if fold else record["url"], article_id)
 
     def _rank(self, record: dict) -> tuple:
         """Which copy is the article, smallest first: decided by the page, not by when it arrived."""

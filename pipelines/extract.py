@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from types import SimpleNamespace
 
 from itemadapter import ItemAdapter
 
+from pipelines.archive.shared import SharedArchive, SharedField, shared_archive
 from pipelines.outcomes.counters import drop
 from pipelines.extraction.pool import WorkerDied, WorkerPool
 from pipelines.extraction.worker import extract_page
@@ -29,8 +31,14 @@ IN_FLIGHT_PER_WORKER = 16
 
 
 class ExtractionPipeline:
-    def __init__(self, crawler, min_words: int, workers: int, in_flight: int):
+    # one pool for every source of `arshif crawl --all` (pipelines/archive/shared.py), not one per source
+    pool = SharedField()
+    _slots = SharedField()
+
+    def __init__(self, crawler, min_words: int, workers: int, in_flight: int, shared: SharedArchive | None = None):
         self.crawler = crawler
+        self.shared = shared
+        self.state = SimpleNamespace(users=0)
         self.min_words = min_words
         self.workers = workers
         self.in_flight = max(1, in_flight)
@@ -48,14 +56,21 @@ class ExtractionPipeline:
             settings.getint("ARSHIF_MIN_WORDS", 40),
             workers,
             settings.getint("ARSHIF_EXTRACT_IN_FLIGHT", 0) or IN_FLIGHT_PER_WORKER * max(1, workers),
+            shared_archive(settings.get("ARSHIF_DB")),
         )
 
     def open_spider(self, spider=None):
-        if self.workers:
-            self.pool = WorkerPool(self.workers)
+        made = True
+        if self.shared is not None:
+            self.state, made = self.shared.part("extract")
+        if made:
+            self.pool = WorkerPool(self.workers) if self.workers else None
+            self._slots = None
+        self.state.users += 1
 
     def close_spider(self, spider=None):
-        if self.pool is not None:
+        self.state.users -= 1
+        if self.pool is not None and self.state.users <= 0:
             self.pool.close()
             self.pool = None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from types import SimpleNamespace
 
 from itemadapter import ItemAdapter
 from scrapy import signals
@@ -17,6 +18,7 @@ from scrapy.exceptions import DropItem
 from pipelines.archive.database import OUTCOMES, RUN_COUNTS, finish_crawl, insert_rows, open_archive, start_crawl, take_place, utc_now
 from pipelines.archive.lock import ArchiveLock
 from pipelines.archive.request_meta import ROLE, WARC_REF
+from pipelines.archive.shared import SharedArchive, SharedField, shared_archive
 from pipelines.extraction.version import EXTRACTION_VERSION
 from pipelines.outcomes.counters import STATS_PREFIX, count, drop
 from pipelines.outcomes.faults import FAULT_PREFIX
@@ -29,19 +31,31 @@ _STATUS_BY_REASON = {"finished": "finished", "shutdown": "killed", "cancelled": 
 
 
 class StoragePipeline:
-    def __init__(self, crawler, db_path: str, batch_size: int, warc_dir: str | None = None):
+    # one connection and one open batch per archive: shared by every source of `arshif crawl --all`
+    db = SharedField()
+    articles = SharedField()
+    duplicates = SharedField()
+    replacements = SharedField()
+    edits = SharedField()
+    pages = SharedField()
+
+    def __init__(self, crawler, db_path: str, batch_size: int, warc_dir: str | None = None,
+                 shared: SharedArchive | None = None):
         self.crawler = crawler
+        self.shared = shared  # the process's writer of this archive (pipelines/archive/shared.py), or None
+        self.state = SimpleNamespace(users=0)
         self.warc_dir = Path(warc_dir) if warc_dir else None  # rows are committed only while their WARC file is there
         self.db_path = db_path
         self.batch_size = max(1, batch_size)
         self.db = None
         self.crawl_id: int | None = None
+        self.closed = False
         self.articles: list[dict] = []
         self.duplicates: list[dict] = []
         self.replacements: list[dict] = []
         self.edits: list[dict] = []  # new texts of archived articles (--refresh)
         self.pages: dict[str, dict] = {}
-        self.lock = ArchiveLock(db_path)
+        self.lock = shared.lock if shared else ArchiveLock(db_path)  # a shared lock is held by the runner
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -49,21 +63,31 @@ class StoragePipeline:
         warc_dir = settings.get("ARSHIF_WARC_DIR")
         if warc_dir is None:
             warc_dir = Path(settings.get("ARSHIF_DB")).resolve().parent / "warc"
-        pipeline = cls(crawler, settings.get("ARSHIF_DB"), settings.getint("ARSHIF_BATCH_SIZE", 50), warc_dir or None)
+        pipeline = cls(crawler, settings.get("ARSHIF_DB"), settings.getint("ARSHIF_BATCH_SIZE", 50), warc_dir or None,
+                       shared_archive(settings.get("ARSHIF_DB")))
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(pipeline.response_received, signal=signals.response_received)
         crawler.signals.connect(pipeline.item_dropped, signal=signals.item_dropped)
         return pipeline
 
     def open_spider(self, spider=None):
-        self.lock.acquire()
-        self.db = open_archive(self.db_path)
+        if self.shared is None:
+            self.lock.acquire()
+            self.db = open_archive(self.db_path)
+        else:
+            self.state, made = self.shared.part("storage")
+            if made:
+                self.db = open_archive(self.db_path)
+                self.articles, self.duplicates, self.replacements, self.edits, self.pages = [], [], [], [], {}
+        self.state.users += 1
         spider = self.crawler.spider
         source = getattr(spider, "source_name", None) or spider.name
         # what this run's outcomes are decided under (IncrementalMiddleware retries on a change)
         self.crawl_id = start_crawl(self.db, source, source_digest=getattr(getattr(spider, "source", None), "digest", None),
                                     extraction_version=EXTRACTION_VERSION)
         self.crawler.stats.set_value(f"{STATS_PREFIX}crawl_id", self.crawl_id)
+        if self.shared is not None:
+            self.shared.crawlers[self.crawl_id] = self.crawler
 
     def response_received(self, response, request, spider=None):
         """Log every fetched URL (`pages`): conditional requests need its ETag next time."""
@@ -101,10 +125,14 @@ class StoragePipeline:
             raise DropItem(f"write_failed: {describe(exc)}", log_level="DEBUG") from None
 
     def _write_failed(self, exc: BaseException) -> None:
-        """Nothing of the open batch was committed (one transaction): forget it; the next run fetches it."""
-        report_write_failure(self.crawler, exc, "WARC" if isinstance(exc, OSError) else "archive database")
-        self.crawler.stats.inc_value(f"{STATS_PREFIX}stored", -len(self.articles))  # counted, never committed
-        self.crawler.stats.inc_value(f"{STATS_PREFIX}duplicate", -len(self.duplicates))
+        """Nothing of the open batch was committed (one transaction): forget it; the next run fetches it.
+        The archive's failure is every source's: all the runs sharing this writer stop."""
+        crawlers = dict(self.shared.crawlers) if self.shared is not None else {self.crawl_id: self.crawler}
+        crawlers.setdefault(self.crawl_id, self.crawler)
+        for crawl_id, crawler in crawlers.items():
+            report_write_failure(crawler, exc, "WARC" if isinstance(exc, OSError) else "archive database")
+            for key, rows in (("stored", self.articles), ("duplicate", self.duplicates)):  # counted, never committed
+                crawler.stats.inc_value(f"{STATS_PREFIX}{key}", -sum(row.get("crawl_id") == crawl_id for row in rows))
         self.articles, self.duplicates, self.replacements, self.pages = [], [], [], {}
 
     def _store(self, item):
@@ -149,7 +177,9 @@ class StoragePipeline:
         if not replaces:
             self.articles.append(row)
             return
-        take_place(self, row, replaces, self.crawl_id)  # an earlier-published copy displaces the kept one
+        # an earlier-published copy displaces the kept one; that one keeps its crawl_id (with `--all`, maybe
+        # another source's run: the run that fetched it)
+        take_place(self, row, replaces)
 
     def flush(self, final: bool = False):
         """Write the open batch. A page whose WARC records an extraction worker is still building
@@ -190,7 +220,8 @@ class StoragePipeline:
         if failed(self.crawler):
             return
         try:
-            self.flush(final=True)
+            # the shared batch may hold pages of sources still running: only the last one's flush is final
+            self.flush(final=self.state.users <= 1)
         except WRITE_ERRORS as exc:
             self._write_failed(exc)
 
@@ -199,7 +230,7 @@ class StoragePipeline:
 
     def spider_closed(self, spider, reason):
         """Close the run's `crawls` row, also when the run failed or was stopped."""
-        if self.db is None or self.crawl_id is None:
+        if self.db is None or self.crawl_id is None or self.closed:
             return
         self._final_flush()
         stats = self.crawler.stats.get_stats()
@@ -221,12 +252,18 @@ class StoragePipeline:
         except WRITE_ERRORS as exc:
             report_write_failure(self.crawler, exc, "crawls row")
         finally:
-            try:
-                self.db.close()
-            except WRITE_ERRORS:
-                pass
-            self.db = None
-            self.lock.release()
+            self.state.users -= 1
+            if self.shared is not None:
+                self.shared.crawlers.pop(self.crawl_id, None)
+            if self.state.users <= 0:
+                try:
+                    self.db.close()
+                except WRITE_ERRORS:
+                    pass
+                self.db = None
+            if self.shared is None:
+                self.lock.release()
+            self.closed = True
 
 
 def _page_row(page: dict) -> dict:

@@ -79,6 +79,8 @@ def peak_rss_mb() -> int:
 
 
 def summary_line(row: dict) -> str:
+    """One line per source; the peak RSS is the process's, so `crawl --all` leaves it out of each source's line."""
+    rss = "" if row.get("peak_rss_mb") is None else f", peak RSS {row['peak_rss_mb']} MB"
     return (
         f"{row['source']}: {row['pages_fetched']} pages fetched, {row['stored']} articles stored; "
         f"dropped: {row['duplicate']} duplicate, {row['already_archived']} already archived, "
@@ -86,7 +88,7 @@ def summary_line(row: dict) -> str:
         f"{row['extraction_failed']} extraction failed; {row['http_error']} HTTP errors; "
         f"not downloaded again: {row['skipped_archived'] or 0} archived articles, {row['not_modified'] or 0} unchanged pages "
         f"(crawl {row['id']}, {row['status']}{', page limit reached' if row.get('limit_reached') else ''}, "
-        f"{row['seconds']} s, peak RSS {row.get('peak_rss_mb', '?')} MB)"
+        f"{row['seconds']} s{rss})"
     )
 
 
