@@ -53,7 +53,6 @@ import os
 from collections import Counter, defaultdict
 
 import numpy as np
-
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
