@@ -70,8 +70,8 @@ def score(pairs, stories: list[int], name: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     import numpy as np
-
     from hard import corpus_path
+
     from pipelines.similarity import near_duplicates as nd
     from pipelines.similarity.minhash import signature
 
