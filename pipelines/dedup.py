@@ -14,15 +14,17 @@ Order of checks, each against the archive and against this run:
 4. otherwise the page is stored as an article. MinHash-LSH proposes archived
    articles that may share its text; each is decided by the exact Jaccard
    similarity of the two word 3-shingle sets (pipelines/similarity/near_duplicates.py).
-   If one or more reach ARSHIF_NEAR_DUPLICATE_THRESHOLD (0: no check), the page
-   joins their story (`story_id`, `story_match`, `story_similarity`); when they
+   If one or more reach ARSHIF_NEAR_DUPLICATE_THRESHOLD (0: no check) and share
+   text that earlier runs did not find to be template, the page joins their story (`story_id`, `story_match`, `story_similarity`); when they
    were in different stories, those stories become one.
 
 Only `url` and `exact` copies become `duplicates` rows: a distinct text is
 never dropped. A story is a connected component of the graph whose edges are
-the verified pairs (exact Jaccard at or above the threshold). Every pair is
-checked when the later of the two pages arrives, LSH proposes a pair or not
-whatever the order, and Jaccard is symmetric, so the edges, and with them the
+the verified pairs (exact Jaccard at or above the threshold, and some shared
+text that is not template as of the run's start). Every pair is checked when the
+later of the two pages arrives, LSH proposes a pair or not whatever the order
+(over-full buckets are those of earlier runs), Jaccard is symmetric and the
+template shingles are those of earlier runs, so the edges, and with them the
 partition into stories, do not depend on the download order.
 
 Which page of a set of exact copies (or of a page's URL aliases) is the
@@ -138,6 +140,8 @@ class DedupPipeline:
             stats = self.crawler.stats
             stats.set_value("arshif/near_candidates", self.near.candidates_checked)  # proposed by LSH
             stats.set_value("arshif/near_estimate_only", self.near.estimate_only)  # MinHash said yes, exact Jaccard no
+            stats.set_value("arshif/near_template_refused", self.near.template_refused)  # shared template text only
+            stats.set_value("arshif/near_buckets_skipped", self.near.buckets_skipped)  # over-full LSH buckets
             if last:
                 self.near.close()
             self.near = None

@@ -21,7 +21,9 @@ word-bigram chain over ../shared/seeds/):
 
 Every document goes through the production decisions (pipelines.dedup.DedupPipeline)
 and batched writes (insert_rows, as `arshif merge` writes) into a real SQLite
-archive. Reported:
+archive, in runs of ``--run-docs`` documents (1,000: the pipeline is closed and opened
+again, as the next hourly crawl; the near-duplicate index's template guard applies
+what earlier runs learned). Reported:
 
 - **originals lost**: documents whose normalized text is in no article (must be 0);
 - **precision / recall of copy pairs**: over all pairs of documents, a pair is
@@ -150,11 +152,16 @@ def corpus_path(docs: int, seed: int, seeds_dir: Path) -> Path:
     return path
 
 
+def _counters(near) -> dict:
+    return {name: getattr(near, name) for name in ("candidates_checked", "estimate_accepted", "exact_accepted",
+                                                   "estimate_only", "template_refused", "buckets_skipped")}
+
+
 def _pairs(groups: Counter) -> int:
     return sum(n * (n - 1) // 2 for n in groups.values())
 
 
-def measure(path: Path, docs: int, threshold: float) -> dict:
+def measure(path: Path, docs: int, threshold: float, run_docs: int = 1000) -> dict:
     from scrapy.settings import Settings
 
     from crawler.cli.merge import _Stats, _Writer  # what `arshif merge` drives the pipeline with
@@ -183,7 +190,14 @@ def measure(path: Path, docs: int, threshold: float) -> dict:
         old_rule_drops = old_rule_lost = 0
         seen_stories: set[int] = set()
         cpu = tail_cpu = 0.0
+        totals = Counter()
         for n, doc in enumerate(documents):
+            if run_docs and n and n % run_docs == 0:  # the service crawls every hour: a new run (not timed)
+                writer.flush()
+                totals.update(_counters(pipeline.near))
+                pipeline.close_spider()
+                pipeline = DedupPipeline.from_crawler(crawler)
+                pipeline.open_spider()
             url = f"http://bench.example/{doc['id']}"
             record = {"url": url, "canonical_url": url, "source": "bench", "title": doc["title"], "text": doc["text"],
                       "published": doc["published"], "fetched_at": doc["published"], "language": "ar"}
@@ -202,14 +216,15 @@ def measure(path: Path, docs: int, threshold: float) -> dict:
             if not item.duplicate and not item.replaces and pipeline.near is not None:
                 # the old rule, outside the timed part: any candidate whose estimate passes drops the page
                 sig = signature(doc["text"])
+                skipped = pipeline.near.buckets_skipped  # counted for the decision only
                 if any(sig.similarity(other) >= threshold for other_id, other in pipeline.near.candidates(sig)
                        if other_id != record["id"]):
                     old_rule_drops += 1
                     old_rule_lost += doc["story"] not in seen_stories
+                pipeline.near.buckets_skipped = skipped
             seen_stories.add(doc["story"])
         writer.flush()
-        near = pipeline.near
-        counters = (near.candidates_checked, near.estimate_accepted, near.exact_accepted, near.estimate_only)
+        totals.update(_counters(pipeline.near))
         pipeline.close_spider()
         story_of = dict(db.execute("SELECT url, story_id FROM articles").fetchall())
         for url, of in db.execute("SELECT d.url, a.story_id FROM duplicates d JOIN articles a ON a.id = d.duplicate_of"):
@@ -226,15 +241,13 @@ def measure(path: Path, docs: int, threshold: float) -> dict:
         predicted[story] += 1
         truth[doc["story"]] += 1
     right, said, real = _pairs(together), _pairs(predicted), _pairs(truth)
-    candidates, estimate_accepted, exact_accepted, estimate_only = counters
     tail_docs = docs - int(docs * 0.9)
     return {
         "docs": docs, "threshold": threshold, "articles": articles, "stories": stories, "lost": lost,
         "precision": right / said if said else 1.0, "recall": right / real if real else 1.0,
         "wrong_pairs": said - right, "true_pairs": real,
         "roles": dict(Counter(doc["role"] for doc in documents)),
-        "candidates": candidates, "estimate_accepted": estimate_accepted, "exact_accepted": exact_accepted,
-        "estimate_only": estimate_only, "old_rule_drops": old_rule_drops, "old_rule_originals_lost": old_rule_lost,
+        "runs": -(-docs // run_docs) if run_docs else 1, **totals, "old_rule_drops": old_rule_drops, "old_rule_originals_lost": old_rule_lost,
         "cpu_ms_per_doc": 1000 * cpu / docs, "tail_cpu_ms_per_doc": 1000 * tail_cpu / tail_docs,
     }
 
@@ -247,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=int, default=None,
                         help="documents in the corpus the sizes are prefixes of (default: the largest size)")
     parser.add_argument("--seeds-dir", type=Path, default=None, help="the seed pages (default: ../shared/seeds)")
+    parser.add_argument("--run-docs", type=int, default=1000,
+                        help="documents a run (the pipeline is reopened, as the next hourly crawl; 0: one run)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     from corpus import SEEDS_DIR
@@ -254,18 +269,21 @@ def main(argv: list[str] | None = None) -> int:
 
     threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
     if args.child:
-        print(json.dumps(measure(args.child, args.sizes[0], threshold)))
+        print(json.dumps(measure(args.child, args.sizes[0], threshold, args.run_docs)))
         return 0
     path = corpus_path(args.corpus or max(args.sizes), args.seed, args.seeds_dir or SEEDS_DIR)
     print(f"{'docs':>6} {'articles':>8} {'stories':>7} {'lost':>4} {'precision':>9} {'recall':>7} {'wrong pairs':>11} "
-          f"{'CPU ms/doc':>10} {'last 10%':>8} {'candidates':>10} {'est. only':>9} {'old: dropped':>12} {'old: originals lost':>19}")
+          f"{'CPU ms/doc':>10} {'last 10%':>8} {'candidates':>10} {'est. only':>9} {'template':>8} {'skipped':>7} "
+          f"{'old: dropped':>12} {'old: originals lost':>19}")
     for size in args.sizes:
-        command = [sys.executable, __file__, "--child", str(path), "--sizes", str(size), "--threshold", str(threshold)]
+        command = [sys.executable, __file__, "--child", str(path), "--sizes", str(size), "--threshold", str(threshold),
+                   "--run-docs", str(args.run_docs)]
         row = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
         print(f"{row['docs']:>6} {row['articles']:>8} {row['stories']:>7} {row['lost']:>4} {row['precision']:>9.4f} "
               f"{row['recall']:>7.4f} {row['wrong_pairs']:>11} {row['cpu_ms_per_doc']:>10.3f} {row['tail_cpu_ms_per_doc']:>8.3f} "
-              f"{row['candidates']:>10} {row['estimate_only']:>9} {row['old_rule_drops']:>12} {row['old_rule_originals_lost']:>19}")
-        print(f"  roles {row['roles']}; true copy pairs {row['true_pairs']}; LSH candidates whose estimate passed "
+              f"{row['candidates_checked']:>10} {row['estimate_only']:>9} {row['template_refused']:>8} {row['buckets_skipped']:>7} "
+              f"{row['old_rule_drops']:>12} {row['old_rule_originals_lost']:>19}")
+        print(f"  {row['runs']} runs; roles {row['roles']}; true copy pairs {row['true_pairs']}; LSH candidates whose estimate passed "
               f"{row['estimate_accepted']}, exact Jaccard passed {row['exact_accepted']}")
     return 0
 

@@ -27,14 +27,32 @@ With BANDS=32 and ROWS=4, a pair of texts becomes a candidate with probability
 layout is fixed (recorded in ``near_duplicate_params``) so the threshold can be
 changed between crawls without rebuilding the index; thresholds below 0.5 lose
 candidates.
+
+Template text (recurring reports: prayer times, weather, markets, results; a site's
+boilerplate) makes unrelated articles reach the threshold, and through them their
+stories chain into one. Two guards, both read from what the archive knew when the
+run started (``near_duplicate_runs``: each ``open_index`` is a new generation, and
+what a run learns is stamped with it and used from the next run on), so that
+within one run no decision depends on the order pages arrive in:
+
+- **common shingles**: the shingles whose hash is in the sample (hash % COUNT_SAMPLE
+  == 0) are counted per indexed article (``near_duplicate_shingle_counts``); one
+  counted in COMMON_ARTICLES articles is template (``near_duplicate_common``). A
+  verified pair is a match only if the two texts also share MIN_DISTINCT_SHARED
+  sampled shingles that are not template: sharing template sentences alone, however
+  many, joins nothing;
+- **over-full LSH buckets**: a band key shared by BUCKET_CAP articles
+  (``near_duplicate_full_bands``) proposes no candidates; true copies share many
+  bands, template-heavy texts share the same few. Skipped buckets are counted.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections import defaultdict
+from collections import Counter, defaultdict
 
+import numpy as np
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -57,6 +75,11 @@ from pipelines.similarity.minhash import (  # noqa: F401  (re-exported: the inde
 logger = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD = 0.6  # exact Jaccard; measured on bench/dedup/hard.py: see bench/dedup/README.md
+# The template guards (module docstring), measured on bench/dedup/hard.py: see bench/dedup/README.md
+COUNT_SAMPLE = 4  # shingles counted: those whose hash is a multiple of this (a quarter: 4x fewer writes)
+COMMON_ARTICLES = 100  # a sampled shingle in this many indexed articles is template text
+MIN_DISTINCT_SHARED = 1  # sampled non-template shingles a verified pair must share
+BUCKET_CAP = 64  # a band key shared by this many articles proposes no candidates
 PARAMS = {"num_perm": NUM_PERM, "bands": BANDS, "rows": ROWS, "shingle_words": SHINGLE_WORDS, "seed": SEED,
           "scheme": SCHEME, "tokens": "normalize.tokens/1", "verify": "exact-jaccard/sha1_hash32"}
 
@@ -80,6 +103,18 @@ def m002_shingle_hashes(db: Database) -> None:
     db["near_duplicate_signatures"].add_column("shingle_hashes", bytes)
 
 
+@migrations()
+def m050_template_guards(db: Database) -> None:
+    """Generations (one per run), sampled shingle counts, template shingles and over-full buckets.
+
+    An index made before this starts with no counts: it learns its template shingles
+    from the articles indexed from now on (one run's worth before the guard applies)."""
+    db.execute("CREATE TABLE IF NOT EXISTS near_duplicate_runs (generation INTEGER PRIMARY KEY, started TEXT)")
+    db.execute("CREATE TABLE IF NOT EXISTS near_duplicate_shingle_counts (hash INTEGER PRIMARY KEY, articles INTEGER NOT NULL)")
+    db.execute("CREATE TABLE IF NOT EXISTS near_duplicate_common (hash INTEGER PRIMARY KEY, generation INTEGER NOT NULL)")
+    db.execute("CREATE TABLE IF NOT EXISTS near_duplicate_full_bands (band_key INTEGER PRIMARY KEY, generation INTEGER NOT NULL)")
+
+
 _EXIT_AFTER_WRITES = int(os.environ.get("ARSHIF_TEST_EXIT_AFTER_INDEX_WRITES") or 0)  # tests only: kill -9 here
 _writes = 0
 
@@ -96,8 +131,9 @@ def _exit_point() -> None:
 class NearDuplicateIndex:
     """The archive's MinHash-LSH index: ``matches`` verified by exact Jaccard, ``add`` a stored article."""
 
-    def __init__(self, db: Database, threshold: float = DEFAULT_THRESHOLD, batch_size: int = 200):
+    def __init__(self, db: Database, threshold: float = DEFAULT_THRESHOLD, batch_size: int = 200, generation: int = 1):
         self.db = db
+        self.generation = generation  # this run's: template shingles and full buckets of earlier ones apply
         self.threshold = threshold
         self.batch_size = max(1, batch_size)
         self.pending: dict[int, Signature] = {}  # article id → signature, not yet written
@@ -107,15 +143,18 @@ class NearDuplicateIndex:
         self.estimate_accepted = 0  # candidates whose MinHash estimate reaches the threshold (the old decision)
         self.exact_accepted = 0  # candidates whose exact Jaccard reaches it (the decision)
         self.estimate_only = 0  # accepted by the estimate, refused by exact Jaccard: what the old code got wrong
+        self.template_refused = 0  # reached the threshold sharing template shingles only: no match
+        self.buckets_skipped = 0  # over-full band keys that proposed nothing
 
     # -- lookups --------------------------------------------------------------
 
     def matches(self, sig: Signature, exclude: int | None = None) -> list[tuple[int, float]]:
-        """Every indexed article whose exact Jaccard similarity reaches the threshold, as (id, similarity),
-        most similar first (ties: the lowest id)."""
+        """Every indexed article whose exact Jaccard similarity reaches the threshold and that shares
+        distinctive (non-template) text with ``sig``, as (id, similarity), most similar first (ties: the lowest id)."""
         if not sig.shingles:
             return []
         found = []
+        distinct = None
         for article_id, other in self.candidates(sig):
             if article_id == exclude:
                 continue
@@ -125,10 +164,29 @@ class NearDuplicateIndex:
             self.estimate_accepted += estimated
             if similarity >= self.threshold:
                 self.exact_accepted += 1
-                found.append((article_id, similarity))
+                if distinct is None:
+                    distinct = self._distinctive(sig)
+                if len(np.intersect1d(distinct, other.hashes, assume_unique=True)) >= MIN_DISTINCT_SHARED:
+                    found.append((article_id, similarity))
+                else:
+                    self.template_refused += 1
             else:
                 self.estimate_only += estimated
         return sorted(found, key=lambda match: (-match[1], match[0]))
+
+    def _distinctive(self, sig: Signature) -> np.ndarray:
+        """The text's sampled shingle hashes that earlier runs did not find to be template (indexed lookups)."""
+        sampled = sampled_hashes(sig.hashes)
+        common: set[int] = set()
+        values = sampled.tolist()
+        for start in range(0, len(values), 500):
+            chunk = values[start : start + 500]
+            common.update(row[0] for row in self.db.execute(
+                f"SELECT hash FROM near_duplicate_common WHERE hash IN ({','.join('?' * len(chunk))}) AND generation < ?",
+                [*chunk, self.generation]))
+        if not common:
+            return sampled
+        return sampled[~np.isin(sampled, np.fromiter(common, dtype=np.uint32, count=len(common)))]
 
     def find(self, sig: Signature, exclude: int | None = None) -> tuple[int, float] | None:
         """The most similar verified match (``matches``), or None."""
@@ -138,11 +196,20 @@ class NearDuplicateIndex:
     def candidates(self, sig: Signature) -> list[tuple[int, Signature]]:
         """Articles sharing at least one band with ``sig``, with their current signatures."""
         keys = sig.band_keys()
+        marks = ",".join("?" * len(keys))
+        full = {row[0] for row in self.db.execute(
+            f"SELECT band_key FROM near_duplicate_full_bands WHERE band_key IN ({marks}) AND generation < ?",
+            [*keys, self.generation])}
+        if full:
+            self.buckets_skipped += len(full)
+            keys = [key for key in keys if key not in full]
+            marks = ",".join("?" * len(keys))
         found: dict[int, Signature] = {}
         for key in keys:
             for article_id in self.pending_bands.get(key, ()):
                 found[article_id] = self.pending[article_id]
-        marks = ",".join("?" * len(keys))
+        if not keys:
+            return list(found.items())
         stored = [
             row[0]
             for row in self.db.execute(f"SELECT DISTINCT article_id FROM near_duplicate_bands WHERE band_key IN ({marks})", keys)
@@ -205,13 +272,44 @@ class NearDuplicateIndex:
                 "INSERT OR IGNORE INTO near_duplicate_bands (band_key, article_id) VALUES (?, ?)",
                 [(key, article_id) for key, ids in self.pending_bands.items() for article_id in ids],
             )
+            self._learn_templates()
         _exit_point()  # after the index's own commit, or inside the caller's transaction that holds it
         self.pending.clear()
         self.pending_bands.clear()
         self.replaced.clear()
 
+    def _learn_templates(self) -> None:
+        """Count the batch's sampled shingles; stamp those that became template, and the band keys that
+        became over-full, with this run's generation (used from the next run on). Indexed writes only."""
+        counts = Counter()
+        for sig in self.pending.values():
+            counts.update(sampled_hashes(sig.hashes).tolist())
+        self.db.conn.executemany(
+            "INSERT INTO near_duplicate_shingle_counts (hash, articles) VALUES (?, ?)"
+            " ON CONFLICT (hash) DO UPDATE SET articles = articles + excluded.articles",
+            counts.items(),
+        )
+        hashes = list(counts)
+        for start in range(0, len(hashes), 500):
+            chunk = hashes[start : start + 500]
+            self.db.execute(
+                "INSERT OR IGNORE INTO near_duplicate_common (hash, generation) SELECT hash, ?"
+                f" FROM near_duplicate_shingle_counts WHERE hash IN ({','.join('?' * len(chunk))}) AND articles >= ?",
+                [self.generation, *chunk, COMMON_ARTICLES],
+            )
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO near_duplicate_full_bands (band_key, generation) SELECT ?, ?"
+            " WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM near_duplicate_bands WHERE band_key = ? LIMIT ?)) >= ?",
+            [(key, self.generation, key, BUCKET_CAP, BUCKET_CAP) for key in self.pending_bands],
+        )
+
     def close(self) -> None:
         self.flush()
+
+
+def sampled_hashes(hashes: np.ndarray) -> np.ndarray:
+    """The shingle hashes the template guard counts and compares: one in COUNT_SAMPLE, chosen by value."""
+    return hashes[hashes % np.uint32(COUNT_SAMPLE) == 0]
 
 
 def open_index(db: Database, threshold: float = DEFAULT_THRESHOLD, batch_size: int = 200) -> NearDuplicateIndex:
@@ -231,8 +329,12 @@ def open_index(db: Database, threshold: float = DEFAULT_THRESHOLD, batch_size: i
             db.execute("DELETE FROM near_duplicate_bands")
             db.execute("DELETE FROM near_duplicate_signatures")
             db.execute("DELETE FROM near_duplicate_params")
+            for table in ("near_duplicate_shingle_counts", "near_duplicate_common", "near_duplicate_full_bands"):
+                db.execute(f"DELETE FROM {table}")
             db.conn.executemany("INSERT INTO near_duplicate_params (name, value) VALUES (?, ?)", wanted.items())
-    index = NearDuplicateIndex(db, threshold, batch_size)
+    with db.conn:
+        generation = db.execute("INSERT INTO near_duplicate_runs (started) VALUES (datetime('now'))").lastrowid
+    index = NearDuplicateIndex(db, threshold, batch_size, generation)
     last = db.execute("SELECT COALESCE(MAX(article_id), 0) FROM near_duplicate_signatures").fetchone()[0]
     added = 0
     while True:
