@@ -329,6 +329,54 @@ def m031_search_index_tanween(db: Database) -> None:
     db.execute(_M002_STATEMENTS[-1])
 
 
+_M090_STATEMENTS = (
+    ("CREATE TABLE IF NOT EXISTS article_counts (source TEXT NOT NULL, day TEXT NOT NULL, articles INTEGER NOT NULL,"
+     " PRIMARY KEY (source, day)) WITHOUT ROWID"),
+    "DELETE FROM article_counts",
+    ("INSERT INTO article_counts (source, day, articles) SELECT coalesce(source, ''), coalesce(date(published), ''),"
+     " count(*) FROM articles GROUP BY 1, 2"),
+    """
+CREATE TRIGGER IF NOT EXISTS article_counts_insert AFTER INSERT ON articles BEGIN
+    INSERT INTO article_counts (source, day, articles)
+    VALUES (coalesce(new.source, ''), coalesce(date(new.published), ''), 1)
+    ON CONFLICT (source, day) DO UPDATE SET articles = articles + 1;
+END
+""",
+    """
+CREATE TRIGGER IF NOT EXISTS article_counts_delete AFTER DELETE ON articles BEGIN
+    UPDATE article_counts SET articles = articles - 1
+    WHERE source = coalesce(old.source, '') AND day = coalesce(date(old.published), '');
+    DELETE FROM article_counts WHERE source = coalesce(old.source, '') AND day = coalesce(date(old.published), '')
+        AND articles <= 0;
+END
+""",
+    """
+CREATE TRIGGER IF NOT EXISTS article_counts_update AFTER UPDATE OF source, published ON articles BEGIN
+    UPDATE article_counts SET articles = articles - 1
+    WHERE source = coalesce(old.source, '') AND day = coalesce(date(old.published), '');
+    DELETE FROM article_counts WHERE source = coalesce(old.source, '') AND day = coalesce(date(old.published), '')
+        AND articles <= 0;
+    INSERT INTO article_counts (source, day, articles)
+    VALUES (coalesce(new.source, ''), coalesce(date(new.published), ''), 1)
+    ON CONFLICT (source, day) DO UPDATE SET articles = articles + 1;
+END
+""",
+)
+
+
+@migrations()
+def m090_article_counts(db: Database) -> None:
+    """Articles per (source, publication day), kept by triggers: the published table's source and
+    date facets read these few thousand rows instead of counting a million articles on every view.
+
+    '' stands for no source or no (parsable) date. Filled from the articles in the migration's
+    transaction; the triggers keep it exact through every insert, delete (reextract's swap) and
+    change of source or date (tests/test_datasette.py checks it against a GROUP BY).
+    """
+    for statement in _M090_STATEMENTS:
+        db.execute(statement)
+
+
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
