@@ -317,8 +317,9 @@ async def search_context(datasette, database: str, request) -> dict:
     base = datasette.urls.database(database) + "/search"
 
     def link(**changes) -> str:
-        args = {"q": typed, "sort": request.args.get("sort") or "", "page": str(page), **changes}
-        return base + "?" + urlencode({k: v for k, v in args.items() if v and v != "1" or k == "q"})
+        args = {"q": typed, "sort": request.args.get("sort") or "", "all": request.args.get("all") or "",
+                "page": str(page), **changes}
+        return base + "?" + urlencode({k: v for k, v in args.items() if v and not (k == "page" and v == "1") or k == "q"})
 
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     windowed = request.args.get("sort") != "date" and not (parsed.source or parsed.date_from or parsed.date_to)
@@ -330,6 +331,8 @@ async def search_context(datasette, database: str, request) -> dict:
         "next_url": link(page=str(page + 1)) if page < pages else None,
         "previous_url": link(page=str(page - 1)) if page > 1 else None,
         "by_date_url": link(sort="date", page="1"), "by_relevance_url": link(sort="", page="1"),
+        "collapsed": not request.args.get("all"), "all_versions_url": link(all="1", page="1"),
+        "one_per_story_url": link(all="", page="1"),
         "mark": mark,
     }
 
