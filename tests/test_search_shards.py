@@ -96,7 +96,7 @@ async def test_one_search_across_both_shards_merges_pages_and_links_each_article
     scores = [row["relevance"] for row in first]
     assert scores == sorted(scores, reverse=True)
     second = (await ds.client.get("/-/search.json", params={"q": BOTH, "page": 2})).json()["rows"]
-    key = lambda row: (row["database"], row["article_id"])  # noqa: E731
+    key = lambda row: (row["database"], row["article_id"])
     assert second and not {key(r) for r in first} & {key(r) for r in second}
     assert max(r["relevance"] for r in second) <= min(scores)
     # every result of every page, by date: one list from both archives, newest first

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from urllib.parse import urlencode, urlsplit
 
-from datasette import hookimpl
 from datasette.utils.asgi import NotFound, Response
+
+from datasette import hookimpl
 
 TEMPLATE = "arshif_article.html"
 # The stored WARC record, sandboxed (datasette/plugins/arshif_archived.py)
