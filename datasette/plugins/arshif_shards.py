@@ -15,10 +15,10 @@ from __future__ import annotations
 import sqlite3
 from urllib.parse import urlencode
 
+from datasette.database import QueryInterrupted
 from datasette.utils.asgi import Response
 
 from datasette import hookimpl
-from datasette.database import QueryInterrupted
 
 PAGE_SIZE = 20  # the search query's page
 MAX_PAGES = 25
