@@ -312,3 +312,35 @@ async def test_table_search_beyond_the_window_covers_the_newest_matches_and_says
     assert "_q_all=1" in page
     few = (await ds.client.get("/archive/articles.json", params={"_q": "زنبرك"})).json()
     assert few["filtered_table_rows_count"] == 10 and "most recently" not in few["human_description_en"]
+
+
+# --- datasette's own pages in Arabic (issue 21 point 6) ----------------------------------------
+
+async def test_table_row_and_database_pages_speak_arabic_with_english_beside(archive_db):
+    ds = make_datasette(archive_db)
+    table = (await ds.client.get("/archive/articles")).text
+    for arabic, english in (("الرئيسية", "home"), ("صفاً، مرتبة بحسب published تنازلياً", "rows sorted by published descending"),
+                            ("تطبيق", "Apply"), ("هذه البيانات بصيغة", "this data as"), ("تصدير متقدم", "Advanced export"),
+                            ("تاريخ النشر", "by day")):
+        assert arabic in table and english in table, arabic
+    assert 'lang="ar" dir="rtl"' in table and "<time datetime=" in table
+    empty = (await ds.client.get("/archive/articles?source=nowhere")).text
+    assert "لا صفوف" in empty and "0 records" in empty
+    row = (await ds.client.get("/archive/articles/1")).text
+    assert "هذه البيانات بصيغة" in row and "قراءة المقال" in row and 'lang="ar" dir="rtl"' in row
+    database = (await ds.client.get("/archive")).text
+    for arabic in ("الجداول", "استعلامات جاهزة", "المقالات | Articles", "عمليات الزحف | Crawls"):
+        assert arabic in database, arabic
+
+
+async def test_an_interrupted_query_names_the_time_limit_and_never_shows_hidden_sql(archive_db):
+    metadata = _metadata()
+    slow = ("with recursive c(x) as (select 1 union all select x + 1 from c where x < 100000000) "
+            "select count(*) as secret_count_of_c from c")
+    metadata["databases"]["archive"]["queries"]["slow"] = {"title": "بطيء | Slow", "sql": slow, "hide_sql": True}
+    ds = make_datasette(archive_db, metadata)
+    page = await ds.client.get("/archive/slow", params={"_timelimit": 20})
+    assert page.status_code == 400 and "انتهت مهلة الاستعلام" in page.text and "secret_count_of_c" not in page.text
+    data = await ds.client.get("/archive/slow.json", params={"_timelimit": 20})
+    assert data.status_code == 400 and "secret_count_of_c" not in data.text
+    assert data.json()["title"] == "SQL Interrupted" and "time limit" in data.json()["error"]

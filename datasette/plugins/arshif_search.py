@@ -14,6 +14,7 @@ be combined with facets and filters.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from functools import lru_cache
@@ -201,6 +202,24 @@ CLEAR_UDF_ERROR = (f"an Arshif SQL function refused its arguments: texts longer 
                    f"are not processed ({SQLITE_UDF_ERROR.decode()})").encode()
 
 
+INTERRUPTED = ("انتهت مهلة الاستعلام: جرّب بحثاً أضيق أو arshif export. The query took longer than the time limit "
+               "(sql_time_limit_ms): narrow it (a source, a date range) or use `arshif export`.")
+
+
+def without_interrupted_sql(body: bytes) -> bytes:
+    """Datasette's JSON answer to an interrupted query carries its SQL, even a canned query's hidden SQL:
+    keep the title, say what happened, drop the SQL."""
+    if b'"SQL Interrupted"' not in body:
+        return body
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(data, dict) or data.get("title") != "SQL Interrupted":
+        return body
+    return json.dumps({**data, "error": INTERRUPTED}, ensure_ascii=False).encode()
+
+
 def explain_function_errors(app):
     """SQLite reports any Python function's exception as "user-defined function raised exception":
     say, in the 400 answer, what Arshif's functions refuse."""
@@ -220,7 +239,7 @@ def explain_function_errors(app):
             held["body"].append(message.get("body", b""))
             if message.get("more_body"):
                 return
-            body = b"".join(held["body"]).replace(SQLITE_UDF_ERROR, CLEAR_UDF_ERROR)
+            body = without_interrupted_sql(b"".join(held["body"]).replace(SQLITE_UDF_ERROR, CLEAR_UDF_ERROR))
             headers = [[n, str(len(body)).encode() if n.lower() == b"content-length" else v]
                        for n, v in held["start"].get("headers", [])]
             await send({**held["start"], "headers": headers})
