@@ -344,3 +344,18 @@ async def test_an_interrupted_query_names_the_time_limit_and_never_shows_hidden_
     data = await ds.client.get("/archive/slow.json", params={"_timelimit": 20})
     assert data.status_code == 400 and "secret_count_of_c" not in data.text
     assert data.json()["title"] == "SQL Interrupted" and "time limit" in data.json()["error"]
+
+
+async def test_articles_table_page_shows_20_articles_with_the_start_of_each_text(archive_db):
+    first = _searchable_archive(archive_db, 30)
+    db = open_archive(archive_db)
+    with db.atomic():
+        db.execute("UPDATE articles SET text = ? WHERE id = ?", ["كلمة " * 400, first + 39])
+    db.close()
+    ds = make_datasette(archive_db)
+    page = (await ds.client.get("/archive/articles", params={"_sort_desc": "id"})).text
+    assert page.count('<tr>') - 1 == 20  # the header row, then 20 articles
+    cell = re.search(r'<td class="col-text[^"]*">(.*?)</td>', page, re.S).group(1)
+    assert cell.count("كلمة") < 80 and f'href="/-/article/{first + 39}"' in cell  # the start, then a link
+    full = (await ds.client.get("/archive/articles.json", params={"id": first + 39, "_shape": "array"})).json()
+    assert full[0]["text"].count("كلمة") == 400  # JSON (and CSV) carry the whole text
