@@ -331,6 +331,8 @@ async def test_table_row_and_database_pages_speak_arabic_with_english_beside(arc
     database = (await ds.client.get("/archive")).text
     for arabic in ("الجداول", "استعلامات جاهزة", "المقالات | Articles", "عمليات الزحف | Crawls"):
         assert arabic in database, arabic
+    index = (await ds.client.get("/")).text
+    assert re.search(r"[\d,]+ صف في \d+ جدول", index) and "rows in" in index
 
 
 async def test_an_interrupted_query_names_the_time_limit_and_never_shows_hidden_sql(archive_db):
