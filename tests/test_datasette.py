@@ -361,3 +361,30 @@ async def test_articles_table_page_shows_20_articles_with_the_start_of_each_text
     assert cell.count("كلمة") < 80 and f'href="/-/article/{first + 39}"' in cell  # the start, then a link
     full = (await ds.client.get("/archive/articles.json", params={"id": first + 39, "_shape": "array"})).json()
     assert full[0]["text"].count("كلمة") == 400  # JSON (and CSV) carry the whole text
+
+
+def test_serve_refuses_an_archive_from_an_older_version_until_upgraded(tmp_path):
+    """Pages of an archive without the new columns would fail: serve says so; --upgrade migrates it first."""
+    from sqlite_utils import Database
+
+    from crawler.cli.serve import pending_migrations
+    from pipelines.archive import database
+    from pipelines.text.search_text import register_functions
+    from tests.conftest import run_arshif
+
+    path = tmp_path / "old.db"
+    old = Database(path)
+    register_functions(old.conn, {})
+    database.migrations.apply(old, stop_before="m007_stories")
+    old["articles"].insert({"id": 5, "url": "http://x.test/5", "source": "x", "title": "مؤتمر", "text": "نص"})
+    old.close()
+    before = path.read_bytes()
+    assert "m007_stories" in pending_migrations(path) and path.read_bytes() == before  # asking writes nothing
+    refused = run_arshif("serve", str(path), "--port", "1")
+    assert refused.returncode == 2 and "arshif serve --upgrade" in refused.stderr and path.read_bytes() == before
+    upgraded = run_arshif("serve", str(path), "--upgrade", "--port", "1", "--host", "256.0.0.1", timeout=120)
+    assert "upgrading" in upgraded.stderr  # then datasette starts (and fails on the impossible host)
+    assert pending_migrations(path) == []
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT story_id FROM articles WHERE id = 5").fetchone() == (5,)
+        assert connection.execute("SELECT source, articles FROM article_counts").fetchall() == [("x", 1)]
