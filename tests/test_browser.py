@@ -244,10 +244,15 @@ def _overlaps(a: dict, b: dict) -> bool:
 
 GEOMETRY = """(() => {
   const box = e => { const r = e.getBoundingClientRect(); return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; };
-  const form = document.querySelector('form.arshif-search');
+  const shown = e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+  const controls = [...document.querySelectorAll(
+    'form.arshif-search label, form.arshif-search input[type=search], form.arshif-search button, ' +
+    'form.filters label, form.filters select, form.filters input:not([type=hidden]), form.sql input[type=submit], ' +
+    '.facet-info a, .crumbs a')].filter(shown)
+    .filter(e => e.tagName === 'LABEL' || !e.parentElement.closest('label'));  // a label holds its checkbox
   return {
     lang: document.documentElement.getAttribute('lang'), dir: document.documentElement.getAttribute('dir'),
-    controls: form ? [...form.querySelectorAll('label, input[type=search], button')].map(box) : [],
+    controls: controls.map(e => ({...box(e), what: e.outerHTML.slice(0, 80)})),
     dates: [...document.querySelectorAll('time')].map(t => ({text: t.innerText,
       lines: new Set([...t.getClientRects()].map(r => Math.round(r.top))).size})),  // bidi runs share a line's top
     overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
@@ -255,22 +260,30 @@ GEOMETRY = """(() => {
 })()"""
 
 
+SCREENSHOTS = Path(os.environ.get("ARSHIF_SCREENSHOTS", Path(__file__).resolve().parent.parent / "build" / "screenshots"))
+LAYOUT_PAGES = (("home", "/"), ("search", "/archive/search?q=%D9%85%D8%A4%D8%AA%D9%85%D8%B1"),
+                ("table", "/archive/articles"), ("table-search", "/archive/articles?_q=%D9%85%D8%A4%D8%AA%D9%85%D8%B1"),
+                ("row", "/archive/articles/1"), ("database", "/archive"), ("crawls", "/archive/crawls"),
+                ("search-all", "/-/search?q=%D9%85%D8%A4%D8%AA%D9%85%D8%B1"), ("article", "/-/article/1"))
+
+
 @pytest.mark.parametrize("width", [412, 1024, 1280, 1920])
 def test_layout_at_each_width(served_archive, chromium, tmp_path, width):
-    """By element geometry: no control of the search form covers another, no date wraps, lang/dir set."""
+    """By element geometry: no control (search box, filters, facets, breadcrumbs) covers another, no date
+    wraps, lang/dir set, on every kind of page; screenshots in build/screenshots/ (ARSHIF_SCREENSHOTS)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     chromium.page("Page.enable")
     chromium.page("Emulation.setDeviceMetricsOverride", width=width, height=900, deviceScaleFactor=1, mobile=width < 600)
-    for name, path in (("home", "/"), ("search", "/archive/search?q=%D9%85%D8%A4%D8%AA%D9%85%D8%B1"),
-                       ("table", "/archive/articles"), ("article", "/-/article/1")):
+    for name, path in LAYOUT_PAGES:
         chromium.page("Page.navigate", url=served_archive + path)
         chromium.wait_for("Page.loadEventFired")
         found = chromium.evaluate(GEOMETRY)
-        chromium.screenshot(tmp_path / f"{name}-{width}.png")
+        chromium.screenshot(SCREENSHOTS / f"{name}-{width}.png")
         assert (found["lang"], found["dir"]) == ("ar", "rtl"), (name, width)
         controls = found["controls"]
         for i, first in enumerate(controls):
             for second in controls[i + 1:]:
                 assert not _overlaps(first, second), (name, width, first, second)
         assert all(date["lines"] == 1 for date in found["dates"]), (name, width, found["dates"])
-        if name in ("search", "table"):
+        if name in ("search", "table", "row", "crawls", "search-all"):
             assert found["dates"], (name, width)

@@ -37,7 +37,7 @@ async def test_table_page_renders_rtl_with_facets(archive_db):
     assert "المقالات | Articles" in page
     assert 'dir="rtl"' in page
     assert "/arshif-static/arshif.css" in page
-    for facet in ("source", "language", "published"):
+    for facet in ("source", "published"):
         assert f'data-column="{facet}"' in page or f"facet-{facet}" in page or f"_facet={facet}" in page
     css = await ds.client.get("/arshif-static/arshif.css")
     assert css.status_code == 200 and "direction: rtl" in css.text
@@ -225,3 +225,166 @@ def test_serve_command_can_serve_immutable():
     command = datasette_command("data/archive.db", immutable=True)
     assert command[command.index("-i") + 1] == "data/archive.db"
     assert "data/archive.db" not in command[: command.index("-i")]
+
+
+# --- facets from article_counts, `?_q=` window (issue 21 point 1) -----------------------------
+
+def _grouped(db, column: str) -> dict:
+    rows = db.execute(f"SELECT coalesce({column}, ''), count(*) FROM articles GROUP BY 1").fetchall()
+    return {value: count for value, count in rows}
+
+
+def _counted(db, column: str) -> dict:
+    return dict(db.execute(f"SELECT {column}, sum(articles) FROM article_counts GROUP BY 1").fetchall())
+
+
+def test_article_counts_follow_inserts_replacements_moves_and_deletes(archive_db):
+    db = open_archive(archive_db)
+    assert _counted(db, "source") == _grouped(db, "source")  # filled by m090 from the crawled articles
+    first = next_article_id(db)
+    fresh = [{"id": first + i, "url": f"https://example.org/c/{i}", "source": f"s{i % 3}", "title": "عنوان",
+              "text": "نص", "language": "ar", "fetched_at": "2030-01-01",
+              "published": None if i % 4 == 0 else f"2024-0{1 + i % 5}-1{i % 9}T23:30:00+03:00"} for i in range(40)]
+    insert_rows(db, fresh, [])
+    insert_rows(db, fresh[:5], [])  # the same URLs again: ignored, not counted twice
+    moved = {**fresh[1], "source": "s9", "published": "2025-12-31T08:00:00"}
+    insert_rows(db, [], [], replacements=[moved])
+    with db.atomic():
+        db.execute("UPDATE articles SET published = '2020-02-02' WHERE id = ?", [first + 2])
+        db.execute("DELETE FROM articles WHERE id IN (?, ?)", [first + 3, first + 6])
+    assert _counted(db, "source") == _grouped(db, "source")
+    assert _counted(db, "day") == _grouped(db, "date(published)")
+    assert _counted(db, "source")["s9"] == 1
+    assert all(n > 0 for (n,) in db.execute("SELECT articles FROM article_counts"))
+    db.close()
+
+
+async def test_unfiltered_articles_facets_read_article_counts(archive_db):
+    db = open_archive(archive_db)
+    expected_sources = {k: v for k, v in _grouped(db, "source").items() if k}
+    expected_days = {k: v for k, v in _grouped(db, "date(published)").items() if k}
+    db.close()
+    ds = make_datasette(archive_db)
+    facets = (await ds.client.get("/archive/articles.json")).json()["facet_results"]
+    assert {r["value"]: r["count"] for r in facets["source"]["results"]} == expected_sources
+    assert {r["value"]: r["count"] for r in facets["published"]["results"]} == dict(
+        sorted(expected_days.items(), key=lambda kv: (-kv[1], kv[0]))[:30])
+    assert "language" not in facets  # one value in an Arabic archive: not a default facet any more
+    # the whole table's counts come from article_counts; a filtered page counts its own rows
+    with sqlite3.connect(archive_db) as connection:
+        connection.execute("UPDATE article_counts SET articles = articles + 1000 WHERE source = 'demo' "
+                           "AND day = (SELECT min(day) FROM article_counts WHERE source = 'demo')")
+    ds = make_datasette(archive_db)
+    whole = (await ds.client.get("/archive/articles.json")).json()["facet_results"]["source"]["results"]
+    assert {r["value"]: r["count"] for r in whole}["demo"] == expected_sources["demo"] + 1000
+    filtered = (await ds.client.get("/archive/articles.json?source=demo")).json()["facet_results"]
+    assert [(r["value"], r["count"]) for r in filtered["source"]["results"]] == [("demo", expected_sources["demo"])]
+    page = (await ds.client.get("/archive/articles?source=demo")).text
+    assert "published__date=" in page
+
+
+def _searchable_archive(path, matches: int):
+    db = open_archive(path)
+    first = next_article_id(db)
+    insert_rows(db, [{"id": first + i, "url": f"https://example.org/w/{i}", "source": f"s{i % 2}",
+                      "title": f"خبر {i}", "text": "انعقد اجتماع زقزوق اليوم" if i < matches else "نص زنبرك",
+                      "language": "ar", "fetched_at": "2030-01-01", "published": f"2024-01-{1 + i % 28:02d}"}
+                     for i in range(matches + 10)], [])
+    db.close()
+    return first
+
+
+async def test_table_search_beyond_the_window_covers_the_newest_matches_and_says_so(archive_db):
+    first = _searchable_archive(archive_db, 60)
+    metadata = _metadata()
+    metadata["plugins"] = {"arshif-search": {"table_window": 25}}
+    ds = make_datasette(archive_db, metadata)
+    data = (await ds.client.get("/archive/articles.json", params={"_q": "زقزوق", "_size": "max"})).json()
+    assert data["filtered_table_rows_count"] == 25
+    assert sorted(row[0] for row in data["rows"]) == list(range(first + 35, first + 60))  # the newest 25
+    assert "25 most recently archived of 60 matches" in data["human_description_en"]
+    assert sum(r["count"] for r in data["facet_results"]["source"]["results"]) == 25
+    every = (await ds.client.get("/archive/articles.json", params={"_q": "زقزوق", "_q_all": "1"})).json()
+    assert every["filtered_table_rows_count"] == 60
+    csv = (await ds.client.get("/archive/articles.csv", params={"_q": "زقزوق", "_size": "max"})).text
+    assert csv.count("https://example.org/w/") == 60  # an export is never windowed
+    page = (await ds.client.get("/archive/articles", params={"_q": "زقزوق"})).text
+    assert "_q_all=1" in page
+    few = (await ds.client.get("/archive/articles.json", params={"_q": "زنبرك"})).json()
+    assert few["filtered_table_rows_count"] == 10 and "most recently" not in few["human_description_en"]
+
+
+# --- datasette's own pages in Arabic (issue 21 point 6) ----------------------------------------
+
+async def test_table_row_and_database_pages_speak_arabic_with_english_beside(archive_db):
+    ds = make_datasette(archive_db)
+    table = (await ds.client.get("/archive/articles")).text
+    for arabic, english in (("الرئيسية", "home"), ("صفاً، مرتبة بحسب published تنازلياً", "rows sorted by published descending"),
+                            ("تطبيق", "Apply"), ("هذه البيانات بصيغة", "this data as"), ("تصدير متقدم", "Advanced export"),
+                            ("تاريخ النشر", "by day")):
+        assert arabic in table and english in table, arabic
+    assert 'lang="ar" dir="rtl"' in table and "<time datetime=" in table
+    empty = (await ds.client.get("/archive/articles?source=nowhere")).text
+    assert "لا صفوف" in empty and "0 records" in empty
+    row = (await ds.client.get("/archive/articles/1")).text
+    assert "هذه البيانات بصيغة" in row and "قراءة المقال" in row and 'lang="ar" dir="rtl"' in row
+    database = (await ds.client.get("/archive")).text
+    for arabic in ("الجداول", "استعلامات جاهزة", "المقالات | Articles", "عمليات الزحف | Crawls"):
+        assert arabic in database, arabic
+    index = (await ds.client.get("/")).text
+    assert re.search(r"\d+ جدول", index) and re.search(r"\(\d+ tables", index)
+
+
+async def test_an_interrupted_query_names_the_time_limit_and_never_shows_hidden_sql(archive_db):
+    metadata = _metadata()
+    slow = ("with recursive c(x) as (select 1 union all select x + 1 from c where x < 100000000) "
+            "select count(*) as secret_count_of_c from c")
+    metadata["databases"]["archive"]["queries"]["slow"] = {"title": "بطيء | Slow", "sql": slow, "hide_sql": True}
+    ds = make_datasette(archive_db, metadata)
+    page = await ds.client.get("/archive/slow", params={"_timelimit": 20})
+    assert page.status_code == 400 and "انتهت مهلة الاستعلام" in page.text and "secret_count_of_c" not in page.text
+    data = await ds.client.get("/archive/slow.json", params={"_timelimit": 20})
+    assert data.status_code == 400 and "secret_count_of_c" not in data.text
+    assert data.json()["title"] == "SQL Interrupted" and "time limit" in data.json()["error"]
+
+
+async def test_articles_table_page_shows_20_articles_with_the_start_of_each_text(archive_db):
+    first = _searchable_archive(archive_db, 30)
+    db = open_archive(archive_db)
+    with db.atomic():
+        db.execute("UPDATE articles SET text = ? WHERE id = ?", ["كلمة " * 400, first + 39])
+    db.close()
+    ds = make_datasette(archive_db)
+    page = (await ds.client.get("/archive/articles", params={"_sort_desc": "id"})).text
+    assert page.count('<tr>') - 1 == 20  # the header row, then 20 articles
+    cell = re.search(r'<td class="col-text[^"]*">(.*?)</td>', page, re.S).group(1)
+    assert cell.count("كلمة") < 80 and f'href="/-/article/{first + 39}"' in cell  # the start, then a link
+    full = (await ds.client.get("/archive/articles.json", params={"id": first + 39, "_shape": "array"})).json()
+    assert full[0]["text"].count("كلمة") == 400  # JSON (and CSV) carry the whole text
+
+
+def test_serve_refuses_an_archive_from_an_older_version_until_upgraded(tmp_path):
+    """Pages of an archive without the new columns would fail: serve says so; --upgrade migrates it first."""
+    from sqlite_utils import Database
+
+    from crawler.cli.serve import pending_migrations
+    from pipelines.archive import database
+    from pipelines.text.search_text import register_functions
+    from tests.conftest import run_arshif
+
+    path = tmp_path / "old.db"
+    old = Database(path)
+    register_functions(old.conn, {})
+    database.migrations.apply(old, stop_before="m007_stories")
+    old["articles"].insert({"id": 5, "url": "http://x.test/5", "source": "x", "title": "مؤتمر", "text": "نص"})
+    old.close()
+    before = path.read_bytes()
+    assert "m007_stories" in pending_migrations(path) and path.read_bytes() == before  # asking writes nothing
+    refused = run_arshif("serve", str(path), "--port", "1")
+    assert refused.returncode == 2 and "arshif serve --upgrade" in refused.stderr and path.read_bytes() == before
+    upgraded = run_arshif("serve", str(path), "--upgrade", "--port", "1", "--host", "256.0.0.1", timeout=120)
+    assert "upgrading" in upgraded.stderr  # then datasette starts (and fails on the impossible host)
+    assert pending_migrations(path) == []
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT story_id FROM articles WHERE id = 5").fetchone() == (5,)
+        assert connection.execute("SELECT source, articles FROM article_counts").fetchall() == [("x", 1)]

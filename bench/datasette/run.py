@@ -49,6 +49,9 @@ PAGES = (
     ("sources", "/archive/sources"),
     ("articles per source per day", "/archive/articles_per_source_per_day"),
     ("reading view", "/-/article/4242"),
+    ("search, one per story, by date", f"/archive/search?q={quote(COMMON)}&sort=date"),
+    ("articles filtered by source", "/archive/articles?source=alahram"),
+    ("search every archive (/-/search)", f"/-/search?q={quote(COMMON)}"),
 )
 FAILED = ("SQL Interrupted", "Query interrupted", "interrupted")
 
@@ -168,13 +171,21 @@ def main(argv=None) -> int:
     parser.add_argument("--code", type=Path, default=ROOT, help="checkout whose `arshif serve` is timed")
     parser.add_argument("--migrate", choices=("all", "indexes", "none"), default="all",
                         help="all: a migrated copy; indexes: m030 on the built archive; none: as built (baseline)")
+    parser.add_argument("--archive", help="serve .data/ARCHIVE-N/archive.db as it is (e.g. `after`, upgraded by "
+                                           "upgrade.py) instead of the copy of --label; implies --migrate none")
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--report", action="store_true", help="print the table of every saved run and stop")
     args = parser.parse_args(argv)
     if args.report:
         print(report())
         return 0
-    db, migrated = served_copy(args.articles, args.label, args.migrate)
+    if args.archive:
+        db, migrated = DATA / f"{args.archive}-{args.articles}" / "archive.db", None
+        if not db.is_file():
+            raise SystemExit(f"no archive at {db}: python -m bench.datasette.upgrade --articles {args.articles} "
+                             f"--label {args.archive}")
+    else:
+        db, migrated = served_copy(args.articles, args.label, args.migrate)
     port = free_port()
     process = serve(args.code.resolve(), db, port)
     try:
@@ -183,6 +194,7 @@ def main(argv=None) -> int:
         process.terminate()
         process.wait(30)
     saved = {"articles": args.articles, "label": args.label, "code": str(args.code), "requests": args.requests,
+              "archive": str(db),
               "migration_seconds": migrated, "when": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
               "pages": results}
     out = DATA / "results" / f"{args.label}-{args.articles}.json"

@@ -29,6 +29,9 @@ def register(sub) -> None:
     serve.add_argument("--immutable", action="store_true",
                        help="serve a finished archive as an immutable snapshot (checkpoints the WAL first; "
                             "refused while a crawl holds the archive)")
+    serve.add_argument("--upgrade", action="store_true",
+                       help="first bring an archive written by an older Arshif to this version's schema (one "
+                            "transaction; the search index rebuild takes minutes per 100,000 articles)")
     serve.add_argument("--public", action="store_true",
                        help="for publishing on the internet: no arbitrary SQL (?sql= refused); the canned "
                             "queries, search, tables and reading view stay (SECURITY.md)")
@@ -41,6 +44,19 @@ def cmd_serve(args) -> int:
         if not db.is_file():
             print(f"arshif serve: no archive at {db}; run `arshif demo` or `arshif crawl SOURCE` first", file=sys.stderr)
             return 2
+    for db in databases:
+        pending = pending_migrations(db)
+        if pending and not args.upgrade:
+            print(f"arshif serve: {db} was written by an older Arshif (pending: {', '.join(pending)}); its pages "
+                  f"would fail. Upgrade it once: arshif serve --upgrade {db}", file=sys.stderr)
+            return 2
+        if pending:
+            from crawler.cli.common import refuse_if_locked
+            from pipelines.archive.database import open_archive
+
+            refuse_if_locked(str(db))
+            print(f"arshif serve: upgrading {db} ({', '.join(pending)}) ...", file=sys.stderr, flush=True)
+            open_archive(db).close()
     if args.immutable:
         import sqlite3
 
@@ -63,6 +79,18 @@ def cmd_serve(args) -> int:
     print(("$ ARSHIF_PUBLIC=1 " if os.environ.get(PUBLIC_ENV) == "1" else "$ ") + " ".join(command), flush=True)
     os.execvp(command[0], command)
     return 0
+
+
+def pending_migrations(db: Path) -> list[str]:
+    """The migrations this version would apply to `db` (read only: nothing is written)."""
+    import sqlite3
+
+    from sqlite_utils import Database
+
+    from pipelines.archive.database import migrations
+
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
+        return [migration.name for migration in migrations.pending(Database(connection))]
 
 
 def datasette_command(db: str | list[str], host: str = "127.0.0.1", port: int = 8001, immutable: bool = False) -> list[str]:

@@ -51,7 +51,7 @@ def _reading():
 
 
 async def _article(datasette, request) -> tuple:
-    db = await _reading().archive_database(datasette)
+    db = await _reading().archive_database(datasette, request)
     if db is None:
         raise NotFound("No database with an articles table")
     await datasette.ensure_permissions(
@@ -101,8 +101,8 @@ async def archived_frame(datasette, request):
         "stored": stored is not None,
         "fetched": stored.date if stored else article.get("fetched_at"),
         "original_href": safe_href(article.get("url")),
-        "reading_href": datasette.urls.path(f"/-/article/{article['id']}"),
-        "page_href": datasette.urls.path(f"/-/archived/{article['id']}/page"),
+        "reading_href": datasette.urls.path(f"/-/article/{article['id']}") + _reading().db_suffix(request),
+        "page_href": datasette.urls.path(f"/-/archived/{article['id']}/page") + _reading().db_suffix(request),
     }
     html = await datasette.render_template(TEMPLATE, context, request=request, view_name="arshif_archived")
     return Response.html(html, status=200 if stored else 404, headers={**COMMON_HEADERS,

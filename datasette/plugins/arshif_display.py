@@ -19,6 +19,7 @@ from datasette import hookimpl
 _TEXT_COLUMNS = {"title", "text", "author", "description", "site_name"}
 _MARK_RE = re.compile(r"(</?mark>)")
 READING_VIEW = "/-/article/{}"
+TEXT_CELL_CHARS = 300  # an article body in a table cell (HTML only: JSON and CSV carry the whole text)
 DATE_COLUMNS = {"published", "fetched_at", "started_at", "finished_at", "warc_date"}
 WEEKDAYS = ("الاثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت", "الأحد")
 MONTHS = ("يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر")
@@ -114,6 +115,12 @@ def render_cell(row, value, column, table, database, datasette):
         if href:
             link = Markup('<a href="{}" class="arshif-read">{}</a>').format(href, value)
             return _rtl(link) if _is_arabic_script(value) else link
+    if column == "text" and table is not None and isinstance(value, str) and len(value) > TEXT_CELL_CHARS:
+        # a table page of 100 articles would carry a megabyte of body text: the start, the rest a click away
+        href = _article_href(datasette, _row_value(row, "id")) if table == "articles" else None
+        more = Markup(' <a href="{}" class="arshif-more">…</a>').format(href) if href else Markup(" …")
+        shown = escape(value[:TEXT_CELL_CHARS].rsplit(" ", 1)[0]) + more
+        return _rtl(shown) if _is_arabic_script(value) else shown
     if column in _TEXT_COLUMNS and isinstance(value, str) and _is_arabic_script(value):
         return _rtl(escape(value))
     return None

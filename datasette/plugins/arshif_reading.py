@@ -9,10 +9,11 @@ value goes through Jinja's autoescape; nothing is marked safe.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
+
+from datasette.utils.asgi import NotFound, Response
 
 from datasette import hookimpl
-from datasette.utils.asgi import NotFound, Response
 
 TEMPLATE = "arshif_article.html"
 # The stored WARC record, sandboxed (datasette/plugins/arshif_archived.py)
@@ -24,8 +25,15 @@ from articles a join stories s on s.id = a.story_id where a.story_id = ? order b
 VERSIONS_SQL = "select fetched_at, superseded_at, title, word_count, content_hash from versions where article_id = ? order by id"
 
 
-async def archive_database(datasette):
-    """The database holding `articles`: the one named "archive" first, else the first found."""
+async def archive_database(datasette, request=None):
+    """The database holding `articles`: `?db=NAME` (a shard of several served), else the one named
+    "archive", else the first found."""
+    wanted = request.args.get("db") if request is not None else None
+    if wanted:
+        db = datasette.databases.get(wanted)
+        if db is None or wanted.startswith("_") or not await db.table_exists("articles"):
+            raise NotFound(f"No archive named {wanted}")
+        return db
     databases = sorted(datasette.databases.values(), key=lambda db: db.name != "archive")
     for db in databases:
         if db.name.startswith("_"):
@@ -48,8 +56,14 @@ def safe_href(url: str | None) -> str | None:
     return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
 
 
+def db_suffix(request) -> str:
+    """`?db=NAME` for links to another article or stored copy of the same shard."""
+    wanted = request.args.get("db")
+    return "?" + urlencode({"db": wanted}) if wanted else ""
+
+
 async def article_page(datasette, request):
-    db = await archive_database(datasette)
+    db = await archive_database(datasette, request)
     if db is None:
         raise NotFound("No database with an articles table")
     await datasette.ensure_permissions(
@@ -83,13 +97,13 @@ async def article_page(datasette, request):
         "article": article,
         "paragraphs": paragraphs(article.get("text")),
         "original_href": safe_href(article.get("url")),
-        "archived_href": datasette.urls.path(ARCHIVED_COPY.format(article_id)),
+        "archived_href": datasette.urls.path(ARCHIVED_COPY.format(article_id)) + db_suffix(request),
         "has_warc_column": "warc_file" in article,
         "warc_file": article.get("warc_file"),
         "duplicates": duplicates,
         "story": story if len(story) > 1 else [],
         "versions": versions,
-        "article_path": lambda other: datasette.urls.path(f"/-/article/{int(other)}"),
+        "article_path": lambda other: datasette.urls.path(f"/-/article/{int(other)}") + db_suffix(request),
         "row_url": datasette.urls.row(db.name, "articles", str(article_id)),
         "table_url": datasette.urls.table(db.name, "articles"),
     }

@@ -14,6 +14,7 @@ be combined with facets and filters.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from functools import lru_cache
@@ -166,12 +167,16 @@ def query_part(typed: str | None, part: str):
     return {"fts": parsed.fts, "source": parsed.source, "from": parsed.date_from, "to": parsed.date_to}.get(part, "")
 
 
-def search_condition(query: str | None) -> tuple[str, dict]:
-    """SQL restricting `articles` to the FTS matches of `query` (nothing for an empty one)."""
+def search_condition(query: str | None, low: int | None = None) -> tuple[str, dict]:
+    """SQL restricting `articles` to the FTS matches of `query` (nothing for an empty one);
+    with `low`, to the matches archived as article `low` or later."""
     parsed = parse(query)
     if not parsed.fts:
         return "0", {}
     where, params = "id in (select rowid from articles_fts where articles_fts match :arshif_q)", {"arshif_q": parsed.fts}
+    if low is not None:
+        where = "id in (select rowid from articles_fts where articles_fts match :arshif_q and rowid >= :arshif_low)"
+        params["arshif_low"] = low
     for column, op, value in (("source", "=", parsed.source), ("published", ">=", parsed.date_from),
                               ("published", "<", parsed.date_to)):
         if value:
@@ -197,6 +202,24 @@ CLEAR_UDF_ERROR = (f"an Arshif SQL function refused its arguments: texts longer 
                    f"are not processed ({SQLITE_UDF_ERROR.decode()})").encode()
 
 
+INTERRUPTED = ("انتهت مهلة الاستعلام: جرّب بحثاً أضيق أو arshif export. The query took longer than the time limit "
+               "(sql_time_limit_ms): narrow it (a source, a date range) or use `arshif export`.")
+
+
+def without_interrupted_sql(body: bytes) -> bytes:
+    """Datasette's JSON answer to an interrupted query carries its SQL, even a canned query's hidden SQL:
+    keep the title, say what happened, drop the SQL."""
+    if b'"SQL Interrupted"' not in body:
+        return body
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(data, dict) or data.get("title") != "SQL Interrupted":
+        return body
+    return json.dumps({**data, "error": INTERRUPTED}, ensure_ascii=False).encode()
+
+
 def explain_function_errors(app):
     """SQLite reports any Python function's exception as "user-defined function raised exception":
     say, in the 400 answer, what Arshif's functions refuse."""
@@ -216,7 +239,7 @@ def explain_function_errors(app):
             held["body"].append(message.get("body", b""))
             if message.get("more_body"):
                 return
-            body = b"".join(held["body"]).replace(SQLITE_UDF_ERROR, CLEAR_UDF_ERROR)
+            body = without_interrupted_sql(b"".join(held["body"]).replace(SQLITE_UDF_ERROR, CLEAR_UDF_ERROR))
             headers = [[n, str(len(body)).encode() if n.lower() == b"content-length" else v]
                        for n, v in held["start"].get("headers", [])]
             await send({**held["start"], "headers": headers})
@@ -232,6 +255,40 @@ def asgi_wrapper(datasette):
     return explain_function_errors
 
 
+TABLE_WINDOW = 5000  # `?_q=` on the articles table: rows, count and facets of the newest matches beyond this
+
+
+async def table_search(datasette, database: str, request) -> tuple[str, dict, dict]:
+    """The articles table's `?_q=` condition and what the page says of it.
+
+    Datasette counts the rows and every facet by reading each matching article:
+    a word in 10% of a million articles is 100,000 rows read four times a view.
+    Beyond TABLE_WINDOW matches the table covers the TABLE_WINDOW most recently
+    archived (the search page ranks in the same window) and says so, with the
+    real total from the FTS index and a link (`_q_all=1`) to every match. A CSV
+    always carries every match.
+    """
+    query = request.args["_q"]
+    parsed = parse(query)
+    context = {"query": query, "total": None, "window": None, "all_url": None}
+    low = None
+    exported = request.url_vars.get("format") == "csv" or request.args.get("_stream")  # a CSV is never cut
+    window = int((datasette.plugin_config("arshif-search", database=database) or {}).get("table_window", TABLE_WINDOW))
+    if parsed.fts and not request.args.get("_q_all") and not exported:
+        db = datasette.get_database(database)
+        cutoff = await db.execute("select rowid from articles_fts where articles_fts match :q "
+                                  "order by rowid desc limit 1 offset :n", {"q": parsed.fts, "n": window - 1})
+        if cutoff.rows:
+            low = cutoff.rows[0][0]
+            context["total"] = (await db.execute("select count(*) from articles_fts where articles_fts match :q",
+                                                 {"q": parsed.fts})).single_value()
+            context["window"] = window
+            separator = "&" if request.query_string else "?"
+            context["all_url"] = request.path + "?" + request.query_string + separator + "_q_all=1"
+    where, params = search_condition(query, low)
+    return where, params, context
+
+
 @hookimpl
 def filters_from_request(request, database, table, datasette):
     """`/archive/articles?_q=الارهاب`: the table page restricted to an Arabic search."""
@@ -239,9 +296,16 @@ def filters_from_request(request, database, table, datasette):
         return None
     from datasette.filters import FilterArguments
 
-    query = request.args["_q"]
-    where, params = search_condition(query)
-    return FilterArguments([where], params=params, human_descriptions=[f'search for "{query}"'])
+    async def inner():
+        where, params, context = await table_search(datasette, database, request)
+        description = 'search for "{}"'.format(context["query"])
+        if context["window"]:
+            description += (f" (the {context['window']:,} most recently archived of {context['total']:,} matches; "
+                            f"_q_all=1 for all)")
+        return FilterArguments([where], params=params, human_descriptions=[description],
+                               extra_context={"arshif_table_search": context})
+
+    return inner
 
 
 PAGE_SIZE = 20  # the search query's `limit`
@@ -272,8 +336,9 @@ async def search_context(datasette, database: str, request) -> dict:
     base = datasette.urls.database(database) + "/search"
 
     def link(**changes) -> str:
-        args = {"q": typed, "sort": request.args.get("sort") or "", "page": str(page), **changes}
-        return base + "?" + urlencode({k: v for k, v in args.items() if v and v != "1" or k == "q"})
+        args = {"q": typed, "sort": request.args.get("sort") or "", "all": request.args.get("all") or "",
+                "page": str(page), **changes}
+        return base + "?" + urlencode({k: v for k, v in args.items() if v and not (k == "page" and v == "1") or k == "q"})
 
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     windowed = request.args.get("sort") != "date" and not (parsed.source or parsed.date_from or parsed.date_to)
@@ -285,6 +350,8 @@ async def search_context(datasette, database: str, request) -> dict:
         "next_url": link(page=str(page + 1)) if page < pages else None,
         "previous_url": link(page=str(page - 1)) if page > 1 else None,
         "by_date_url": link(sort="date", page="1"), "by_relevance_url": link(sort="", page="1"),
+        "collapsed": not request.args.get("all"), "all_versions_url": link(all="1", page="1"),
+        "one_per_story_url": link(all="", page="1"),
         "mark": mark,
     }
 
