@@ -58,6 +58,7 @@ class StoragePipeline:
     def open_spider(self, spider=None):
         self.lock.acquire()
         self.db = open_archive(self.db_path)
+        self.lock.hold_file()  # a new archive: its file exists only now
         spider = self.crawler.spider
         source = getattr(spider, "source_name", None) or spider.name
         # what this run's outcomes are decided under (IncrementalMiddleware retries on a change)
