@@ -12,6 +12,8 @@ import sqlite3
 import subprocess
 import sys
 
+import pytest
+
 from pipelines.archive.lock import ArchiveLock, ArchiveLocked
 from tests.conftest import PROJECT_DIR, crawl
 
@@ -76,3 +78,36 @@ def test_a_crawl_into_a_hard_link_of_an_archive_another_process_writes_exits_3(t
     result = crawl("demo", real, demo_site.origin)
     assert result.returncode == 0, result.stderr[-2000:]
     assert _crawls(real) == before + 1
+
+
+
+def _posix_locks(path) -> list[str]:
+    """The POSIX (fcntl) locks this process holds on the file, as the kernel lists them."""
+    inode, pid = os.stat(path).st_ino, str(os.getpid())
+    with open("/proc/locks") as listing:
+        return [line.strip() for line in listing
+                if line.split()[1] == "POSIX" and line.split()[4] == pid and line.split()[5].endswith(f":{inode}")]
+
+
+def test_opening_the_archive_again_in_a_process_keeps_sqlites_locks_on_it(tmp_path):
+    """`open_archive` checks the file first (its header): read with open() and close(), that close dropped every
+    POSIX lock of the process on the archive, SQLite's own (a close of any descriptor of a file does). Without
+    its shared lock, a reader in another process that closes takes itself for the last user of the database and
+    may checkpoint and delete the write-ahead log under this process's connection: a crawl's commits lost (seen
+    as a `crawls` row left `running` in tests/test_read_only_mid_crawl.py). The header is now read through a
+    descriptor kept open (pipelines.archive.lock.archive_descriptor)."""
+    from pipelines.archive.database import open_archive
+
+    if not os.path.exists("/proc/locks"):
+        pytest.skip("no /proc/locks to read the kernel's locks from")
+    db_path = tmp_path / "archive.db"
+    open_archive(db_path).close()
+    db = open_archive(db_path)
+    try:
+        db.execute("SELECT COUNT(*) FROM crawls").fetchall()
+        held = _posix_locks(db_path)
+        assert held, "SQLite holds a shared lock on an open WAL database"
+        open_archive(db_path).close()  # a second component of the process opens the archive
+        assert _posix_locks(db_path) == held
+    finally:
+        db.close()

@@ -30,18 +30,15 @@ _FILE_DESCRIPTORS: dict[tuple[int, int], int] = {}
 _HELD_FILES: set[tuple[int, int]] = set()  # files an ArchiveLock of this process holds (flock does not exclude an fd from itself)
 
 
-def _file_descriptor(path: Path) -> tuple[tuple[int, int], int] | None:
-    """The process's descriptor of the archive file and its identity, or None when there is no file to lock."""
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
+def archive_descriptor(path: str | Path) -> tuple[tuple[int, int], int]:
+    """The process's read-only descriptor of this file and the file's identity (st_dev, st_ino); OSError when it
+    cannot be opened. Read an archive's bytes through it (`os.pread`), never through an `open()` that is then
+    closed: that close would drop the locks SQLite holds on the file in this process, and another process
+    could then take the database for unused and delete its write-ahead log under this one's connections."""
+    info = os.stat(path)
     key = (info.st_dev, info.st_ino)
     if key not in _FILE_DESCRIPTORS:
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError:
-            return None
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         opened = os.fstat(fd)
         key = (opened.st_dev, opened.st_ino)  # the file opened, should it have been replaced since the stat
         _FILE_DESCRIPTORS.setdefault(key, fd)
@@ -88,10 +85,10 @@ class ArchiveLock:
         again once it has created it. Raises ArchiveLocked (the path lock is kept: the caller releases)."""
         if self._held is not None or self._file is None:
             return
-        found = _file_descriptor(self.db_path)
-        if found is None:
+        try:
+            key, fd = archive_descriptor(self.db_path)
+        except OSError:
             return
-        key, fd = found
         try:
             if key in _HELD_FILES:
                 raise BlockingIOError
