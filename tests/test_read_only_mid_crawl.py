@@ -88,6 +88,7 @@ def test_a_warc_folder_turned_read_only_mid_crawl_fails_the_run_and_the_next_res
         causes = [line for line in stderr.splitlines() if "Cannot write the archive" in line]
         assert 1 <= len(causes) <= 3, causes  # one line per cause, not one per page
         assert len(stderr) < 200_000 and "<html" not in stderr and "body=b" not in stderr
+        assert "Traceback" not in stderr  # no page meets a closed WARC file (ValueError) after the failure
         db_path = saved / "archive.db"
         row = next(Database(db_path).query("SELECT * FROM crawls ORDER BY id DESC LIMIT 1"))
         assert row["status"] == "failed" and "Read-only file system" in row["error"], row
