@@ -74,10 +74,12 @@ class StoragePipeline:
         if self.shared is None:
             self.lock.acquire()
             self.db = open_archive(self.db_path)
+            self.lock.hold_file()  # a new archive: its file exists only now
         else:
             self.state, made = self.shared.part("storage")
             if made:
                 self.db = open_archive(self.db_path)
+                self.lock.hold_file()  # the runner's lock; a new archive's file exists only now
                 self.articles, self.duplicates, self.replacements, self.edits, self.pages = [], [], [], [], {}
         self.state.users += 1
         spider = self.crawler.spider
@@ -228,6 +230,11 @@ class StoragePipeline:
     def close_spider(self, spider=None):
         self._final_flush()
 
+    def _finish(self, row: tuple, error: str | None) -> None:
+        if error:
+            _drop_orphan_index_rows(self.db)
+        finish_crawl(*row)
+
     def spider_closed(self, spider, reason):
         """Close the run's `crawls` row, also when the run failed or was stopped."""
         if self.db is None or self.crawl_id is None or self.closed:
@@ -245,10 +252,10 @@ class StoragePipeline:
         row = (self.db, self.crawl_id, status, counts, {**stats, "finish_reason": reason}, faults, warning, error)
         try:
             try:
-                finish_crawl(*row)
+                self._finish(row, error)
             except WRITE_ERRORS:  # the disk is full: the lock file's reserve makes room for this one row
                 self.lock.free_reserve()
-                finish_crawl(*row)
+                self._finish(row, error)
         except WRITE_ERRORS as exc:
             report_write_failure(self.crawler, exc, "crawls row")
         finally:
@@ -264,6 +271,15 @@ class StoragePipeline:
             if self.shared is None:
                 self.lock.release()
             self.closed = True
+
+
+def _drop_orphan_index_rows(db) -> None:
+    """The dedup pipeline writes the near-duplicate index on its own, and closes before this pipeline's last
+    batch: when that batch (or any) could not be written, the index names articles that were never committed."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'near_duplicate_signatures'").fetchone():
+        with db.atomic():
+            for table in ("near_duplicate_bands", "near_duplicate_signatures"):
+                db.execute(f"DELETE FROM {table} WHERE article_id NOT IN (SELECT id FROM articles)")
 
 
 def _page_row(page: dict) -> dict:

@@ -39,6 +39,9 @@ def _check(db_path) -> None:
         missing = connection.execute(
             "SELECT COUNT(*) FROM pages WHERE role = 'article' AND outcome IS NOT NULL AND warc_file IS NULL").fetchone()[0]
         assert missing == 0
+        for table in ("near_duplicate_signatures", "near_duplicate_bands"):  # no index row names an article never written
+            assert connection.execute(f"SELECT COUNT(*) FROM {table} WHERE article_id NOT IN (SELECT id FROM articles)"
+                                      ).fetchone()[0] == 0, table
 
 
 @pytest.fixture(scope="module")

@@ -51,7 +51,7 @@ def cmd_reextract(args) -> int:
     started = time.monotonic()
     process = CrawlerProcess(settings)
     crawler = process.create_crawler("reextract")
-    process.crawl(crawler, warc_dir=str(warc_dir), imported_from=str(db_path))
+    process.crawl(crawler, warc_dir=str(warc_dir), imported_from=str(db_path), archive=str(db_path))
     process.start()
     seconds = time.monotonic() - started
     replayed = crawler.stats.get_value("arshif/warc_responses_replayed", 0)

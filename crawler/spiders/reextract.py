@@ -1,8 +1,10 @@
 """The `reextract` spider: replay archived WARC responses through the pipelines.
 
-No network: every article response in the WARC folder becomes a PageItem, and
-the same pipelines as a crawl (extraction, language, dedup, storage) rebuild the
-archive. `arshif reextract` runs it into a fresh database.
+No network: the article responses in the WARC folder become PageItems, and the
+same pipelines as a crawl (extraction, language, dedup, storage) rebuild the
+archive. `arshif reextract` runs it into a fresh database. Given the archive
+(`-a archive=data/archive.db`), only the records its rows reference are replayed
+(`ArchivedReferences`: an edited article's newest fetch, not its older ones).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import scrapy
 
 from crawler.items import PageItem
 from crawler.sources import SourceError, load_source
+from pipelines.archive.rebuild import ArchivedReferences
 from pipelines.archive.warc import iter_responses, unreadable_reason
 
 
@@ -20,12 +23,14 @@ class ReextractSpider(scrapy.Spider):
     name = "reextract"
     source_name = "reextract"
 
-    def __init__(self, warc_dir: str | None = None, imported_from: str | None = None, *args, **kwargs):
+    def __init__(self, warc_dir: str | None = None, imported_from: str | None = None, archive: str | None = None,
+                 *args, **kwargs):
         super().__init__(*args, **kwargs)
         if not warc_dir:
             raise ValueError("give the WARC folder: scrapy crawl reextract -a warc_dir=data/warc")
         self.warc_dir = warc_dir
         self.imported_from = imported_from  # the archive whose `arshif import --no-copy` pages to replay from their files
+        self.archive = archive  # the archive whose rows name the records to replay
         self._prune: dict[str, tuple[str, ...]] = {}
 
     def _prune_selectors(self, source: str | None) -> tuple[str, ...]:
@@ -45,6 +50,15 @@ class ReextractSpider(scrapy.Spider):
         max_size = self.crawler.settings.getint("DOWNLOAD_MAXSIZE", 0)  # as the crawl: never decompress a bomb
         unreadable: dict[str, str] = {}
         self.crawler.stats.set_value("arshif/warc_unreadable", unreadable)
+        references = ArchivedReferences(self.archive) if self.archive else None
+        try:
+            async for item in self._replay(references, unreadable, max_size):
+                yield item
+        finally:
+            if references is not None:
+                references.close()
+
+    async def _replay(self, references, unreadable: dict, max_size: int):
         for path in sorted(Path(self.warc_dir).glob("*.warc.gz")):
             reason = unreadable_reason(path)
             if reason:
@@ -53,6 +67,10 @@ class ReextractSpider(scrapy.Spider):
                 continue
             try:
                 for stored in iter_responses(self.warc_dir, max_size=max_size, only=path.name):
+                    if references is not None and stored.role == "article" and stored.status == 200 and \
+                            not references.wanted(stored.url, stored.ref.file, stored.ref.offset):
+                        self.crawler.stats.inc_value("arshif/warc_responses_superseded")
+                        continue
                     item = self._item(stored, max_size)
                     if item is not None:
                         yield item

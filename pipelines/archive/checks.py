@@ -12,6 +12,8 @@ import os
 import sqlite3
 from pathlib import Path
 
+from pipelines.archive.lock import archive_descriptor
+
 SQLITE_HEADER = b"SQLite format 3\x00"
 MIGRATION_SET = "arshif"  # pipelines.archive.database.migrations' name
 
@@ -31,9 +33,8 @@ def check_archive_path(path: str | Path) -> None:
         return
     if not path.is_file():
         raise ArchiveError(f"{path} is not a regular file")
-    try:
-        with open(path, "rb") as handle:
-            header = handle.read(len(SQLITE_HEADER))
+    try:  # not open() and close(): closing a descriptor of the archive drops this process's SQLite locks on it
+        header = os.pread(archive_descriptor(path)[1], len(SQLITE_HEADER), 0)
     except OSError as exc:
         raise ArchiveError(f"{path} cannot be read: {exc.strerror}") from None
     if not header:

@@ -2,11 +2,14 @@
 
 Articles keep the ids, crawl ids and stories of the rows with their URL; a check
 that fails rolls the whole swap back, so readers see the old archive or the new.
+`ArchivedReferences` says which WARC records the rebuild replays: those the rows name.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from array import array
+from bisect import bisect_left
 from pathlib import Path
 
 
@@ -194,3 +197,46 @@ def _check_swapped(c: sqlite3.Connection, report: dict) -> None:
         problems.append(f"integrity_check: {check[:5]}")
     if problems:
         raise RebuildRefused("; ".join(problems))
+
+
+class ArchivedReferences:
+    """Which WARC records `arshif reextract` replays: what the archive's rows reference, not every record.
+
+    A URL fetched twice (an edited article, `--refresh`) has two response records; its article row
+    names the newest, and the texts it had before are `versions` rows, which a reextract leaves alone.
+    Replaying both would bring the older text back. So a record is replayed when an `articles` or
+    `duplicates` row names it, or the `pages` row of an article page with neither row does (a page
+    that yielded no article may yield one under new extraction code); a URL the archive references
+    nowhere (a WARC from elsewhere, a run killed before its rows were committed) has all its records
+    replayed, as they come. Offsets are kept per file as sorted arrays (8 bytes a record).
+    """
+
+    def __init__(self, db_path: str | Path):
+        self._conn = sqlite3.connect(f"file:{Path(db_path).resolve()}?mode=ro", uri=True)
+        self._offsets: dict[str, array] = {}
+        rows = self._conn.execute(
+            "SELECT warc_file, warc_offset FROM articles WHERE warc_file IS NOT NULL"
+            " UNION SELECT warc_file, warc_offset FROM duplicates WHERE warc_file IS NOT NULL"
+            " UNION SELECT warc_file, warc_offset FROM pages p WHERE role = 'article' AND warc_file IS NOT NULL"
+            "  AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.url = p.url)"
+            "  AND NOT EXISTS (SELECT 1 FROM duplicates d WHERE d.url = p.url)"
+            " ORDER BY 1, 2")
+        for name, offset in rows:
+            self._offsets.setdefault(name, array("q")).append(offset)
+
+    def wanted(self, url: str, name: str, offset: int) -> bool:
+        """Replay this record (the one the archive names for its URL, or any of a URL it does not reference)?"""
+        offsets = self._offsets.get(name)
+        if offsets is not None:
+            at = bisect_left(offsets, offset)
+            if at < len(offsets) and offsets[at] == offset:
+                return True
+        referenced = self._conn.execute(
+            "SELECT 1 FROM articles WHERE url = ? AND warc_file IS NOT NULL"
+            " UNION ALL SELECT 1 FROM duplicates WHERE url = ? AND warc_file IS NOT NULL"
+            " UNION ALL SELECT 1 FROM pages WHERE url = ? AND role = 'article' AND warc_file IS NOT NULL LIMIT 1",
+            [url, url, url]).fetchone()
+        return referenced is None
+
+    def close(self) -> None:
+        self._conn.close()

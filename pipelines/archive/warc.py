@@ -97,6 +97,7 @@ class WarcWriter:
         self._writer: WARCWriter | None = None
         self._index: list[str] = []  # CDXJ lines of the open file, unsorted
         self._lock = threading.RLock()  # the WARC thread writes other pages while the crawl appends built ones
+        self._failed: OSError | None = None  # a write failed: every later append raises it again
 
     def _open(self) -> None:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")
@@ -120,11 +121,17 @@ class WarcWriter:
     def append(self, built: BuiltExchange) -> WarcRef:
         """Append an exchange built by `build_exchange` (here or in an extraction worker)."""
         with self._lock:
-            self._rotate_if_needed()
-            offset = self._file.tell()
-            self._file.write(built.data)
-            self._file.flush()
-            self._check_in_place()
+            if self._failed is not None:
+                raise self._failed  # the crawl is stopping: the same cause, not one new file (and log line) per page
+            try:
+                self._rotate_if_needed()
+                offset = self._file.tell()
+                self._file.write(built.data)
+                self._file.flush()
+                self._check_in_place()
+            except OSError as exc:
+                self._failed = exc
+                raise
             self._index.append(built.index_head + _cdxj_tail(offset, self._name))
             return WarcRef(self._name, offset, built.response_length, built.date, built.digest)
 
@@ -144,14 +151,19 @@ class WarcWriter:
         return self.append(build_exchange(url, status_line, headers, body, gzip_level=self.gzip_level, **exchange))
 
     def close(self) -> None:
-        """Close the open file and write its CDXJ index beside it."""
+        """Close the open file and write its CDXJ index beside it. The writer is closed even when the
+        index cannot be written (a read-only or full disk): no later append meets a closed file."""
         with self._lock:
             if self._file is not None:
-                self._file.close()
-                path = self.folder / self._name
-                write_index(path, self._index)
-                self._index = []
+                handle, path, index = self._file, self.folder / self._name, self._index
                 self._file = self._writer = None
+                self._index = []
+                handle.close()
+                try:
+                    write_index(path, index)
+                except OSError as exc:
+                    self._failed = exc
+                    raise
 
 
 @dataclass(frozen=True)
