@@ -95,4 +95,4 @@ def test_a_backtracking_slug_pattern_costs_no_time_per_url(tmp_path):
     started = time.monotonic()
     assert not source.is_article_url("https://x.test/" + "a" * 30)  # stdlib re: minutes
     assert source.is_article_url("https://x.test/some-story-slug.html")
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 10  # stdlib re: minutes; the bound is far from both, so load cannot flip it
