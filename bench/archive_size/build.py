@@ -30,6 +30,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from pipelines.archive.database import open_archive  # noqa: E402
+from pipelines.extraction.version import EXTRACTION_VERSION  # noqa: E402
 from pipelines.similarity.near_duplicates import BANDS, NUM_PERM, open_index  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / ".data"
@@ -80,7 +81,7 @@ def build(path: Path, articles: int) -> None:
                     "INSERT OR IGNORE INTO crawls (id, source, started_at, finished_at, status, pages_fetched, stored,"
                     " source_digest, extraction_version, limit_reached) VALUES (?, ?, ?, ?, 'finished', ?, ?, ?, ?, 0)",
                     [crawl_id, f"source{crawl_id % SOURCES}", "2025-01-01T00:00:00+00:00", "2025-01-01T01:00:00+00:00",
-                     PER_CRAWL, PER_CRAWL, "synthetic", 1],
+                     PER_CRAWL, PER_CRAWL, "synthetic", EXTRACTION_VERSION],
                 )
             rows = [article_row(i, (i - 1) // PER_CRAWL + 1) for i in ids]
             db.conn.executemany(ARTICLE_SQL, rows)
