@@ -166,6 +166,7 @@ def test_lookups_use_indexes(archive):
         ("SELECT id FROM articles WHERE url = ? AND id < ?", 2),
         (f"SELECT COUNT(*) FROM pages p LEFT JOIN crawls c ON c.id = p.crawl_id WHERE p.outcome IN ({outcomes})", 0),
         ("SELECT p.status FROM pages p LEFT JOIN crawls c ON c.id = p.crawl_id WHERE p.url = ?", 1),
+        ("UPDATE crawls SET status = 'killed' WHERE status = 'running' AND source = ?", 1),
         ("SELECT DISTINCT article_id FROM near_duplicate_bands WHERE band_key IN (?, ?)", 2),
         ("SELECT article_id, signature FROM near_duplicate_signatures WHERE article_id IN (?, ?)", 2),
     ]

@@ -291,7 +291,7 @@ def test_a_link_fan_out_waits_on_disk_and_the_page_limit_ends_it(tmp_path):
     row = run.last_crawl()
     assert row["status"] == "finished" and row["limit_reached"] == 1
     assert sum(watch["fetched"].values()) == 120 + 1  # the limit exactly, and Scrapy's own robots.txt
-    assert max(watch["fetched"].values()) == 1
+    assert not {u: c for u, c in watch["fetched"].items() if c > 1 and not u.endswith("/robots.txt")}
     assert watch["most_scheduled"] <= 50 + fanout, watch["most_scheduled"]  # one page's links past the room at most
     assert row["stats"]["arshif/frontier_spilled"] > 0
 

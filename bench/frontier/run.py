@@ -6,8 +6,8 @@
 Both sites are served on 127.0.0.1 by this process (a ThreadingHTTPServer),
 generated lazily: `sitemaps` has a robots.txt with 30 `Sitemap:` lines, each a
 gzipped sitemap (application/x-gzip, as news sites serve `.xml.gz`) of
-URLS // 30 article URLs with <lastmod>, built on first request and kept
-compressed; `fanout` has pages that each link FANOUT new article URLs (every
+URLS // 30 article URLs with <lastmod> (~16 MB of XML each), made when the
+server starts and kept compressed, so a crawl never waits on the generator; `fanout` has pages that each link FANOUT new article URLs (every
 article page too). Article pages are short HTML. Each crawl runs
 `arshif crawl SOURCE --local` in a child (bench/archive_size/measure.py) and
 reports its peak RSS (VmHWM) and wall time; a child past --limit-mb is killed.
@@ -78,9 +78,14 @@ class Site(BaseHTTPRequestHandler):
 
 
 def serve(fanout: bool) -> ThreadingHTTPServer:
+    """The site in a thread; the sitemaps are made (and gzipped) before the crawl, not while it waits for them."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), Site)
     server.daemon_threads = True
     server.fanout = fanout
+    Site.cache.clear()
+    if not fanout:
+        for n in range(SITEMAPS):
+            Site._sitemap(Site, n, f"http://127.0.0.1:{server.server_address[1]}")
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
