@@ -127,7 +127,8 @@ class SeenUrls:
     def add(self, url: str) -> None:
         self.recent.add(hash(url))
         if len(self.recent) >= self.memory:
-            self.store.conn.executemany("INSERT OR IGNORE INTO seen (h) VALUES (?)", ((h,) for h in self.recent))
+            # sorted: the B-tree is written in key order, not one random page per hash
+            self.store.conn.executemany("INSERT OR IGNORE INTO seen (h) VALUES (?)", ((h,) for h in sorted(self.recent)))
             self.on_disk += len(self.recent)
             self.recent.clear()
 

@@ -35,7 +35,8 @@ def run(args: list[str], cwd: Path, limit_mb: int = 3000, timeout: float = 600, 
     command = [sys.executable, str(Path(__file__).resolve()), "--child", str(out), *args]
     child_env = {**os.environ, **(env or {}), "PYTHONPATH": str(cwd)}
     started = time.monotonic()
-    process = subprocess.Popen(command, cwd=cwd, env=child_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = out.with_suffix(".log").open("w+")  # a file, not a pipe: a chatty child never blocks on a full pipe
+    process = subprocess.Popen(command, cwd=cwd, env=child_env, stdout=log, stderr=subprocess.STDOUT, text=True)
     peak, killed = 0, None
     while process.poll() is None:
         peak = max(peak, vm_hwm_kb(process.pid))
@@ -45,8 +46,12 @@ def run(args: list[str], cwd: Path, limit_mb: int = 3000, timeout: float = 600, 
             process.kill()
             break
         time.sleep(0.2)
-    output = process.communicate()[0]
+    process.wait()
     wall = time.monotonic() - started
+    log.seek(0)
+    output = log.read()
+    log.close()
+    Path(log.name).unlink()
     if out.exists():
         peak = max(peak, json.loads(out.read_text())["vm_hwm_kb"])
         out.unlink()

@@ -322,7 +322,7 @@ class NewsSpider(scrapy.Spider):
 
     def parse_sitemap(self, response: Response, hints: dict | None = None, via: str | None = None):
         if response.url.endswith("/robots.txt"):
-            for url in sitemap_urls_from_robots(response.text, base_url=response.url):
+            for url in sitemap_urls_from_robots(response.body, base_url=response.url):
                 yield self._request(url, self.parse_sitemap, "sitemap")
             return
         stream = self._sitemap_stream(response)
