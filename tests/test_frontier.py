@@ -330,3 +330,46 @@ def test_seen_urls_spill_to_disk_and_still_answer():
     assert not any(url in seen for url in urls[1::2])
     assert None not in seen
     store.close()
+
+
+def _sitemap_requests(body: bytes, maxsize: int = 50 * 1024 * 1024, unreadable: int = 0) -> list:
+    from scrapy import Request
+    from scrapy.http import Response
+    from scrapy.utils.test import get_crawler
+
+    from crawler.spiders.news import NewsSpider
+
+    crawler = get_crawler(NewsSpider)
+    crawler.stats.open_spider()
+    spider = NewsSpider(source="demo", base_url="http://127.0.0.1:1")
+    spider.crawler = crawler
+    spider.source = replace(spider.source, article_allow=("/news/",), follow_allow=())
+    spider._sitemap_maxsize = maxsize
+    url = "http://127.0.0.1:1/s.xml.gz"
+    requests = list(spider.parse_sitemap(Response(url, body=body, request=Request(url))))
+    assert (crawler.stats.get_value("arshif/sitemap_unreadable") or 0) == unreadable
+    return requests
+
+
+def test_a_sitemap_is_read_streaming_with_its_news_fields_and_a_bad_gzip_queues_nothing():
+    import gzip
+
+    o = "http://127.0.0.1:1"
+    news = ('<url><loc>{o}/news/{n}.html</loc><lastmod>2025-01-0{n}</lastmod><news:news><news:publication><news:name>x'
+            '</news:name></news:publication><news:publication_date>2025-03-0{n}</news:publication_date>'
+            '<news:title> عنوان {n} </news:title></news:news></url>')
+    body = ('<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+            'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">'
+            + news.format(o=o, n=1)
+            + f"<url><loc>{o}/news/2.html</loc><lastmod>2025-01-02</lastmod></url>"
+            + f"<url><loc> {o}/news/3.html </loc></url><url><lastmod>2025-01-04</lastmod></url>"  # spaces; no <loc>
+            + "</urlset>").encode()
+    for served in (body, gzip.compress(body)):
+        requests = _sitemap_requests(served)
+        assert [r.url for r in requests] == [f"{o}/news/1.html", f"{o}/news/2.html", f"{o}/news/3.html"]
+        assert [r.cb_kwargs.get("hints") for r in requests] == [
+            {"published": "2025-03-01", "title": "عنوان 1"}, {"published": "2025-01-02"}, None]
+    packed = gzip.compress(body)
+    assert _sitemap_requests(packed[:-12], unreadable=1) == []  # truncated: nothing of it is queued
+    assert _sitemap_requests(packed, maxsize=len(body) - 1, unreadable=1) == []  # over ARSHIF_SITEMAP_MAXSIZE once gunzipped
+    assert len(_sitemap_requests(packed, maxsize=len(body))) == 3
