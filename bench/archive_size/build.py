@@ -29,9 +29,9 @@ import numpy as np
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from pipelines.archive.database import open_archive  # noqa: E402
-from pipelines.extraction.version import EXTRACTION_VERSION  # noqa: E402
-from pipelines.similarity.near_duplicates import BANDS, NUM_PERM, open_index  # noqa: E402
+from pipelines.archive.database import open_archive
+from pipelines.extraction.version import EXTRACTION_VERSION
+from pipelines.similarity.near_duplicates import BANDS, NUM_PERM, open_index
 
 DATA = Path(__file__).resolve().parent / ".data"
 BATCH = 20_000

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -24,9 +23,9 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.archive_size.build import archive_path  # noqa: E402
-from bench.archive_size.measure import run  # noqa: E402
-from crawler.demo.server import SiteServer  # noqa: E402
+from bench.archive_size.build import archive_path
+from bench.archive_size.measure import run
+from crawler.demo.server import SiteServer
 
 ROOT = Path(__file__).resolve().parents[2]
 

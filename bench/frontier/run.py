@@ -27,7 +27,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.archive_size.measure import run  # noqa: E402
+from bench.archive_size.measure import run
 
 ROOT = Path(__file__).resolve().parents[2]
 SITEMAPS = 30
@@ -44,7 +44,7 @@ class Site(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def do_GET(self):  # noqa: N802 (http.server's name)
+    def do_GET(self):
         origin = f"http://{self.headers['Host']}"
         path = self.path
         if path == "/robots.txt":
