@@ -7,6 +7,7 @@ responses as received, before decompression and redirects.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -18,7 +19,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 
 from crawler.resolver import Allowances, CheckedResolver, address_problem
 
-from pipelines.archive.database import known_pages, open_archive
+from pipelines.archive.database import open_archive
 from pipelines.archive.warc import (
     DEFAULT_GZIP_LEVEL,
     DEFAULT_MAX_SIZE,
@@ -289,6 +290,23 @@ def _reason(status: int) -> str:
         return ""
 
 
+class BoundedCache(OrderedDict):
+    """The last `size` answers, least recently used out first: a crawl's look-ups, not the archive's rows."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def __getitem__(self, key):
+        self.move_to_end(key)
+        return super().__getitem__(key)
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        if len(self) > self.size:
+            self.popitem(last=False)
+
+
 class IncrementalMiddleware:
     """Do not download again what the archive already holds.
 
@@ -297,33 +315,49 @@ class IncrementalMiddleware:
     If-Modified-Since, and a 304 ends there.
     """
 
-    def __init__(self, crawler, db_path: str, refresh: bool, retry_failed: bool = False):
+    def __init__(self, crawler, db_path: str, refresh: bool, retry_failed: bool = False, cache_size: int = 20_000):
         self.crawler = crawler
         self.db_path = db_path
         self.refresh = refresh
         self.retry_failed = retry_failed
-        self.pages: dict[str, dict] = {}
-        self.archived: set[str] = set()
+        self.db = None
+        # URL → what the archive said the first time this run asked (a page row is rewritten once it is fetched,
+        # and a listing linked again in the run must still get its earlier validators): bounded, least recent out
+        self.pages = BoundedCache(cache_size)  # URL → its pages row (or None)
+        self.archived = BoundedCache(cache_size)  # article URL → skip it
         self.digest: str | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
         settings = crawler.settings
-        middleware = cls(crawler, settings.get("ARSHIF_DB"), settings.getbool("ARSHIF_REFRESH"), settings.getbool("ARSHIF_RETRY_FAILED"))
+        middleware = cls(crawler, settings.get("ARSHIF_DB"), settings.getbool("ARSHIF_REFRESH"),
+                         settings.getbool("ARSHIF_RETRY_FAILED"), settings.getint("ARSHIF_LOOKUP_CACHE", 20_000))
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         return middleware
 
     def spider_opened(self, spider):
-        db = open_archive(self.db_path)
-        self.pages = known_pages(db)
-        fetched = {row[0] for row in db.execute("SELECT url FROM articles UNION SELECT url FROM duplicates")}
-        db.close()
-        # every URL is fetched at most once: an alias of an archived story (tracking parameters,
-        # an AMP page) is fetched the first time it is met and recorded as a `url` duplicate
-        digest = self.digest = getattr(getattr(spider, "source", None), "digest", None)
-        kept = {url for url, page in self.pages.items() if page["outcome"] and not self._retry(page, digest)}
-        self.crawler.stats.set_value("arshif/retry_candidates", sum(1 for p in self.pages.values() if p["outcome"]) - len(kept))
-        self.archived = fetched | kept
+        """Open the archive for look-ups: nothing is loaded, each URL is asked for on an index when requested.
+        Every URL is fetched at most once: an alias of an archived story (tracking parameters, an AMP page) is
+        fetched the first time it is met and recorded as a `url` duplicate."""
+        self.db = open_archive(self.db_path)
+        self.digest = getattr(getattr(spider, "source", None), "digest", None)
+        self.crawler.stats.set_value("arshif/retry_candidates", self._retry_candidates())
+
+    def spider_closed(self, spider, reason=None):
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+
+    def _retry_candidates(self) -> int:
+        """Pages whose outcome will be fetched again this run (idx_pages_retryable: only those pages are read)."""
+        outcomes = ", ".join(f"'{outcome}'" for outcome in RETRYABLE_OUTCOMES)  # literal: the partial index's WHERE
+        changed = "1" if self.retry_failed else "(c.source_digest IS NOT ? OR c.extraction_version IS NOT ?)"
+        params = [] if self.retry_failed else [self.digest, EXTRACTION_VERSION]
+        return self.db.execute(
+            f"SELECT COUNT(*) FROM pages p LEFT JOIN crawls c ON c.id = p.crawl_id WHERE p.outcome IN ({outcomes}) AND {changed}",
+            params,
+        ).fetchone()[0]
 
     def _retry(self, page: dict, digest: str | None) -> bool:
         """A page whose outcome came from a configuration or extraction problem is fetched again when the
@@ -334,16 +368,46 @@ class IncrementalMiddleware:
     def _changed(self, page: dict, digest: str | None) -> bool:
         return self.retry_failed or page["source_digest"] != digest or page["extraction_version"] != EXTRACTION_VERSION
 
+    def _page(self, url: str) -> dict | None:
+        """The URL's `pages` row with its crawl's keys, as it was when this run first asked (primary key look-up)."""
+        if url in self.pages:
+            return self.pages[url]
+        cursor = self.db.execute(
+            "SELECT p.status, p.etag, p.last_modified, p.digest, p.warc_date, p.outcome, c.source_digest,"
+            " c.extraction_version, c.status = 'finished' AND NOT COALESCE(c.limit_reached, 0) AS complete"
+            " FROM pages p LEFT JOIN crawls c ON c.id = p.crawl_id WHERE p.url = ?",
+            [url],
+        )
+        row = cursor.fetchone()
+        page = self.pages[url] = dict(zip((d[0] for d in cursor.description), row)) if row else None
+        return page
+
+    def _archived(self, url: str) -> bool:
+        """An article page not to download: an article or duplicates row has this URL, or its page has an outcome
+        that stands (pages, articles.url and duplicates.url are each a unique-index look-up)."""
+        if url in self.archived:
+            return self.archived[url]
+        page = self._page(url)
+        if page and page["outcome"] and not self._retry(page, self.digest):
+            archived = True
+        else:
+            archived = self.db.execute(
+                "SELECT EXISTS (SELECT 1 FROM articles WHERE url = ?) OR EXISTS (SELECT 1 FROM duplicates WHERE url = ?)",
+                [url, url],
+            ).fetchone()[0] == 1
+        self.archived[url] = archived
+        return archived
+
     def process_request(self, request, spider=None):
         if self.refresh:
             return None
         url = request.url
         if request.meta.get(ROLE) == "article":
-            if url in self.archived:
+            if self._archived(url):
                 self.crawler.stats.inc_value("arshif/skipped_archived")
                 raise IgnoreRequest(f"already archived: {url}")
             return None
-        page = self.pages.get(url)
+        page = self._page(url)
         # a listing read under another source file or extraction version is read in full: pages to retry,
         # or new article patterns, are found through it
         if page and page["status"] == 200 and page["complete"] and not self._changed(page, self.digest):

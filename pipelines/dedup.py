@@ -74,10 +74,10 @@ class DedupPipeline:
         self.threshold = threshold
         self.batch_size = batch_size
         self.fold: frozenset[str] = frozenset()
-        self.fetched: ByHash = ByHash()  # URLs fetched before or in this run → article id
-        self.archived: ByHash = ByHash()  # URL keys of earlier runs' pages → article id
+        self.fetched: ByHash = ByHash()  # URLs fetched in this run → article id
+        self.archived: ArchivedKeys | None = None  # earlier runs' URLs, URL keys and content hashes, looked up
         self.seen: ByHash = ByHash()  # URL keys met in this run → article id
-        self.hashes: ByHash = ByHash()
+        self.hashes: ByHash = ByHash()  # content hashes stored in this run → article id
         self.next_id = 1
         # article id → (rank, story_match, story_similarity) of the copy kept in this run:
         # what deciding and making a displacement needs
@@ -105,8 +105,8 @@ class DedupPipeline:
         if self.shared is not None:
             return self._open_shared()
         self.db = open_archive(self.db_path)
-        self.fetched, self.archived, self.hashes = archived_keys(self.db, self.fold)
         self.next_id = next_article_id(self.db)
+        self.archived = ArchivedKeys(self.db, self.fold, self.next_id)
         if self.threshold > 0:
             self.near = open_index(self.db, self.threshold, batch_size=max(self.batch_size, 200))
 
@@ -116,15 +116,17 @@ class DedupPipeline:
         state = self.state
         if made:
             state.db = open_archive(self.db_path)
-            state.fetched, archived, state.hashes = archived_keys(state.db, self.fold)
-            state.archived, state.seen = {self.fold: archived}, {}
+            state.next_id = state.first_id = next_article_id(state.db)
+            first = ArchivedKeys(state.db, self.fold, state.first_id)
+            state.last_duplicate = first.last_duplicate  # earlier runs' rows: the same snapshot for every fold
+            state.fetched, state.hashes = ByHash(), ByHash()  # this run's; earlier runs' are looked up
+            state.archived, state.seen = {self.fold: first}, {}
             for fold in self.shared.folds - {self.fold}:  # every url_fold of the run's sources
-                state.archived[fold] = archived_keys(state.db, fold)[1]
-            state.next_id = next_article_id(state.db)
+                state.archived[fold] = ArchivedKeys(state.db, fold, state.first_id, state.last_duplicate)
             state.near = open_index(state.db, self.threshold, batch_size=max(self.batch_size, 200)) if self.threshold > 0 else None
             state.kept_this_run, state.story_of, state.merged_into = {}, {}, {}
-        elif self.fold not in state.archived:  # a fold the runner did not announce: what is committed so far
-            state.archived[self.fold] = archived_keys(state.db, self.fold)[1]
+        elif self.fold not in state.archived:  # a fold the runner did not announce: earlier runs' rows, as for the others
+            state.archived[self.fold] = ArchivedKeys(state.db, self.fold, state.first_id, state.last_duplicate)
         state.users += 1
         for fold in state.archived:
             state.seen.setdefault(fold, ByHash())
@@ -156,15 +158,17 @@ class DedupPipeline:
         url, canonical = record["url"], record["canonical_url"]
         url_key, canonical_key = self._key(url), self._fold(canonical)
         archived = self.fetched.get(url)
+        if archived is None:
+            archived = self.archived.fetched(url)
         if archived is not None:
             if self.refresh and self._edited(page, archived):
                 return item
             raise drop(self.crawler, "already_archived", f"{url} is archived (article {archived})")
-        original = next((found for key in (url_key, canonical_key) for found in (self.archived.get(key), self.seen.get(key))
+        original = next((found for key in (url_key, canonical_key) for found in (self.archived.key(key), self.seen.get(key))
                          if found is not None), None)
         if original is not None:
             return self._duplicate(page, url_key, original, "url")
-        original = self.hashes.get(record["content_hash"]) if record["content_hash"] else None
+        original = self._by_hash(record["content_hash"]) if record["content_hash"] else None
         if original is not None:
             return self._duplicate(page, url_key, original, "exact")
         sig = _signature(record) if self.near is not None else None
@@ -175,6 +179,11 @@ class DedupPipeline:
         if sig is not None:
             self.near.add(record["id"], sig)
         return item
+
+    def _by_hash(self, digest: str) -> int | None:
+        """The article with this normalized text: an earlier run's first, else this run's."""
+        found = self.archived.content(digest)
+        return found if found is not None else self.hashes.get(digest)
 
     def _edited(self, page, article_id: int) -> bool:
         """The page is this archived article's own URL and its text changed: an edit (pipelines.archive.database
@@ -262,13 +271,13 @@ class DedupPipeline:
 
     def _seen_by_other_folds(self, record: dict, article_id: int, article: bool) -> None:
         """The keys another source of this `--all` run looks this page up by, folded as that source
-        folds: what `archived_keys` would give it in a later run (an article's URL and canonical URL,
+        folds: what `ArchivedKeys` would give it in a later run (an article's URL and canonical URL,
         a duplicate's canonical URL)."""
         canonical = record["canonical_url"]
         for fold, seen in self.other_seen:
             if canonical:
                 seen.setdefault(fold_url(canonical, fold) if fold else canonical, article_id)
-            if article:  # archived_keys: an article's own URL as fetched, folded
+            if article:  # ArchivedKeys: an article's own URL as fetched, folded
                 seen.setdefault(fold_url(record["url"], fold) if fold else record["url"], article_id)
 
     def _rank(self, record: dict) -> tuple:
@@ -324,22 +333,66 @@ class ByHash(dict):
         return super().setdefault(hash(key), default)
 
 
-def archived_keys(db, fold: frozenset[str] = frozenset()) -> tuple[ByHash, ByHash, ByHash]:
-    """What dedup needs from the archive, read once at open: URLs and content hashes, no text.
+class ArchivedKeys:
+    """What dedup asks the archive of earlier runs, one indexed look-up at a time (nothing loaded at open).
 
-    Returns (fetched URLs → article id, URL keys → article id, content hashes →
-    article id). Keys are the canonical URLs, folded as ``fold`` says; a
-    duplicates row maps to the article it duplicates.
+    ``fetched(url)``: the article a fetched URL is (a duplicates row's article
+    when both tables have it); ``key(k)``: the first article whose canonical URL
+    or URL has the key ``k`` (canonical URLs folded as the source's ``url_fold``
+    says), else the article of the first duplicates row whose canonical URL has
+    it; ``content(hash)``: the first article with this content hash. Only rows
+    that existed when the run opened are read (articles below the run's first id,
+    duplicates up to the last id then): this run's own are in the pipeline's dicts.
+    The unique indexes on articles.url and duplicates.url, the indexes on
+    canonical_url (m001, m070) and content_hash (m001) serve them.
+
+    A source with a ``url_fold`` folds the archived URLs too, which no index
+    holds: for it the keys are read once at open (``_load_folded``), as all
+    sources' were before. No shipped source folds.
     """
-    fetched, keys, hashes = ByHash(), ByHash(), ByHash()
-    for article_id, url, canonical, digest in db.execute("SELECT id, url, canonical_url, content_hash FROM articles"):
-        fetched[url] = article_id
-        for key in (canonical, url) if canonical else (url,):
-            keys.setdefault(fold_url(key, fold) if fold else key, article_id)
-        if digest:
-            hashes.setdefault(digest, article_id)
-    for url, canonical, article_id in db.execute("SELECT url, canonical_url, duplicate_of FROM duplicates"):
-        fetched[url] = article_id
-        if canonical:
-            keys.setdefault(fold_url(canonical, fold) if fold else canonical, article_id)
-    return fetched, keys, hashes
+
+    def __init__(self, db, fold: frozenset[str], next_id: int, last_duplicate: int | None = None):
+        self.db = db
+        self.fold = fold
+        self.next_id = next_id
+        if last_duplicate is None:
+            last_duplicate = db.execute("SELECT COALESCE(MAX(id), 0) FROM duplicates").fetchone()[0]
+        self.last_duplicate = last_duplicate
+        self.folded: ByHash | None = self._load_folded() if fold else None
+
+    def fetched(self, url: str) -> int | None:
+        row = self.db.execute("SELECT duplicate_of FROM duplicates WHERE url = ? AND id <= ?", [url, self.last_duplicate]).fetchone()
+        if row is None:
+            row = self.db.execute("SELECT id FROM articles WHERE url = ? AND id < ?", [url, self.next_id]).fetchone()
+        return row[0] if row else None
+
+    def key(self, key: str) -> int | None:
+        if self.folded is not None:
+            return self.folded.get(key)
+        row = self.db.execute(
+            "SELECT MIN(id) FROM articles WHERE (canonical_url = ? OR url = ?) AND id < ?", [key, key, self.next_id]
+        ).fetchone()
+        if row[0] is not None:
+            return row[0]
+        row = self.db.execute(
+            "SELECT duplicate_of FROM duplicates WHERE canonical_url = ? AND id <= ? ORDER BY id LIMIT 1",
+            [key, self.last_duplicate],
+        ).fetchone()
+        return row[0] if row else None
+
+    def content(self, digest: str) -> int | None:
+        row = self.db.execute("SELECT MIN(id) FROM articles WHERE content_hash = ? AND id < ?", [digest, self.next_id]).fetchone()
+        return row[0]
+
+    def _load_folded(self) -> ByHash:
+        """URL keys of every archived article and duplicate, folded: the one look-up still read in full."""
+        keys = ByHash()
+        for article_id, url, canonical in self.db.execute("SELECT id, url, canonical_url FROM articles WHERE id < ?", [self.next_id]):
+            for key in (canonical, url) if canonical else (url,):
+                keys.setdefault(fold_url(key, self.fold), article_id)
+        for canonical, article_id in self.db.execute(
+            "SELECT canonical_url, duplicate_of FROM duplicates WHERE id <= ? ORDER BY id", [self.last_duplicate]
+        ):
+            if canonical:
+                keys.setdefault(fold_url(canonical, self.fold), article_id)
+        return keys

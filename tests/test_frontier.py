@@ -244,3 +244,132 @@ def test_a_pending_url_packs_into_one_string_and_back():
     packed = _pack_pending(*cases[0])
     assert sys.getsizeof(packed) < sys.getsizeof(as_tuple) + sum(sys.getsizeof(v) for v in as_tuple) + sum(
         sys.getsizeof(v) for item in as_tuple[4] for v in item)
+
+
+def test_sitemap_urls_spill_to_disk_past_the_memory_window_and_each_is_fetched_once(tmp_path):
+    """A window of 30 URLs for 400 listed (gzipped, as `.xml.gz` is served): the rest wait on disk, in order, none lost."""
+    import gzip
+
+    with SiteServer(tmp_path) as server:
+        o = server.origin
+        news = [f"{o}/news/{n}.html" for n in range(ARTICLES)]
+        routes = {
+            "/robots.txt": (200, {"Content-Type": "text/plain"}, f"User-agent: *\nSitemap: {o}/a.xml.gz\n".encode()),
+            "/a.xml.gz": (200, {"Content-Type": "application/x-gzip"}, gzip.compress(_sitemap(news + news[:10]))),
+            "/": (200, HTML, b"<html><body>home</body></html>"),
+        }
+        routes.update({f"/news/{n}.html": (200, HTML, _article(n)) for n in range(ARTICLES)})
+        server.httpd.RequestHandlerClass.extra_routes = routes
+        run = crawl(_source(tmp_path, o), tmp_path / "archive.db", o, *_watched(tmp_path), "-s", "ARSHIF_FRONTIER_MEMORY=30")
+    assert run.returncode in (0, 2), run.stderr[-3000:]
+    watch = _watch(tmp_path)
+    assert {u for u in watch["fetched"] if "/news/" in u} == set(news)
+    assert not {u: c for u, c in watch["fetched"].items() if c > 1 and not u.endswith("/robots.txt")}
+    stats = run.last_crawl()["stats"]
+    assert stats["finish_reason"] == "finished"
+    assert stats["arshif/frontier_spilled"] >= ARTICLES - 30 - 16  # all but the window (and what the scheduler took)
+    assert stats["arshif/seen_on_disk"] >= ARTICLES - 30
+    assert stats["request_depth_max"] == 2  # robots 0, sitemap 1, page 2
+
+
+def test_a_link_fan_out_waits_on_disk_and_the_page_limit_ends_it(tmp_path):
+    """Every page links 300 new article URLs: past ARSHIF_LINK_ROOM the links wait in the pending queue (on disk past
+    its window), the scheduler stays small, each URL is fetched once, and max_pages ends the run at once."""
+    fanout = 300
+
+    with SiteServer(tmp_path) as server:
+        o = server.origin
+        routes = {"/": (200, HTML, _page("".join(f'<a href="/news/0-{k}.html">x</a>' for k in range(fanout))))}
+        # the home page links 300 pages, each of which links 300 new ones
+        for k in range(fanout):
+            routes[f"/news/0-{k}.html"] = (200, HTML, _page("".join(f'<a href="/news/{k + 1}-{j}.html">y</a>' for j in range(fanout))))
+        server.httpd.RequestHandlerClass.extra_routes = routes
+        run = crawl(_source(tmp_path, o, "[limits]\nmax_pages = 120\n"), tmp_path / "archive.db", o, *_watched(tmp_path),
+                    "-s", "ARSHIF_LINK_ROOM=50", "-s", "ARSHIF_FRONTIER_MEMORY=100")
+    assert run.returncode in (0, 2), run.stderr[-3000:]
+    watch = _watch(tmp_path)
+    row = run.last_crawl()
+    assert row["status"] == "finished" and row["limit_reached"] == 1
+    assert sum(watch["fetched"].values()) == 120 + 1  # the limit exactly, and Scrapy's own robots.txt
+    assert not {u: c for u, c in watch["fetched"].items() if c > 1 and not u.endswith("/robots.txt")}
+    assert watch["most_scheduled"] <= 50 + fanout, watch["most_scheduled"]  # one page's links past the room at most
+    assert row["stats"]["arshif/frontier_spilled"] > 0
+
+
+def test_the_pending_queue_keeps_fifo_order_across_memory_and_disk():
+    from crawler.frontier import FrontierStore, PendingQueue
+
+    store = FrontierStore()
+    queue = PendingQueue(store, memory=7, batch=3)
+    out = []
+    for n in range(100):  # interleaved: some read while others are on disk or still buffered
+        queue.append(f"e{n}")
+        if n % 3 == 0:
+            out.append(queue.popleft())
+        assert len(queue) == n + 1 - len(out)
+    assert queue.spilled > 0 and queue.on_disk > 0
+    while queue:
+        out.append(queue.popleft())
+    assert out == [f"e{n}" for n in range(100)]
+    queue.append("x")
+    queue.clear()
+    assert not queue and len(queue) == 0
+    store.close()
+
+
+def test_seen_urls_spill_to_disk_and_still_answer():
+    from crawler.frontier import FrontierStore, SeenUrls
+
+    store = FrontierStore()
+    seen = SeenUrls(store, memory=64)
+    urls = [f"https://news.test/ar/{n}" for n in range(1_000)]
+    for url in urls[::2]:
+        seen.add(url)
+    assert seen.on_disk > 0 and len(seen.recent) < 64
+    assert all(url in seen for url in urls[::2])
+    assert not any(url in seen for url in urls[1::2])
+    assert None not in seen
+    store.close()
+
+
+def _sitemap_requests(body: bytes, maxsize: int = 50 * 1024 * 1024, unreadable: int = 0) -> list:
+    from scrapy import Request
+    from scrapy.http import Response
+    from scrapy.utils.test import get_crawler
+
+    from crawler.spiders.news import NewsSpider
+
+    crawler = get_crawler(NewsSpider)
+    crawler.stats.open_spider()
+    spider = NewsSpider(source="demo", base_url="http://127.0.0.1:1")
+    spider.crawler = crawler
+    spider.source = replace(spider.source, article_allow=("/news/",), follow_allow=())
+    spider._sitemap_maxsize = maxsize
+    url = "http://127.0.0.1:1/s.xml.gz"
+    requests = list(spider.parse_sitemap(Response(url, body=body, request=Request(url))))
+    assert (crawler.stats.get_value("arshif/sitemap_unreadable") or 0) == unreadable
+    return requests
+
+
+def test_a_sitemap_is_read_streaming_with_its_news_fields_and_a_bad_gzip_queues_nothing():
+    import gzip
+
+    o = "http://127.0.0.1:1"
+    news = ('<url><loc>{o}/news/{n}.html</loc><lastmod>2025-01-0{n}</lastmod><news:news><news:publication><news:name>x'
+            '</news:name></news:publication><news:publication_date>2025-03-0{n}</news:publication_date>'
+            '<news:title> عنوان {n} </news:title></news:news></url>')
+    body = ('<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+            'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">'
+            + news.format(o=o, n=1)
+            + f"<url><loc>{o}/news/2.html</loc><lastmod>2025-01-02</lastmod></url>"
+            + f"<url><loc> {o}/news/3.html </loc></url><url><lastmod>2025-01-04</lastmod></url>"  # spaces; no <loc>
+            + "</urlset>").encode()
+    for served in (body, gzip.compress(body)):
+        requests = _sitemap_requests(served)
+        assert [r.url for r in requests] == [f"{o}/news/1.html", f"{o}/news/2.html", f"{o}/news/3.html"]
+        assert [r.cb_kwargs.get("hints") for r in requests] == [
+            {"published": "2025-03-01", "title": "عنوان 1"}, {"published": "2025-01-02"}, None]
+    packed = gzip.compress(body)
+    assert _sitemap_requests(packed[:-12], unreadable=1) == []  # truncated: nothing of it is queued
+    assert _sitemap_requests(packed, maxsize=len(body) - 1, unreadable=1) == []  # over ARSHIF_SITEMAP_MAXSIZE once gunzipped
+    assert len(_sitemap_requests(packed, maxsize=len(body))) == 3

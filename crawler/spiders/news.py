@@ -10,16 +10,21 @@ they hold an article.
 URLs read from sitemaps and feeds wait in the spider's pending queue, a few
 hundred bytes each, and `start()` hands them to the scheduler only when it runs
 low: a Request waiting in Scrapy's scheduler costs ~2 KB, and a site's sitemaps
-list all its articles at once.
+list all its articles at once. Links join that queue too once the scheduler
+holds LINK_ROOM requests (a page may link thousands of new URLs). The queue and
+the set of URLs seen keep a bounded window in memory and the rest in a private
+SQLite file (crawler/frontier.py); sitemaps are read streaming, one <url> at a
+time, gzip included.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gzip
+import io
 import json
 import logging
 import re
-from collections import deque
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
 
@@ -30,7 +35,7 @@ from scrapy.core.scheduler import Scheduler
 from scrapy.http import HtmlResponse, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.response import get_base_url
-from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
 try:
@@ -40,11 +45,12 @@ except ImportError:  # Scrapy < 2.14
         is_asyncio_reactor_installed as is_asyncio_available,
     )
 
-from pipelines.outcomes.faults import FAULT_PREFIX, fault_reason
+from crawler.frontier import MEMORY_ENTRIES, FrontierStore, PendingQueue, SeenUrls
 from crawler.items import PageItem
-from pipelines.archive.request_meta import ROLE, WARC_REF
 from crawler.sources import Source, load_source, rebase
+from pipelines.archive.request_meta import ROLE, WARC_REF
 from pipelines.outcomes.counters import count
+from pipelines.outcomes.faults import FAULT_PREFIX, fault_reason
 from pipelines.similarity.urls import fetch_url
 
 logger = logging.getLogger(__name__)
@@ -53,6 +59,7 @@ _FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+
 _ROLES = {"parse_article": "article", "parse_listing": "listing", "parse_sitemap": "sitemap", "parse_feed": "feed"}
 VIA = "arshif_via"  # request.meta: how the URL was found (start, listing, article, sitemap, feed)
 FEED_WAIT = 0.25  # seconds start() sleeps at most before looking at the scheduler again
+LINK_ROOM = 1000  # links go to the pending queue, not the scheduler, once it holds this many requests
 # parsel's parser options (recover, huge_tree), without a Selector object per matched node
 _HTML_PARSER = etree.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
 
@@ -71,9 +78,10 @@ class NewsSpider(scrapy.Spider):
         self.source = loaded
         self.source_name = loaded.name
         self.allowed_domains = list(loaded.allowed_domains)
-        self._seen_links = SeenUrls()  # absolute link URLs already turned into requests (or refused)
-        # URLs found in sitemaps and feeds, not yet requested, one packed string each (_pack_pending)
-        self._pending: deque[str] = deque()
+        self._frontier = FrontierStore()
+        self._seen_links = SeenUrls(self._frontier)  # absolute link URLs already turned into requests (or refused)
+        # URLs found in sitemaps, feeds (and links, past LINK_ROOM) not yet requested, one packed string each
+        self._pending = PendingQueue(self._frontier)
         self._lazy = False  # start() is feeding `_pending` to the scheduler
         self._room = 16  # start() keeps the scheduler at this many requests or fewer
         self._max_depth = 0  # DEPTH_LIMIT
@@ -82,6 +90,7 @@ class NewsSpider(scrapy.Spider):
         self._parsed: tuple = (None, None)  # (response, lxml root) of the page being read
         self._stopped = False  # the page limit was reached: no new requests (stop_queueing)
         self._sitemap_maxsize = 50 * 1024 * 1024  # ARSHIF_SITEMAP_MAXSIZE
+        self._link_room = LINK_ROOM  # ARSHIF_LINK_ROOM
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -95,9 +104,20 @@ class NewsSpider(scrapy.Spider):
         spider._depth_priority = crawler.settings.getint("DEPTH_PRIORITY")
         spider._room = max(16, crawler.settings.getint("CONCURRENT_REQUESTS"))
         spider._sitemap_maxsize = crawler.settings.getint("ARSHIF_SITEMAP_MAXSIZE", 50 * 1024 * 1024)
+        spider._link_room = crawler.settings.getint("ARSHIF_LINK_ROOM", LINK_ROOM)
+        memory = crawler.settings.getint("ARSHIF_FRONTIER_MEMORY", MEMORY_ENTRIES)
+        spider._seen_links = SeenUrls(spider._frontier, memory)
+        spider._pending = PendingQueue(spider._frontier, memory)
+        crawler.signals.connect(spider._closed, signal=signals.spider_closed)
         crawler.signals.connect(spider._on_download, signal=signals.request_reached_downloader)
         crawler.signals.connect(spider._wake, signal=signals.scheduler_empty)
         return spider
+
+    def _closed(self, spider=None, reason=None) -> None:
+        stats = self.crawler.stats
+        stats.set_value("arshif/frontier_spilled", self._pending.spilled)  # pending entries that went to disk
+        stats.set_value("arshif/seen_on_disk", self._seen_links.on_disk)
+        self._frontier.close()
 
     async def start(self):
         """The seeds, then the pending queue, fed lazily until the crawl has nothing else left."""
@@ -302,43 +322,48 @@ class NewsSpider(scrapy.Spider):
 
     def parse_sitemap(self, response: Response, hints: dict | None = None, via: str | None = None):
         if response.url.endswith("/robots.txt"):
-            for url in sitemap_urls_from_robots(response.text, base_url=response.url):
+            for url in sitemap_urls_from_robots(response.body, base_url=response.url):
                 yield self._request(url, self.parse_sitemap, "sitemap")
             return
-        body = self._sitemap_body(response)
+        stream = self._sitemap_stream(response)
+        entries = _sitemap_entries(stream) if stream is not None else None
         try:
-            sitemap = Sitemap(body) if body else None
+            kind = next(entries) if entries is not None else None
         except (etree.XMLSyntaxError, ValueError, StopIteration) as exc:  # StopIteration: lxml found no root
             logger.warning("Not a sitemap: %s (%s)", response.url, exc)
-            sitemap = None
-        if sitemap is None:
+            kind = None
+        if kind is None:
             self.crawler.stats.inc_value("arshif/sitemap_unreadable")
             return
-        if sitemap.type == "sitemapindex":
-            for entry in sitemap:
+        for entry in entries:
+            if kind == "sitemapindex":
                 yield self._request(entry["loc"], self.parse_sitemap, "sitemap")
-            return
-        news = _news_entries(body)
-        for entry in sitemap:
-            hints = news.get(entry["loc"]) or {}
-            if entry.get("lastmod"):
-                hints.setdefault("published", entry["lastmod"])
+                continue
+            if self._stopped:
+                return
+            news = "publication_date" in entry or "title" in entry  # a Google News entry's date, else <lastmod>
+            hints = {"published": entry.get("publication_date") if news else entry.get("lastmod"), "title": entry.get("title")}
             yield from self._queue(entry["loc"], "sitemap", {k: v for k, v in hints.items() if v}, response)
 
-    def _sitemap_body(self, response: Response) -> bytes | None:
-        """The XML of a sitemap: `.xml.gz` files served as application/x-gzip (no Content-Encoding, so
-        Scrapy did not decompress them) are gunzipped here, within the sitemap size limit."""
+    def _sitemap_stream(self, response: Response):
+        """The XML of a sitemap as a stream: `.xml.gz` files served as application/x-gzip (no Content-Encoding,
+        so Scrapy did not decompress them) are gunzipped as they are read, after a first pass has checked the
+        whole file is within the sitemap size limit and intact (nothing of a bad file is queued)."""
         body = response.body
         if body[:2] != b"\x1f\x8b":
-            return body
-        from scrapy.utils.gz import gunzip
-
+            return io.BytesIO(body)
         try:
-            return gunzip(body, max_size=self._sitemap_maxsize)
-        except Exception as exc:  # noqa: BLE001 (_DecompressionMaxSizeExceeded, OSError, EOFError, zlib.error)
+            size = 0
+            with gzip.GzipFile(fileobj=io.BytesIO(body)) as unzipped:
+                while chunk := unzipped.read(1 << 20):
+                    size += len(chunk)
+                    if size > self._sitemap_maxsize:
+                        raise ValueError(f"more than {self._sitemap_maxsize} B")
+        except Exception as exc:  # noqa: BLE001 (too large, OSError, EOFError, zlib.error)
             logger.warning("Sitemap %s not read: gzip body %s (limit ARSHIF_SITEMAP_MAXSIZE = %s B)",
                            response.url, type(exc).__name__, self._sitemap_maxsize)
             return None
+        return gzip.GzipFile(fileobj=io.BytesIO(body))
 
     def parse_feed(self, response: Response, hints: dict | None = None, via: str | None = None):
         try:
@@ -385,10 +410,27 @@ class NewsSpider(scrapy.Spider):
             if url in seen:
                 continue
             seen.add(url)
+            if self._lazy and len(self._scheduler()) >= self._link_room:
+                self._pend_link(url, via, response.meta.get("depth", 0) + 1)
+                continue
             request = self._follow(url, via)
             if request is not None:
                 yield request
         self._parsed = (None, None)
+
+    def _pend_link(self, url: str, via: str, depth: int) -> None:
+        """A link waits in the pending queue (bounded in memory) while the scheduler is full: what `_follow`
+        would request, at the depth DepthMiddleware would give it."""
+        if self._stopped or not url.startswith(("http://", "https://")) or "\x00" in url:
+            return
+        try:
+            article = self.source.is_article_url(url)
+            if not article and not self.source.is_followable(url):
+                return
+        except ValueError as exc:
+            logger.debug("Bad URL %r: %s", url, exc)
+            return
+        self._pending.append(_pack_pending(url, article, via, depth, None))
 
     def _hrefs(self, response: Response) -> list[str]:
         """Every <a href>, as `//a/@href` gives them."""
@@ -454,21 +496,6 @@ def _unpack_pending(entry: str) -> tuple[str, bool, str, int, dict | None]:
 _REWRITTEN = re.compile(r"[;\t\r\n\\]|\?#|/\.|[?#]$")
 
 
-class SeenUrls(set):
-    """A set of URLs that keeps ``hash(url)`` (64-bit SipHash, keyed per process), not the URL.
-
-    It holds every URL a crawl has linked: on a news site that is every article
-    of the site, ~80 B per URL less this way. Two of a million URLs collide
-    with odds of about 1 in 3.7e7, and nobody can make them collide on purpose.
-    """
-
-    def add(self, url: str) -> None:
-        super().add(hash(url))
-
-    def __contains__(self, url) -> bool:
-        return url is not None and super().__contains__(hash(url))
-
-
 def _seen_form(href: str, origin: str) -> str | None:
     """The URL urljoin makes of `href` when it only copies it, so the lookup in `_seen_links` needs no urljoin.
 
@@ -486,22 +513,36 @@ def _seen_form(href: str, origin: str) -> str | None:
     return None
 
 
-_NEWS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9", "news": "http://www.google.com/schemas/sitemap-news/0.9"}
+def _local(tag) -> str:
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
 
-def _news_entries(body: bytes) -> dict[str, dict]:
-    """Google News sitemap fields per <loc>: publication date and title (Scrapy's Sitemap drops them)."""
-    try:
-        root = etree.fromstring(body, parser=etree.XMLParser(recover=True, resolve_entities=False, huge_tree=False))
-    except etree.XMLSyntaxError:
-        return {}
-    if root is None:
-        return {}
-    entries = {}
-    for url in root.iterfind("sm:url", _NEWS):
-        loc = (url.findtext("sm:loc", namespaces=_NEWS) or "").strip()
-        published = url.findtext("news:news/news:publication_date", namespaces=_NEWS)
-        title = url.findtext("news:news/news:title", namespaces=_NEWS)
-        if loc and (published or title):
-            entries[loc] = {"published": (published or "").strip() or None, "title": (title or "").strip() or None}
-    return entries
+def _sitemap_entries(stream):
+    """The root's name (`urlset`, `sitemapindex`), then one dict per <url>/<sitemap> with a <loc>, streaming.
+
+    One lxml iterparse over the stream, as Scrapy's Sitemap reads it (recover, no
+    entities), each entry cleared once read, so memory holds one entry, not the
+    file's tree. Fields by local name: loc, lastmod, and the Google News ones
+    (<news:news><news:publication_date>, <news:title>), which Scrapy's Sitemap drops.
+    """
+    events = etree.iterparse(stream, events=("start", "end"), recover=True, remove_comments=True, remove_pis=True,
+                             resolve_entities=False, remove_blank_text=True, collect_ids=False)
+    _, root = next(events)
+    yield _local(root.tag)
+    for event, elem in events:
+        if event != "end" or _local(elem.tag) not in ("url", "sitemap"):
+            continue
+        entry = {}
+        for child in elem:
+            name = _local(child.tag)
+            if name == "news":
+                for field in child:
+                    if _local(field.tag) in ("publication_date", "title") and field.text:
+                        entry[_local(field.tag)] = field.text.strip()
+            elif name in ("loc", "lastmod"):
+                entry[name] = (child.text or "").strip()
+        elem.clear()
+        while elem.getprevious() is not None:  # the entries already read
+            del elem.getparent()[0]
+        if entry.get("loc"):
+            yield entry

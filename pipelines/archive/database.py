@@ -633,3 +633,26 @@ def known_pages(db: Database, source: str | None = None) -> dict[str, dict]:
 def next_article_id(db: Database) -> int:
     row = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM articles").fetchone()
     return row[0]
+
+
+_M070_STATEMENTS = (
+    "CREATE INDEX IF NOT EXISTS idx_duplicates_canonical_url ON duplicates (canonical_url)",
+    ("CREATE INDEX IF NOT EXISTS idx_pages_retryable ON pages (outcome, crawl_id)"
+     " WHERE outcome IN ('extraction_failed', 'not_article', 'too_old')"),
+    "CREATE INDEX IF NOT EXISTS idx_crawls_running ON crawls (source) WHERE status = 'running'",
+)
+
+
+@migrations()
+def m070_lookup_indexes(db: Database) -> None:
+    """Indexes for the crawl's per-URL look-ups, so that a run reads what it meets, not the whole archive.
+
+    duplicates(canonical_url): DedupPipeline's URL-key look-up (articles' url and
+    canonical_url were indexed from the start); the partial index on the pages
+    whose outcome a fix may change: IncrementalMiddleware's count of retry
+    candidates; the runs still `running` (start_crawl marks a source's as killed: the
+    crawls table gains a row per source per run, 1.7 M a year for 200 sources hourly).
+    Time to build them on a big archive: bench/archive_size/README.md.
+    """
+    for statement in _M070_STATEMENTS:
+        db.execute(statement)
