@@ -380,3 +380,68 @@ def test_reextract_rebuilds_no_copy_imports_from_the_original_files(tmp_path):
     warc.rename(moved)  # the original is gone: reextract names it and changes nothing
     result = run_arshif("reextract", "--db", str(db_path), "--into", str(tmp_path / "again.db"))
     assert result.returncode == 5 and str(warc.resolve()) in result.stderr
+
+
+# -- odd dates and edited originals (a hostile review's findings) -------------------------------
+
+def _dated_warc(path: Path, dates: list[str]) -> list[str]:
+    """One Arabic article per date, in the CC-NEWS layout; returns their URLs."""
+    pages = list(cc_news.arabic_pages(len(dates), seed=5))
+    with open(path, "wb") as stream:
+        writer = WARCWriter(stream, gzip=True)
+        for (url, body, _), date in zip(pages, dates):
+            cc_news.write_record_triplet(writer, url, body, date, content_type="text/html; charset=utf-8")
+    return [url for url, _, _ in pages]
+
+
+def test_odd_warc_dates_are_read_as_utc_or_skipped_and_never_stop_an_import(tmp_path):
+    """W3C-DTF forms other tools write (an offset, a bare date, fractions) are stored as UTC; an unreadable date
+    skips its record only (it used to fail every record of the file, or hang holding the lock)."""
+    warc = tmp_path / "odd.warc.gz"
+    urls = _dated_warc(warc, ["2024-03-01T10:05:00+03:00", "not-a-date", "2024-03-02", "2024-03-03T08:00:00.250Z"])
+    db_path = tmp_path / "archive.db"
+    result = subprocess.run([sys.executable, "-m", "crawler.cli", "import", str(warc), "--db", str(db_path)],
+                            cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    db = Database(db_path)
+    fetched = {row["url"]: row["fetched_at"] for row in db.query("SELECT url, fetched_at FROM articles")}
+    expected = {urls[0]: "2024-03-01T07:05:00+00:00", urls[2]: "2024-03-02T00:00:00+00:00",
+                urls[3]: "2024-03-03T08:00:00+00:00"}
+    # the generated plan makes some pages non-Arabic (dropped by the language filter): every stored one is checked
+    assert len(fetched) >= 2 and all(fetched[url] == expected.get(url) for url in fetched), fetched
+    taken = {row["url"] for row in db.query("SELECT url FROM pages")}
+    assert urls[1] not in taken and taken == set(expected)
+    counts = json.loads(next(db.query("SELECT import_files FROM crawls"))["import_files"])[0]["counts"]
+    assert counts["bad_date"] == 1
+    assert next(db.query("SELECT status FROM crawls"))["status"] == "finished"
+
+
+def test_a_since_that_names_no_real_day_is_refused(tmp_path):
+    warc = tmp_path / "x.warc.gz"
+    _dated_warc(warc, ["2024-03-01T10:00:00Z"])
+    for since in ("2024-13-45", "2024-02-30", ""):
+        result = arshif_import(str(warc), "--db", str(tmp_path / "a.db"), "--since", since)
+        assert result.returncode == 2 and "is not a date" in result.stderr, (since, result.stderr[-500:])
+    assert not (tmp_path / "a.db").exists()
+
+
+def test_reextract_refuses_a_no_copy_original_edited_since_its_import(tmp_path):
+    """Same length, other words: replaying it would silently rewrite the archived articles."""
+    warc = tmp_path / "original.warc"
+    pages = list(cc_news.arabic_pages(3, seed=9))
+    with open(warc, "wb") as stream:
+        writer = WARCWriter(stream, gzip=False)
+        for k, (url, body, _) in enumerate(pages):
+            cc_news.write_record_triplet(writer, url, body, f"2024-03-0{k + 1}T10:00:00Z", content_type="text/html; charset=utf-8")
+    db_path = tmp_path / "archive" / "archive.db"
+    assert arshif_import(str(warc), "--db", str(db_path), "--no-copy").returncode == 0
+    before = archive_snapshot(Database(db_path))
+    assert before["articles"]
+    word = "ال".encode()
+    data = warc.read_bytes()
+    assert word in data
+    warc.write_bytes(data.replace(word, "لا".encode()))  # the same length: every offset still holds a record
+    result = run_arshif("reextract", "--db", str(db_path))
+    assert result.returncode == 5, (result.stdout[-1000:], result.stderr[-2000:])
+    assert "changed since it was imported" in result.stderr and str(warc.resolve()) in result.stderr
+    assert archive_snapshot(Database(db_path)) == before

@@ -5,12 +5,27 @@ from __future__ import annotations
 import json
 import os
 import re
+from datetime import datetime
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 _ISO_PREFIX = re.compile(r"^\d{4}(-\d{2}(-\d{2}(T\d{2}(:\d{2}(:\d{2}Z?)?)?)?)?)?$")  # compared with WARC-Date as text
+
+
+def _is_date(text: str) -> bool:
+    """YYYY, YYYY-MM, YYYY-MM-DD[THH[:MM[:SS]]] naming a real moment (not 2024-13-45, not '')."""
+    if not _ISO_PREFIX.match(text):
+        return False
+    padded = text.rstrip("Z") + "-01-01"[len(text) - 4:] if len(text) < 10 else text.rstrip("Z")
+    if len(padded) == 13:  # YYYY-MM-DDTHH
+        padded += ":00"
+    try:
+        datetime.fromisoformat(padded)
+    except ValueError:
+        return False
+    return True
 
 
 def register(sub) -> None:
@@ -40,7 +55,7 @@ def cmd_import(args) -> int:
     from pipelines.archive.checks import check_archive_path
     from pipelines.archive.warc_import import file_digest
 
-    if args.since and not _ISO_PREFIX.match(args.since):
+    if args.since is not None and not _is_date(args.since):
         print(f"arshif import: --since {args.since!r} is not a date: give YYYY, YYYY-MM-DD or YYYY-MM-DDTHH:MM", file=sys.stderr)
         return 2
     db_path = Path(args.db)

@@ -85,10 +85,14 @@ class ReextractSpider(scrapy.Spider):
         if not self.imported_from:
             return
         from pipelines.archive.warc import read_response
-        from pipelines.archive.warc_import import imported_paths, uncopied_pages
+        from pipelines.archive.warc_import import changed_imports, imported_paths, uncopied_pages
 
         paths = imported_paths(self.imported_from)
+        changed = changed_imports(self.imported_from)  # an edited original must not rewrite archived articles
         for url, source, file, offset, length in uncopied_pages(self.imported_from):
+            if file in changed:
+                unreadable.setdefault(file, changed[file])
+                continue
             stored = read_response("", file, offset, length, imported=paths)
             if stored is None:  # the file moved, changed or was cut: its rows stay as archived
                 unreadable.setdefault(file, f"no response record at offset {offset} any more")

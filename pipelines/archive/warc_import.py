@@ -10,6 +10,8 @@ REVISIT_INDEX_MAX digests. What was skipped, and why, is counted in `ImportCount
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -156,6 +158,25 @@ def _next_record_start(stream, start: int, gzipped: bool, size: int) -> int:
     return size
 
 
+def normal_warc_date(raw: str | None) -> str | None:
+    """A record's WARC-Date as UTC `YYYY-MM-DDTHH:MM:SSZ` (the form Arshif writes and compares as text), or None.
+
+    WARC allows W3C-DTF: a bare date, minutes only, fractions of a second, an offset
+    (`+03:00`). Other tools write all of these; each is read and turned to UTC, so one
+    odd record neither stops an import nor stores a time that sorts wrongly."""
+    if not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)  # WARC-Date is UTC by definition
+    if not 1990 <= moment.year <= 9999:
+        return None
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _page(record, counts, max_size, since, pre_check, skip_url, revisits, path):
     """(the record's ImportedPage or None, its payload digest if it is an HTML 200 response a revisit may name)."""
     kind = record.rec_type
@@ -165,7 +186,10 @@ def _page(record, counts, max_size, since, pre_check, skip_url, revisits, path):
     if record.http_headers is None or not record.http_headers.protocol.upper().startswith("HTTP"):
         counts["not_http"] += 1
         return None, None
-    date = record.rec_headers.get_header("WARC-Date") or ""
+    date = normal_warc_date(record.rec_headers.get_header("WARC-Date"))
+    if date is None:  # the archive's times are compared as text: a date that cannot be read is no date to store
+        counts["bad_date"] += 1
+        return None, None
     if since and date[: len(since)] < since:
         counts["before_since"] += 1
         return None, None
@@ -260,6 +284,31 @@ def imported_paths(db_path: str | Path) -> frozenset[str]:
     rows = _read_only(db_path, "SELECT import_files FROM crawls WHERE kind = 'import'")
     return frozenset(entry["path"] for (files,) in rows for entry in json.loads(files or "[]")
                      if Path(entry.get("path", "")).is_absolute())
+
+
+def changed_imports(db_path: str | Path) -> dict[str, str]:
+    """Original files of `--no-copy` imports that are no longer what was imported (path → why): replaying
+    them would rewrite archived articles from other bytes. A file is the one imported when its size and
+    sha256 are those an import of it recorded (`crawls.import_files`)."""
+    import json
+
+    recorded: dict[str, set[tuple[int, str]]] = {}
+    for (files,) in _read_only(db_path, "SELECT import_files FROM crawls WHERE kind = 'import'"):
+        for entry in json.loads(files or "[]"):
+            if Path(entry.get("path", "")).is_absolute() and entry.get("sha256"):
+                recorded.setdefault(entry["path"], set()).add((entry.get("size"), entry["sha256"]))
+    changed = {}
+    for path, identities in recorded.items():
+        try:
+            size = Path(path).stat().st_size
+        except OSError as exc:
+            changed[path] = f"cannot be read: {exc.strerror or exc}"
+            continue
+        if all(size != known_size for known_size, _ in identities):
+            changed[path] = f"changed since it was imported (size {size:,} B, imported {sorted(s for s, _ in identities)})"
+        elif file_digest(path) not in {digest for _, digest in identities}:
+            changed[path] = "changed since it was imported (its sha256 differs)"
+    return changed
 
 
 def uncopied_pages(db_path: str | Path) -> list[tuple[str, str, str, int, int]]:
