@@ -255,7 +255,8 @@ def test_status_table_json_and_exit_codes(health_db):
     assert run_arshif("status", "--db", db, "--fail-if-stale", "48", "demo", "hespress").returncode == 0
     named = run_arshif("status", "--db", db, "--fail-if-stale", "48", "youm7")  # named: expected even if never crawled
     assert named.returncode == 1 and "youm7" in named.stderr
-    assert run_arshif("status", "--db", db, "--fail-if-stale", "0").returncode == 2
+    for hours in ("0", "nan", "inf"):  # nan and inf would never report a source stale
+        assert run_arshif("status", "--db", db, "--fail-if-stale", hours).returncode == 2, hours
     # nothing written: no migration, no lock file, no -wal/-shm, the same bytes and mtime
     assert _fingerprint(health_db) == before and _side_files(health_db) == files
 

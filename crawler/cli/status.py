@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sqlite3
 import sys
@@ -120,7 +121,7 @@ def cmd_status(args) -> int:
         open_readonly,
     )
 
-    if args.fail_if_stale is not None and args.fail_if_stale <= 0:
+    if args.fail_if_stale is not None and not 0 < args.fail_if_stale < math.inf:  # nan and inf could never fire
         print("arshif status: --fail-if-stale takes a number of hours above 0", file=sys.stderr)
         return EXIT_USAGE
     try:
