@@ -80,17 +80,22 @@ def plan(specs: list[str], base_urls: dict[str, str]) -> tuple[list[SourceRun], 
     """Load every source file; a broken one becomes a failed SourceRun (file and key in its error)."""
     from crawler.sources import SEEDS_DIR, SourceError, load_source
 
-    runs, loaded = [], []
+    runs, loaded, files = [], [], {}
     for spec in specs:
         path = Path(spec) if spec.endswith(".toml") else SEEDS_DIR / f"{spec}.toml"
+        if path.resolve() in files:  # the same file named twice (`crawl demo demo`): crawled once
+            continue
         try:
             source = load_source(spec)
         except SourceError as exc:  # a file that is there but broken still gets its failed `crawls` row
             runs.append(SourceRun(spec, path.stem, error=str(exc), exit=FAILED, extra={"file": path.is_file()}))
             continue
         if source.name in {run.name for run in runs}:
-            runs.append(SourceRun(spec, source.name, error=f"{spec}: source {source.name} is given twice", exit=FAILED))
+            first = next(file for file, name in files.items() if name == source.name)
+            runs.append(SourceRun(spec, source.name, exit=FAILED,
+                                  error=f"{path}: names source {source.name}, which {first} names already (one file per source)"))
             continue
+        files[path.resolve()] = source.name
         runs.append(SourceRun(spec, source.name, base_url=base_urls.get(source.name)))
         loaded.append(source)
     unknown = set(base_urls) - {run.name for run in runs}

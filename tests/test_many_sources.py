@@ -344,3 +344,16 @@ def test_the_collector_stays_tuned_until_the_last_source_stops():
         first.engine_stopped()  # a second call changes nothing
         second.engine_stopped()
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_a_file_named_twice_runs_once_and_two_files_of_one_source_are_named(tmp_path):
+    """`crawl demo demo` crawls demo once (it used to crawl it, then fail the run as 'given twice');
+    two files naming one source: the second fails with both files named."""
+    from crawler.many_sources import plan
+
+    runs, loaded = plan(["demo", "demo", str(PROJECT_DIR / "seeds" / "demo.toml")], {})
+    assert [(run.name, run.error) for run in runs] == [("demo", None)] and len(loaded) == 1
+    copy = tmp_path / "demo-again.toml"
+    copy.write_text((PROJECT_DIR / "seeds" / "demo.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    runs, loaded = plan(["demo", str(copy)], {})
+    assert len(loaded) == 1 and runs[1].error and str(copy) in runs[1].error and "demo.toml" in runs[1].error
