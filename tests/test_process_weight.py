@@ -52,4 +52,4 @@ def test_dedup_maps_and_seen_links_keep_hashes_not_strings():
     for url in urls[:1000]:
         seen.add(url)
     assert all(url in seen for url in urls[:1000]) and not any(url in seen for url in urls[1000:])
-    assert None not in seen and all(isinstance(item, int) for item in set.__iter__(seen))
+    assert None not in seen and all(isinstance(item, int) for item in seen.recent)  # crawler/frontier.py: hashes only
