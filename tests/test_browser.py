@@ -7,6 +7,7 @@ no Python package and no browser download: only Debian's `chromium`.
 
 from __future__ import annotations
 
+import contextlib
 import base64
 import fcntl
 import json
@@ -139,16 +140,10 @@ class Chromium:
         os.close(self._to_browser)
 
 
-@pytest.fixture
-def served_archive(demo_crawl, tmp_path):
-    """`datasette serve` exactly as `arshif serve` builds it, on a free port of 127.0.0.1.
-
-    It runs from a directory outside the project, so the plugins must find
-    `pipelines` by themselves.
-    """
-    db_path = tmp_path / "archive.db"
-    with sqlite3.connect(demo_crawl.db_path) as source, sqlite3.connect(db_path) as copy:
-        source.backup(copy)
+@contextlib.contextmanager
+def served_datasette(db_path, tmp_path):
+    """`datasette serve` of `db_path` exactly as `arshif serve` builds it, on a free port of 127.0.0.1, from a
+    directory outside the project (the plugins must find `pipelines` by themselves); yields its origin."""
     log_path = tmp_path / "datasette.log"
     elsewhere = tmp_path / "cwd"
     elsewhere.mkdir()
@@ -170,6 +165,20 @@ def served_archive(demo_crawl, tmp_path):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+@pytest.fixture
+def served_archive(demo_crawl, tmp_path):
+    """`datasette serve` exactly as `arshif serve` builds it, on a free port of 127.0.0.1.
+
+    It runs from a directory outside the project, so the plugins must find
+    `pipelines` by themselves.
+    """
+    db_path = tmp_path / "archive.db"
+    with sqlite3.connect(demo_crawl.db_path) as source, sqlite3.connect(db_path) as copy:
+        source.backup(copy)
+    with served_datasette(db_path, tmp_path) as origin:
+        yield origin
 
 
 @pytest.fixture

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import re
-import subprocess
-import time
 
 import pytest
 
-from crawler.cli.serve import datasette_command
 from tests.conftest import copy_archive
-from tests.test_browser import CHROMIUM, TIMEOUT, Chromium, _overlaps
+from tests.test_browser import CHROMIUM, Chromium, _overlaps, served_datasette
 from tests.test_health import add_synthetic_sources
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent: apt-get install -y chromium")
@@ -44,26 +40,8 @@ GEOMETRY = """(() => {
 def served_health(demo_crawl, tmp_path):
     db_path = copy_archive(demo_crawl.db_path, tmp_path / "newsroom.db")  # not "archive": any name works
     add_synthetic_sources(db_path)
-    log_path = tmp_path / "datasette.log"
-    elsewhere = tmp_path / "cwd"
-    elsewhere.mkdir()
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen(datasette_command(str(db_path), "127.0.0.1", 0), cwd=elsewhere, stdout=log,
-                                  stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + TIMEOUT
-        while not (found := re.search(r"Uvicorn running on (http://127\.0\.0\.1:\d+)", log_path.read_text())):
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"datasette did not start:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.1)
-        yield found.group(1)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+    with served_datasette(db_path, tmp_path) as origin:
+        yield origin
 
 
 @pytest.fixture
