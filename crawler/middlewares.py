@@ -488,6 +488,7 @@ class SafeAddressMiddleware:
             return None  # unresolvable: the download fails with dns_error
         problem = resolver.problem(addresses, self._allowances)
         if problem is None:
+            resolver.passed(host, self._allowances)
             return None
         raise IgnoreRequest(f"unsafe address: {host} is {problem} ({request.url})")
 

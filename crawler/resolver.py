@@ -132,6 +132,8 @@ class CheckedResolver:
         self._pending: dict[str, list[defer.Deferred]] = {}
         self._allowances: dict[int, Allowances] = {}
         self._trusted: set[str] = set()  # operator-configured hosts (the proxy): not filtered
+        # host -> the allowances of the crawls whose check passed it (the connection knows no crawl)
+        self._checked: OrderedDict[str, list[Allowances]] = OrderedDict()
 
     @classmethod
     def from_crawler(cls, crawler, reactor):
@@ -158,9 +160,26 @@ class CheckedResolver:
     def trust(self, host: str) -> None:
         self._trusted.add(host.lower())
 
-    def _permit(self, problem: str | None) -> bool:
-        """Several crawls in one process: an address must be allowed to all of them."""
-        rules = list(self._allowances.values()) or [STRICT]
+    def passed(self, host: str, allowances: Allowances) -> None:
+        """A crawl's check (SafeAddressMiddleware) let this host through under these allowances."""
+        host = host.lower().strip("[]")
+        rules = self._checked.setdefault(host, [])
+        self._checked.move_to_end(host)
+        if not any(rule is allowances for rule in rules):
+            rules.append(allowances)
+        while len(self._checked) > self.cache_size:
+            self._checked.popitem(last=False)
+
+    def _permit(self, host: str, problem: str | None) -> bool:
+        """An address must be allowed to every crawl whose check passed its host, or else to every crawl.
+
+        A connection does not say which crawl opens it. With several sources in one process
+        (`crawl --all`), the demo's 127.0.0.1 is passed only by the demo's own check, which
+        allows loopback; a host that a strict crawl's check passed too stays strict at
+        connect time, so an answer that changed (DNS rebinding after the cache let it go)
+        still cannot reach a refused address.
+        """
+        rules = self._checked.get(host) or list(self._allowances.values()) or [STRICT]
         return all(rule.permit(problem) for rule in rules)
 
     # --- lookups ---
@@ -220,11 +239,12 @@ class CheckedResolver:
                         addressTypes=None, transportSemantics: str = "TCP"):
         resolution = _Resolution(hostName)
         resolutionReceiver.resolutionBegan(resolution)
-        trusted = hostName.lower() in self._trusted
+        host = hostName.lower().strip("[]")
+        trusted = host in self._trusted
 
         def deliver(addresses):
             for address in addresses:
-                if not trusted and not self._permit(address_problem(address)):
+                if not trusted and not self._permit(host, address_problem(address)):
                     continue
                 if address.version == 6 and address.ipv4_mapped:
                     address = address.ipv4_mapped  # connect over IPv4 to the address it stands for

@@ -117,6 +117,29 @@ def test_the_resolver_hands_connections_only_checked_addresses():
         assert receiver.done and receiver.addresses == expected, (host, receiver.addresses)
 
 
+def test_several_crawls_connect_to_what_their_own_check_passed():
+    """`crawl --all` with the demo (loopback allowed) and strict sources: the demo reaches 127.0.0.1,
+    and a host a strict crawl's check passed stays strict at connect time (a later answer cannot rebind it)."""
+    resolver = CheckedResolver(_Reactor())
+    strict, demo = Allowances(), Allowances(loopback=True)
+    resolver.allow("news-site", strict)
+    resolver.allow("demo", demo)
+    resolver._answers["shared.example"] = tuple(map(ipaddress.ip_address, ["93.184.216.34", "127.0.0.1"]))
+
+    def connect(host):
+        receiver = _Receiver()
+        resolver.resolveHostName(receiver, host, 80)
+        return receiver.addresses
+
+    assert connect("127.0.0.1") == []  # no crawl's check passed it: every crawl's rules, the strict one refuses
+    resolver.passed("127.0.0.1", demo)
+    assert connect("127.0.0.1") == ["127.0.0.1"]
+    resolver.passed("shared.example", demo)
+    assert connect("shared.example") == ["93.184.216.34", "127.0.0.1"]
+    resolver.passed("shared.example", strict)  # a strict crawl asks for the same host: loopback refused for all
+    assert connect("shared.example") == ["93.184.216.34"]
+
+
 @pytest.fixture
 def server():
     counting = CountingServer()
