@@ -6,23 +6,58 @@ and the rest in one private SQLite file (`sqlite3.connect("")`: a temporary file
 SQLite deletes when the connection closes, its page cache bounded), so a crawl's
 memory does not grow with what a site lists. Nothing here outlives the process:
 with JOBDIR or the cluster's Redis, Scrapy's own queues hold the frontier.
+
+The file lives where SQLite puts temporary files (SQLITE_TMPDIR, else TMPDIR,
+else /var/tmp, /usr/tmp, /tmp). When it cannot be written (that folder full,
+gone, read-only), the store calls its `on_failure` once with the error and from
+then on the frontier is empty and takes nothing (every URL counts as seen): the
+crawl, told once, stops cleanly instead of failing in every callback. Nothing
+in it was archived; the next run finds those URLs again.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 from collections import deque
+from collections.abc import Callable
 
 MEMORY_ENTRIES = 50_000  # ARSHIF_FRONTIER_MEMORY: entries each structure keeps in memory
 SPILL_BATCH = 5_000  # entries moved to or from disk at once
 
 
+class FrontierFailed(RuntimeError):
+    """The frontier's temporary file could not be written: the frontier is now empty and takes nothing."""
+
+
+def temporary_folder() -> str:
+    """Where SQLite writes the frontier's file (its unix VFS order), for the message."""
+    import os
+
+    return os.environ.get("SQLITE_TMPDIR") or tempfile.gettempdir()
+
+
 class FrontierStore:
     """The private on-disk SQLite file both structures write to, opened on first use."""
 
-    def __init__(self, cache_kib: int = 4096):
+    def __init__(self, cache_kib: int = 4096, on_failure: Callable[[BaseException], None] | None = None):
         self.cache_kib = cache_kib
+        self.on_failure = on_failure
+        self.failure: BaseException | None = None
         self._conn: sqlite3.Connection | None = None
+
+    def run(self, sql: str, params=(), many: bool = False) -> list:
+        """One statement on the file, its rows; FrontierFailed (after one on_failure call) when it cannot be written."""
+        if self.failure is not None:
+            raise FrontierFailed(str(self.failure))
+        try:
+            conn = self.conn
+            return (conn.executemany(sql, params) if many else conn.execute(sql, params)).fetchall()
+        except (sqlite3.Error, OSError) as exc:
+            self.failure = exc
+            if self.on_failure is not None:
+                self.on_failure(exc)
+            raise FrontierFailed(str(exc)) from exc
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -70,6 +105,8 @@ class PendingQueue:
         return bool(self.head) or self.on_disk > 0 or bool(self.tail)
 
     def append(self, entry: str) -> None:
+        if self.store.failure is not None:
+            return  # the file failed: the crawl is stopping, nothing more is queued
         if not self.on_disk and not self.tail and len(self.head) < self.memory:
             self.head.append(entry)
             return
@@ -86,20 +123,36 @@ class PendingQueue:
         self.head.clear()
         self.tail.clear()
         if self.on_disk:
-            self.store.conn.execute("DELETE FROM pending")
             self.on_disk = 0
+            try:
+                self.store.run("DELETE FROM pending")
+            except FrontierFailed:
+                pass
 
     def _spill(self) -> None:
-        self.store.conn.executemany("INSERT INTO pending (entry) VALUES (?)", ((entry,) for entry in self.tail))
+        try:
+            self.store.run("INSERT INTO pending (entry) VALUES (?)", ((entry,) for entry in self.tail), many=True)
+        except FrontierFailed:
+            self._lost()
+            return
         self.on_disk += len(self.tail)
         self.spilled += len(self.tail)
         self.tail.clear()
 
+    def _lost(self) -> None:
+        """The file failed: the queue is empty from now on (the crawl is stopping)."""
+        self.head.clear()
+        self.tail.clear()
+        self.on_disk = 0
+
     def _refill(self) -> None:
         if self.on_disk:
-            conn = self.store.conn
-            rows = conn.execute("SELECT id, entry FROM pending ORDER BY id LIMIT ?", [self.batch]).fetchall()
-            conn.execute("DELETE FROM pending WHERE id <= ?", [rows[-1][0]])
+            try:
+                rows = self.store.run("SELECT id, entry FROM pending ORDER BY id LIMIT ?", [self.batch])
+                self.store.run("DELETE FROM pending WHERE id <= ?", [rows[-1][0]])
+            except FrontierFailed:
+                self._lost()
+                return
             self.on_disk -= len(rows)
             self.head.extend(entry for _, entry in rows)
         elif self.tail:
@@ -127,18 +180,27 @@ class SeenUrls:
     def add(self, url: str) -> None:
         self.recent.add(hash(url))
         if len(self.recent) >= self.memory:
-            # sorted: the B-tree is written in key order, not one random page per hash
-            self.store.conn.executemany("INSERT OR IGNORE INTO seen (h) VALUES (?)", ((h,) for h in sorted(self.recent)))
+            try:  # sorted: the B-tree is written in key order, not one random page per hash
+                self.store.run("INSERT OR IGNORE INTO seen (h) VALUES (?)", ((h,) for h in sorted(self.recent)), many=True)
+            except FrontierFailed:
+                return  # every URL counts as seen from now on (__contains__)
             self.on_disk += len(self.recent)
             self.recent.clear()
 
     def __contains__(self, url) -> bool:
         if url is None:
             return False
+        if self.store.failure is not None:
+            return True  # the file failed: nothing new is queued while the crawl stops
         key = hash(url)
         if key in self.recent:
             return True
-        return bool(self.on_disk) and self.store.conn.execute("SELECT 1 FROM seen WHERE h = ?", [key]).fetchone() is not None
+        if not self.on_disk:
+            return False
+        try:
+            return bool(self.store.run("SELECT 1 FROM seen WHERE h = ?", [key]))
+        except FrontierFailed:
+            return True
 
     def __len__(self) -> int:
         return len(self.recent) + self.on_disk  # at most: a hash written twice is counted twice

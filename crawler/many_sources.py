@@ -21,7 +21,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.archive.database import finish_crawl, open_archive, start_crawl
+from pipelines.archive.database import (
+    close_abandoned,
+    finish_crawl,
+    open_archive,
+    start_crawl,
+)
 from pipelines.archive.shared import SharedArchive
 from pipelines.outcomes.write_failure import REASON, WRITE_ERROR, failed
 from pipelines.outcomes.write_failure import report as report_write_failure
@@ -191,6 +196,7 @@ def _collect(db: str, runs: list[SourceRun]) -> None:
                 run.error = run.error or "the crawl did not start (see the log above)"
                 run.exit = FAILED
                 continue
+            close_abandoned(handle, crawl_id)  # a second signal stopped the reactor before the pipelines closed
             row = dict(handle["crawls"].get(crawl_id))
             row["seconds"] = round(run.crawler.stats.get_value("elapsed_time_seconds") or 0, 1)
             if run.extra.get("cluster_run"):

@@ -168,11 +168,13 @@ class StoragePipeline:
             self._add_article({**record, **warc, "crawl_id": self.crawl_id}, page["replaces"])
         # after take_place, whose flush must not commit this page's outcome without its row
         self._page_outcome(record["url"], "duplicate" if duplicate or page["replaces"] else "stored")
+        # counted before the flush: a flush that fails uncounts the whole open batch, this page included
+        dropped = drop(self.crawler, "duplicate", f"{record['url']} duplicates article {duplicate['of']} ({duplicate['kind']})") \
+            if duplicate else count(self.crawler, "duplicate" if page["replaces"] else "stored")
         if len(self.articles) + len(self.duplicates) >= self.batch_size:
             self.flush()
-        if duplicate:
-            raise drop(self.crawler, "duplicate", f"{record['url']} duplicates article {duplicate['of']} ({duplicate['kind']})")
-        count(self.crawler, "duplicate" if page["replaces"] else "stored")
+        if dropped is not None:
+            raise dropped
         return item
 
     def _add_article(self, row: dict, replaces: dict | None):

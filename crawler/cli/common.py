@@ -36,7 +36,7 @@ def run_crawl(source: str, db: str, base_url: str | None = None, log_level: str 
     from scrapy.crawler import CrawlerProcess
 
     from crawler.sources import load_source
-    from pipelines.archive.database import open_archive
+    from pipelines.archive.database import close_abandoned, open_archive
 
     loaded = load_source(source)  # fail here, with the file and key, before Scrapy starts
     settings = crawl_settings(db, log_level, overrides, polite)
@@ -59,8 +59,11 @@ def run_crawl(source: str, db: str, base_url: str | None = None, log_level: str 
     if crawl_id is None:
         raise SystemExit(f"arshif: the crawl of {source!r} did not start (see the log above)")
     db_handle = open_archive(db)
-    row = dict(db_handle["crawls"].get(crawl_id))
-    db_handle.close()
+    try:
+        close_abandoned(db_handle, crawl_id)  # a second signal stopped the reactor before the pipelines closed
+        row = dict(db_handle["crawls"].get(crawl_id))
+    finally:
+        db_handle.close()
     row["seconds"] = round(time.monotonic() - started, 1)
     row["peak_rss_mb"] = peak_rss_mb()
     if settings.get("REDIS_URL"):

@@ -45,12 +45,19 @@ except ImportError:  # Scrapy < 2.14
         is_asyncio_reactor_installed as is_asyncio_available,
     )
 
-from crawler.frontier import MEMORY_ENTRIES, FrontierStore, PendingQueue, SeenUrls
+from crawler.frontier import (
+    MEMORY_ENTRIES,
+    FrontierStore,
+    PendingQueue,
+    SeenUrls,
+    temporary_folder,
+)
 from crawler.items import PageItem
 from crawler.sources import Source, load_source, rebase
 from pipelines.archive.request_meta import ROLE, WARC_REF
 from pipelines.outcomes.counters import count
 from pipelines.outcomes.faults import FAULT_PREFIX, fault_reason
+from pipelines.outcomes.write_failure import report as report_write_failure
 from pipelines.similarity.urls import fetch_url
 
 logger = logging.getLogger(__name__)
@@ -78,7 +85,7 @@ class NewsSpider(scrapy.Spider):
         self.source = loaded
         self.source_name = loaded.name
         self.allowed_domains = list(loaded.allowed_domains)
-        self._frontier = FrontierStore()
+        self._frontier = FrontierStore(on_failure=self._frontier_failed)
         self._seen_links = SeenUrls(self._frontier)  # absolute link URLs already turned into requests (or refused)
         # URLs found in sitemaps, feeds (and links, past LINK_ROOM) not yet requested, one packed string each
         self._pending = PendingQueue(self._frontier)
@@ -112,6 +119,11 @@ class NewsSpider(scrapy.Spider):
         crawler.signals.connect(spider._on_download, signal=signals.request_reached_downloader)
         crawler.signals.connect(spider._wake, signal=signals.scheduler_empty)
         return spider
+
+    def _frontier_failed(self, exc: BaseException) -> None:
+        """The frontier's temporary file cannot be written (TMPDIR full): one line, the run failed, the crawl stops."""
+        report_write_failure(self.crawler, exc, f"the frontier's temporary file in {temporary_folder()}",
+                             lead="Cannot write the crawl's frontier")
 
     def _closed(self, spider=None, reason=None) -> None:
         stats = self.crawler.stats

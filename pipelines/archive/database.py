@@ -475,6 +475,25 @@ def finish_crawl(
         db["crawls"].update(crawl_id, values)
 
 
+FORCED = ("stopped by a second SIGTERM/SIGINT (Scrapy's forced shutdown): pages of its last open batch "
+          "were not written and are fetched again by the next run")
+
+
+def close_abandoned(db: Database, crawl_id: int, error: str = FORCED) -> bool:
+    """Mark a run the crawl left `running` (the reactor stopped before its pipelines closed) `killed`, with why.
+
+    Its counts of stored articles and duplicates are those committed (the open batch never was).
+    True when the row was still running.
+    """
+    with db.atomic():
+        cursor = db.execute(
+            "UPDATE crawls SET status = 'killed', finished_at = ?, error = ?, "
+            "stored = (SELECT COUNT(*) FROM articles WHERE crawl_id = ?), "
+            "duplicate = (SELECT COUNT(*) FROM duplicates WHERE crawl_id = ?) "
+            "WHERE id = ? AND status = 'running'", [utc_now(), error, crawl_id, crawl_id, crawl_id])
+    return cursor.rowcount > 0
+
+
 def known_keys(db: Database) -> tuple[dict[str, int], dict[str, int]]:
     """What dedup needs from the archive: canonical URLs and content hashes → article id.
 

@@ -30,14 +30,14 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {str(exc)[:300]}"
 
 
-def report(crawler, exc: BaseException, what: str) -> bool:
+def report(crawler, exc: BaseException, what: str, lead: str = "Cannot write the archive") -> bool:
     """Log this cause once, record the first, and stop the crawl; True when the crawl was not stopped before."""
     cause = f"{what}: {describe(exc)}"
     stats = crawler.stats
     causes = stats.get_value("arshif/write_errors") or []
     if cause not in causes:
         stats.set_value("arshif/write_errors", [*causes, cause])
-        logger.error("Cannot write the archive: %s. Stopping the crawl; pages not written are fetched again by the next run", cause)
+        logger.error("%s: %s. Stopping the crawl; pages not written are fetched again by the next run", lead, cause)
     if stats.get_value(WRITE_ERROR):
         return False
     stats.set_value(WRITE_ERROR, cause)
