@@ -191,6 +191,20 @@ def test_last_success_found_beyond_the_scan(archive_db):
     assert row.last_success_at == _at(hours=5) and not row.stale
 
 
+def test_a_first_run_still_going_is_running_not_stale(archive_db):
+    """F11: a seeded source's first-ever run, started minutes ago, is `running`; left `running` past the
+    threshold (a first run killed by SIGKILL is never marked) it is stale."""
+    db = open_archive(archive_db)
+    db["crawls"].insert({"source": "aljazeera", "started_at": _at(minutes=5), "status": "running", "stored": 0})
+    db["crawls"].insert({"source": "bbcarabic", "started_at": _at(hours=8), "status": "running", "stored": 0})
+    db.close()
+    connection = open_readonly(archive_db)
+    rows = {row.source: row for row in collect(connection, ["aljazeera", "bbcarabic"], NOW, stale_hours=6)}
+    connection.close()
+    assert not rows["aljazeera"].stale and rows["aljazeera"].state == "running"
+    assert rows["bbcarabic"].stale and rows["bbcarabic"].state == "stale"
+
+
 def test_health_queries_read_indexes_only(health_db):
     """Each query of the health view is an index search: none scans articles or crawls."""
     connection = open_readonly(health_db)

@@ -12,7 +12,7 @@ Run 1: every seed finishes with exactly its generated articles stored, one
 summary line per source, exit 0. Run 2, the next hour on the same archive, with
 one site down (its hosts answer connection refused): that source is reported as
 having yielded no article (exit 2, README "Exit codes") in one line, and every
-other source still finishes.
+other source still finishes, and the down site is one line in the log.
 """
 
 from __future__ import annotations
@@ -141,6 +141,11 @@ def test_a_site_down_on_the_next_run_is_reported_and_the_others_finish(seed_runs
     assert rows[DOWN]["stored"] == 0 and rows[DOWN]["pages_fetched"] == 0
     assert "23 sources: 22 finished, 0 failed, 1 yielded no article" in second["stdout"]
     assert f"arshif: warning: source {DOWN} yielded no article at all" in second["stderr"]
+    # the down site is one line in the log, not a traceback or an ERROR per request
+    about = [line for line in second["stderr"].splitlines() if "aljazeera.net" in line]
+    assert about == [line for line in about if f"Source {DOWN}: cannot reach www.aljazeera.net (connection_refused)" in line]
+    assert len(about) == 1, about
+    assert "Traceback" not in second["stderr"]
     # nothing archived changed: every article of the first run is still there, none twice
     total = sum(len(found) for found in articles.values())
     assert db.execute("SELECT COUNT(*) FROM articles WHERE source != 'demo'").fetchone()[0] == total

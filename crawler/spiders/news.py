@@ -52,6 +52,7 @@ from crawler.frontier import (
     SeenUrls,
     temporary_folder,
 )
+from crawler import unreachable
 from crawler.items import PageItem
 from crawler.sources import Source, load_source, rebase
 from pipelines.archive.request_meta import ROLE, WARC_REF
@@ -61,6 +62,7 @@ from pipelines.outcomes.write_failure import report as report_write_failure
 from pipelines.similarity.urls import fetch_url
 
 logger = logging.getLogger(__name__)
+UNREACHABLE_REASONS = ("connection_refused", "dns_error")
 
 _FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
 _ROLES = {"parse_article": "article", "parse_listing": "listing", "parse_sitemap": "sitemap", "parse_feed": "feed"}
@@ -86,6 +88,7 @@ class NewsSpider(scrapy.Spider):
         self.source_name = loaded.name
         self.allowed_domains = list(loaded.allowed_domains)
         self._frontier = FrontierStore(on_failure=self._frontier_failed)
+        self._unreachable: set[str] = set()  # hosts that refused the connection or did not resolve: logged once
         self._seen_links = SeenUrls(self._frontier)  # absolute link URLs already turned into requests (or refused)
         # URLs found in sitemaps, feeds (and links, past LINK_ROOM) not yet requested, one packed string each
         self._pending = PendingQueue(self._frontier)
@@ -116,6 +119,7 @@ class NewsSpider(scrapy.Spider):
         spider._seen_links = SeenUrls(spider._frontier, memory)
         spider._pending = PendingQueue(spider._frontier, memory)
         crawler.signals.connect(spider._closed, signal=signals.spider_closed)
+        unreachable.install()
         crawler.signals.connect(spider._on_download, signal=signals.request_reached_downloader)
         crawler.signals.connect(spider._wake, signal=signals.scheduler_empty)
         return spider
@@ -311,6 +315,15 @@ class NewsSpider(scrapy.Spider):
             return  # robots.txt and offsite filtering are counted by Scrapy itself
         count(self.crawler, "http_error")  # every failed fetch; `crawls.faults` has the breakdown
         self.crawler.stats.inc_value(f"{FAULT_PREFIX}{reason}")
+        if reason in UNREACHABLE_REASONS:  # a site that is down: one line per host (crawler/unreachable.py)
+            host = urlsplit(request.url).netloc
+            if host not in self._unreachable:
+                self._unreachable.add(host)
+                logger.warning("Source %s: cannot reach %s (%s); its other failed requests are counted in "
+                               "crawls.faults, not logged", self.source_name, host, reason)
+                return
+            logger.debug("Failed (%s): %s", reason, request.url)
+            return
         logger.warning("Failed (%s): %s", reason, request.url)
 
     # -- callbacks ----------------------------------------------------------------

@@ -236,6 +236,7 @@ def source_health(reader: HealthReader, source: str, seeded: bool, now: datetime
     crawl_runs = 0
     failed_open = empty_open = True
     last_success_id = None
+    ended_runs = 0
     for row in reader.runs(source):
         run_id, status, stored = row[0], row[1], row[2]
         if reader.has_kind and row[3] == IMPORT_KIND:
@@ -245,6 +246,7 @@ def source_health(reader: HealthReader, source: str, seeded: bool, now: datetime
             latest_id = run_id
         if status == "running":
             continue  # in progress (or killed and not yet marked): counts neither way
+        ended_runs += 1
         if failed_open:
             if status in FAILED:
                 health.failed_runs += 1
@@ -289,6 +291,11 @@ def source_health(reader: HealthReader, source: str, seeded: bool, now: datetime
     article_age = _age_hours(health.last_article_at, now)
     health.stale = health.tracked and (run_age is None or run_age > stale_hours
                                        or article_age is None or article_age > stale_hours)
+    if health.stale and crawl_runs and not ended_runs and health.last_success_at is None and health.last_run:
+        # the source's first run is still going: stale only once it has been running for the threshold
+        # (a first run killed by SIGKILL stays `running`: it turns stale then)
+        started_age = _age_hours(health.last_run["started_at"], now)
+        health.stale = started_age is None or started_age > stale_hours
     health.state = _state(health, crawl_runs)
     return health
 
