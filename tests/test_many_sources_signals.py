@@ -69,10 +69,10 @@ def _committed(db) -> int:
         return 0
 
 
-def _interrupt(seeds, base_map, db, tmp_path, signals: int) -> tuple[int, str, str, int]:
+def _interrupt(argv: list[str], db, tmp_path, signals: int) -> tuple[int, str, str, int]:
     """Start the run, wait until it has committed articles, send SIGTERM `signals` times; its code, output, and the count seen."""
     out, err = open(tmp_path / "stdout", "w"), open(tmp_path / "stderr", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(_argv(seeds, base_map, db), cwd=PROJECT_DIR, stdout=out, stderr=err)
+    process = subprocess.Popen(argv, cwd=PROJECT_DIR, stdout=out, stderr=err)
     deadline = time.monotonic() + 120
     seen = 0
     while process.poll() is None and time.monotonic() < deadline and seen < 2 * BATCH:
@@ -116,7 +116,7 @@ def clean(sites, tmp_path_factory):
 def test_sigterm_during_all_closes_every_run_and_the_next_run_completes(sites, clean, tmp_path, signals):
     seeds, base_map = sites
     db = tmp_path / "archive.db"
-    code, stdout, stderr, seen = _interrupt(seeds, base_map, db, tmp_path, signals)
+    code, stdout, stderr, seen = _interrupt(_argv(seeds, base_map, db), db, tmp_path, signals)
     assert code == 1, stderr[-3000:]  # README "Exit codes": the run did not finish
     rows = list(Database(db).query("SELECT * FROM crawls ORDER BY id"))
     assert sorted(row["source"] for row in rows) == sorted(SOURCES)
@@ -141,3 +141,19 @@ def test_sigterm_during_all_closes_every_run_and_the_next_run_completes(sites, c
     assert len(after) == len(set(after.values()))  # no text stored twice
     assert _archive(db) == clean[1]
     assert Database(db).execute("SELECT COUNT(*) FROM crawls WHERE status = 'running'").fetchone()[0] == 0
+
+
+def test_a_second_sigterm_of_one_source_closes_its_run(sites, tmp_path):
+    """`arshif crawl SOURCE` (one source, its own code path): the forced shutdown leaves no `running` row either."""
+    seeds, base_map = sites
+    db = tmp_path / "archive.db"
+    origin = base_map.read_text(encoding="utf-8").splitlines()[0].split('"')[1]
+    argv = [sys.executable, "-m", "crawler.cli.main", "crawl", str(seeds / f"{SOURCES[0]}.toml"), "--db", str(db),
+            "--base-url", origin, "--local", "-s", f"ARSHIF_BATCH_SIZE={BATCH}"]
+    code, stdout, stderr, seen = _interrupt(argv, db, tmp_path, 2)
+    assert code == 1, stderr[-3000:]
+    row = next(Database(db).query("SELECT * FROM crawls"))
+    assert row["status"] == "killed" and "second SIGTERM" in row["error"], row
+    assert row["stored"] == Database(db)["articles"].count >= seen
+    assert f"crawl {row['id']}, killed" in stdout
+    _check(db)

@@ -45,6 +45,7 @@ except ImportError:  # Scrapy < 2.14
         is_asyncio_reactor_installed as is_asyncio_available,
     )
 
+from crawler import unreachable
 from crawler.frontier import (
     MEMORY_ENTRIES,
     FrontierStore,
@@ -52,7 +53,6 @@ from crawler.frontier import (
     SeenUrls,
     temporary_folder,
 )
-from crawler import unreachable
 from crawler.items import PageItem
 from crawler.sources import Source, load_source, rebase
 from pipelines.archive.request_meta import ROLE, WARC_REF
