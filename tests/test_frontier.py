@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from scrapy import signals
 from scrapy.http import HtmlResponse
 
@@ -314,6 +315,34 @@ def test_the_pending_queue_keeps_fifo_order_across_memory_and_disk():
     queue.append("x")
     queue.clear()
     assert not queue and len(queue) == 0
+    store.close()
+
+
+def test_a_frontier_whose_file_fails_reports_once_and_takes_nothing_more():
+    """The file stops working (as in a full TMPDIR: tests/test_full_tmpdir.py has the real one): the failure is
+    reported once, the queue is empty, every URL counts as seen, and no call raises but popleft on empty."""
+    from crawler.frontier import FrontierStore, PendingQueue, SeenUrls
+
+    failures = []
+    store = FrontierStore(on_failure=failures.append)
+    queue, seen = PendingQueue(store, memory=3, batch=2), SeenUrls(store, memory=3)
+    for n in range(10):
+        queue.append(f"e{n}")
+        seen.add(f"https://news.test/{n}")
+    assert queue.on_disk and seen.on_disk
+    store._conn.close()  # every later statement fails with sqlite3.ProgrammingError, a sqlite3.Error
+    assert [queue.popleft() for _ in range(3)] == ["e0", "e1", "e2"]  # the memory window: no file needed
+    with pytest.raises(IndexError):
+        queue.popleft()  # the refill from disk fails: the queue is empty from now on
+    assert len(failures) == 1 and "closed" in str(failures[0])
+    assert not queue and len(queue) == 0
+    queue.append("late")
+    for n in range(10):
+        queue.append(f"more{n}")
+        seen.add(f"https://news.test/more{n}")
+    assert not queue and "https://news.test/never-added" in seen
+    queue.clear()
+    assert len(failures) == 1
     store.close()
 
 

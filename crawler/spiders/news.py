@@ -182,7 +182,11 @@ class NewsSpider(scrapy.Spider):
         lazy feeding) when nothing is pending and nothing in flight can add to it."""
         while True:
             if self._pending and self._has_room():
-                request = self._pending_request(self._pending.popleft())
+                try:
+                    entry = self._pending.popleft()
+                except IndexError:  # the frontier's file failed while refilling: the queue is empty now
+                    continue
+                request = self._pending_request(entry)
                 if request is not None:
                     return request
                 continue
