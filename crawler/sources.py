@@ -54,6 +54,7 @@ class Source:
     allow_loopback: bool = False  # 127.0.0.0/8 and ::1: the demo and the tests
     allow_private_addresses: bool = False  # private, link-local and reserved ranges
     discover_sitemaps: bool = True  # read `Sitemap:` lines in robots.txt when no sitemaps are given
+    scheduled: bool = True  # false: `crawl --all` leaves it out (the demo, a test site): run by name only
     checked_live: bool = False
     notes: str = ""
     limits: Limits = field(default_factory=Limits)
@@ -89,7 +90,7 @@ _LIST_KEYS = {
     "url_fold",
 }
 _STR_KEYS = {"name", "site_url", "language", "title", "notes"}
-_BOOL_KEYS = {"allow_loopback", "allow_private_addresses", "checked_live", "discover_sitemaps"}
+_BOOL_KEYS = {"allow_loopback", "allow_private_addresses", "checked_live", "discover_sitemaps", "scheduled"}
 _REGEX_KEYS = {"article_allow", "article_deny", "follow_allow"}
 _ITEM_CHECKS = {  # each item of these lists: None or what is wrong with it (crawler/source_checks.py)
     **{key: pattern_problem for key in _REGEX_KEYS},
@@ -202,3 +203,17 @@ def rebase(source: Source, origin: str) -> Source:
 
 def all_sources(seeds_dir: Path | None = None) -> list[Source]:
     return [load_source(str(p)) for p in sorted((seeds_dir or SEEDS_DIR).glob("*.toml"))]
+
+
+def scheduled_files(seeds_dir: Path | None = None) -> tuple[list[Path], list[Path]]:
+    """The source files `crawl --all` runs and those it leaves out (`scheduled = false`: the demo,
+    a test site), read without validating (a file that does not parse is run, so its error is reported)."""
+    run, left_out = [], []
+    for path in sorted((seeds_dir or SEEDS_DIR).glob("*.toml")):
+        try:
+            with open(path, "rb") as handle:
+                scheduled = tomllib.load(handle).get("scheduled", True)
+        except (OSError, tomllib.TOMLDecodeError):
+            scheduled = True
+        (left_out if scheduled is False else run).append(path)
+    return run, left_out

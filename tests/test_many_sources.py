@@ -41,7 +41,8 @@ def sites(tmp_path_factory):
 def seeds_folder(folder: Path, sites: dict, names=("demo", "mirror", "dedup-site")) -> tuple[Path, Path]:
     """A seeds folder with these sources and the --base-url-map file pointing each at its local copy."""
     folder.mkdir(parents=True, exist_ok=True)
-    demo = (PROJECT_DIR / "seeds" / "demo.toml").read_text(encoding="utf-8")
+    # the demo's file, scheduled: `--all` runs it (the shipped one has scheduled = false)
+    demo = (PROJECT_DIR / "seeds" / "demo.toml").read_text(encoding="utf-8").replace("scheduled = false", "scheduled = true")
     texts = {"demo": demo, "mirror": demo.replace('name = "demo"', 'name = "mirror"'),
              "nothing": demo.replace('name = "demo"', 'name = "nothing"'),
              "dedup-site": (DEDUP_SITE / "source.toml").read_text(encoding="utf-8")}

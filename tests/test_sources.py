@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from crawler.sources import SEEDS_DIR, SourceError, all_sources, load_source
@@ -96,3 +98,22 @@ def test_a_backtracking_slug_pattern_costs_no_time_per_url(tmp_path):
     assert not source.is_article_url("https://x.test/" + "a" * 30)  # stdlib re: minutes
     assert source.is_article_url("https://x.test/some-story-slug.html")
     assert time.monotonic() - started < 10  # stdlib re: minutes; the bound is far from both, so load cannot flip it
+
+
+def test_all_leaves_out_a_source_that_is_not_scheduled_and_says_so(tmp_path, capsys):
+    """`scheduled = false` (the shipped demo): `crawl --all` runs the others and names what it left out; naming it runs it."""
+    from crawler.cli.crawl import _specs
+    from crawler.cli.main import build_parser
+
+    for name, extra in (("kept", ""), ("local", "scheduled = false\n"), ("broken", "name = [\n")):
+        (tmp_path / f"{name}.toml").write_text(f'name = "{name}"\nsite_url = "http://127.0.0.1:1/"\nstart_urls = ["http://127.0.0.1:1/"]\n{extra}', encoding="utf-8")
+    args = build_parser().parse_args(["crawl", "--all", "--seeds", str(tmp_path)])
+    specs = _specs(args)
+    # a file that does not parse is still run, so its error gets a failed `crawls` row
+    assert sorted(Path(spec).stem for spec in specs) == ["broken", "kept"]
+    assert f"left out local (scheduled = false in {tmp_path / 'local.toml'}); name it to crawl it" in capsys.readouterr().out
+    assert _specs(build_parser().parse_args(["crawl", "local"])) == ["local"]
+    from crawler.sources import load_source, scheduled_files
+
+    assert load_source(str(tmp_path / "local.toml")).scheduled is False
+    assert [path.stem for path in scheduled_files()[1]] == ["demo"]  # the shipped demo only

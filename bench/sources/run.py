@@ -64,7 +64,7 @@ def serve_sites(count: int, low: float, high: float, seed: int = 20) -> list[tup
 
 def write_seeds(folder: Path, origins: list[str]) -> Path:
     """One source file per site (the demo's, renamed) and the --base-url-map pointing each at its site."""
-    demo = (PROJECT_DIR / "seeds" / "demo.toml").read_text(encoding="utf-8")
+    demo = (PROJECT_DIR / "seeds" / "demo.toml").read_text(encoding="utf-8").replace("scheduled = false", "scheduled = true")
     lines = []
     for number, origin in enumerate(origins, 1):
         name = f"site{number:03d}"

@@ -82,13 +82,15 @@ def _specs(args) -> list[str]:
     if args.all and args.source:
         raise _usage("give source names or --all, not both")
     if args.all:
-        from crawler.sources import SEEDS_DIR
+        from crawler.sources import SEEDS_DIR, scheduled_files
 
         folder = Path(args.seeds) if args.seeds else SEEDS_DIR
-        files = sorted(str(path) for path in folder.glob("*.toml"))
+        files, left_out = scheduled_files(folder)
         if not files:
-            raise _usage(f"no source files (*.toml) in {folder}")
-        return files
+            raise _usage(f"no source files (*.toml) in {folder}" + (" with scheduled = true" if left_out else ""))
+        for path in left_out:  # stdout: a note, not a failure cron should mail
+            print(f"arshif crawl --all: left out {path.stem} (scheduled = false in {path}); name it to crawl it")
+        return [str(path) for path in files]
     if args.seeds:
         raise _usage("--seeds goes with --all")
     if not args.source:
