@@ -32,7 +32,7 @@ _PROJECT = str(Path(__file__).resolve().parents[2])
 if _PROJECT not in sys.path:
     sys.path.insert(0, _PROJECT)
 
-from pipelines.text.normalize import light_stem, tokens  # noqa: E402
+from pipelines.text.normalize import light_stem, tokens, tokens_of_each  # noqa: E402
 from pipelines.text.search_query import describe, parse  # noqa: E402
 from pipelines.text.search_text import PUBLIC_LIMIT, bounded, register_functions  # noqa: E402
 
@@ -54,9 +54,9 @@ def query_terms(query: str | None) -> frozenset[str]:
     return frozenset(light_stem(token) for token in tokens(query or ""))
 
 
-def _word_terms(word: str, terms: frozenset[str]) -> frozenset[str]:
+def _word_terms(word_tokens: list[str], terms: frozenset[str]) -> frozenset[str]:
     found = set()
-    for token in tokens(word):
+    for token in word_tokens:
         # A light stem is a substring of its token (but for الله): skip stemming most words.
         if any(term in token for term in terms) or "الله" in terms:
             stem = light_stem(token)
@@ -106,13 +106,12 @@ def _window(text: str, query: str | None, words) -> tuple[list, list, int, int, 
         size = DEFAULT_WORDS
     terms = query_terms(query)
     spans = [(m.start(), m.end()) for m in WORD_RE.finditer(text)]
-    seen: dict[str, frozenset[str]] = {}  # words repeat: stem each once per text
-    hits = []
-    for start, end in spans:
-        word = text[start:end]
-        if word not in seen:
-            seen[word] = _word_terms(word, terms) if terms else frozenset()
-        hits.append(seen[word])
+    words = [text[start:end] for start, end in spans]
+    seen: dict[str, frozenset[str]] = dict.fromkeys(words, frozenset())  # words repeat: stem each once per text
+    if terms:
+        for word, word_tokens in zip(seen, tokens_of_each(list(seen)), strict=True):
+            seen[word] = _word_terms(word_tokens, terms)
+    hits = [seen[word] for word in words]
     low, high = 0, len(text)
     first, last = 0, len(spans)
     if size > 0 and len(spans) > size:
