@@ -138,6 +138,31 @@ async def test_duplicate_clusters_one_row_per_article_with_count(archive_db):
     assert f'<a href="/-/article/{original}"' in page
 
 
+async def test_duplicate_clusters_pages_are_the_largest_clusters_in_order_with_every_copy(archive_db):
+    """Over 100 clusters: the query picks a page's 100 largest from the index first, then gathers
+    their copies; each page equals grouping every copy."""
+    db = open_archive(archive_db)
+    insert_rows(db, [{"id": 1000 + n, "url": f"https://many.example/{n}", "source": "many", "title": f"خبر {n}",
+                      "text": "نص", "language": "ar"} for n in range(130)], [])
+    db.close()
+    with sqlite3.connect(archive_db) as connection:
+        ids = [row[0] for row in connection.execute("select id from articles order by id")]
+        connection.executemany(
+            "insert into duplicates (url, source, title, duplicate_of, similarity, kind) values (?, 'demo', 'نسخة', ?, ?, ?)",
+            [(f"https://copies.example/{original}/{n}", original, 0.5 + n / 100, "near" if n % 2 else "exact")
+             for index, original in enumerate(ids) for n in range(1 + index % 4)])
+        reference = [list(row) for row in connection.execute(
+            "select duplicate_of, count(*) as copies, group_concat(url, ' ') from duplicates group by duplicate_of"
+            " order by copies desc, duplicate_of")]
+    assert len(reference) > 100
+    ds = make_datasette(archive_db)
+    rows = []
+    for page in ("1", "2"):
+        found = (await ds.client.get("/archive/duplicate_clusters.json", params={"page": page, "_shape": "array"})).json()
+        rows.extend(found)
+    assert [[r["article_id"], r["copies"], r["copy_urls"]] for r in rows] == reference
+
+
 async def test_articles_without_a_date(archive_db):
     db = open_archive(archive_db)
     undated = next_article_id(db)
