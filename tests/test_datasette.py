@@ -163,6 +163,30 @@ async def test_duplicate_clusters_pages_are_the_largest_clusters_in_order_with_e
     assert [[r["article_id"], r["copies"], r["copy_urls"]] for r in rows] == reference
 
 
+async def test_largest_stories_are_the_stories_view_largest_first(archive_db):
+    """The query finds stories of two or more from the index of articles that joined another story
+    (m140) instead of grouping every article: its rows equal the `stories` view's."""
+    db = open_archive(archive_db)
+    insert_rows(db, [{"id": 2000 + n, "url": f"https://copies.example/{n}", "source": f"site-{n % 4}",
+                      "title": f"نسخة {n}", "text": "نص", "language": "ar",
+                      "published": None if n % 7 == 0 else f"2024-05-{1 + n % 20:02d}"} for n in range(240)], [])
+    db.close()
+    with sqlite3.connect(archive_db) as connection:
+        # 120 stories: sizes 1 to 4 (stories of one are left out), each led by its smallest id
+        connection.executemany("UPDATE articles SET story_id = ? WHERE id = ?",
+                               [(2000 + n - n % (1 + n % 4 if n % 4 else 1), 2000 + n) for n in range(240)])
+        connection.execute("UPDATE articles SET story_id = 2000 WHERE id BETWEEN 2200 AND 2239")  # one story of 40+
+        reference = [list(row) for row in connection.execute(
+            "SELECT s.id, s.original_id, a.title, substr(s.first_published, 1, 10), substr(s.last_published, 1, 10),"
+            " s.members, s.sources FROM stories s JOIN articles a ON a.id = s.original_id WHERE s.members > 1"
+            " ORDER BY s.members DESC, s.id LIMIT 100")]
+    assert len(reference) > 10 and reference[0][0] == 2000
+    rows = await _rows(make_datasette(archive_db), "/archive/largest_stories")
+    assert [[r["story_id"], r["article_id"], r["title"], r["first_published"], r["last_published"], r["members"],
+             r["sources"]] for r in rows] == reference
+    assert all(len(r["source_list"].split(",")) == r["sources"] for r in rows)
+
+
 async def test_articles_without_a_date(archive_db):
     db = open_archive(archive_db)
     undated = next_article_id(db)
