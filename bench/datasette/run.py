@@ -59,6 +59,9 @@ PAGES = (
     ("search, one per story, by date", f"/archive/search?q={quote(COMMON)}&sort=date"),
     ("articles filtered by source", "/archive/articles?source=alahram"),
     ("search every archive (/-/search)", f"/-/search?q={quote(COMMON)}"),
+    ("largest stories", "/archive/largest_stories"),
+    ("duplicates table with facets", "/archive/duplicates"),
+    ("stories (view)", "/archive/stories"),
 )
 FAILED = ("SQL Interrupted", "Query interrupted", "interrupted")
 
