@@ -64,13 +64,15 @@ def expected(path, typed: str, sort: str, collapsed: bool) -> list[tuple[int, in
                                          "WHERE articles_fts MATCH ?", [parsed.fts]))
         rows = {i: (source, published, story) for i, source, published, story in connection.execute(
             "SELECT id, source, published, story_id FROM articles")}
-    matches = [i for i in scores if not parsed.source or rows[i][0] == parsed.source]
+    matches = [i for i in scores if (not parsed.source or rows[i][0] == parsed.source)
+               and (not parsed.date_from or (rows[i][1] or "") >= parsed.date_from and rows[i][1] is not None)
+               and (not parsed.date_to or rows[i][1] is not None and rows[i][1] < parsed.date_to)]
     if sort == "date":
         def key(i):  # published desc with undated last, then id desc
             return (rows[i][1] is not None, rows[i][1] or "", i)
         order = sorted(matches, key=key, reverse=True)
     else:
-        if not parsed.source:
+        if not (parsed.source or parsed.date_from or parsed.date_to):  # a filtered search ranks every match
             matches = sorted(matches, reverse=True)[:RANKED_WINDOW]
         order = sorted(matches, key=lambda i: (scores[i], -i))
     if not collapsed:
@@ -90,7 +92,8 @@ async def _page(ds, typed, sort, collapsed, page) -> list[tuple[int, int]]:
     return [(row["article_id"], row["other_versions"]) for row in response.json()]
 
 
-@pytest.mark.parametrize("typed", [COMMON, f"{COMMON} {SECOND}", f"{COMMON} source:alpha"])
+@pytest.mark.parametrize("typed", [COMMON, f"{COMMON} {SECOND}", f"{COMMON} source:alpha",
+                                   f"{COMMON} from:2024-03 to:2024-09", f"{COMMON} source:beta date:2024"])
 @pytest.mark.parametrize("sort", ["", "date"])
 @pytest.mark.parametrize("collapsed", [True, False])
 async def test_every_page_is_the_page_of_every_match_sorted(shapes_db, typed, sort, collapsed):
