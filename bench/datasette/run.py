@@ -59,6 +59,8 @@ PAGES = (
     ("search, one per story, by date", f"/archive/search?q={quote(COMMON)}&sort=date"),
     ("articles filtered by source", "/archive/articles?source=alahram"),
     ("search every archive (/-/search)", f"/-/search?q={quote(COMMON)}"),
+    ("search, one source", f"/archive/search?q={quote(COMMON + ' source:alahram')}"),
+    ("search, one source, by date", f"/archive/search?q={quote(COMMON + ' source:alahram')}&sort=date"),
     ("largest stories", "/archive/largest_stories"),
     ("duplicates table with facets", "/archive/duplicates"),
     ("stories (view)", "/archive/stories"),
