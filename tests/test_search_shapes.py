@@ -103,6 +103,9 @@ async def test_every_page_is_the_page_of_every_match_sorted(shapes_db, typed, so
     last = (len(reference) + 19) // 20
     for page in sorted({1, 2, 3, last - 1, last, last + 1}):
         assert await _page(ds, typed, sort, collapsed, page) == reference[(page - 1) * 20:page * 20], (page, last)
+    total = len(expected(shapes_db, typed, sort, False))  # every matching article, filters applied
+    html = (await ds.client.get("/archive/search", params={"q": typed, "sort": sort})).text
+    assert f"عدد النتائج: {total:,}" in html
 
 
 async def test_a_story_with_more_versions_than_the_window_shows_once_and_the_page_fills(shapes_db):

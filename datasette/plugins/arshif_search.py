@@ -317,11 +317,15 @@ async def match_total(db, typed: str) -> int:
     parsed = parse(typed)
     if not parsed.fts:
         return 0
-    if parsed.source or parsed.date_from or parsed.date_to:
-        where, params = search_condition(typed)
-        sql = f"select count(*) from articles where {where}"
+    params = {"q": parsed.fts, "source": parsed.source, "from": parsed.date_from or "", "to": parsed.date_to or ""}
+    if parsed.source:  # the source's articles from the (source, published) index, each tested against the matches
+        sql = ("select count(*) from articles where source = :source and (:from = '' or published >= :from)"
+               " and (:to = '' or published < :to) and +id in (select rowid from articles_fts where articles_fts match :q)")
+    elif parsed.date_from or parsed.date_to:  # the date range of the published index, the same way
+        sql = ("select count(*) from articles where published >= :from and published < coalesce(nullif(:to, ''), "
+               "char(1114111)) and +id in (select rowid from articles_fts where articles_fts match :q)")
     else:
-        sql, params = "select count(*) from articles_fts where articles_fts match :q", {"q": parsed.fts}
+        sql = "select count(*) from articles_fts where articles_fts match :q"
     return (await db.execute(sql, params)).single_value()
 
 
