@@ -2,7 +2,14 @@
 
 import pytest
 
-from pipelines.text.normalize import light_stem, normalize_arabic, strip_tashkeel, to_ascii_digits, tokens, tokens_of_each
+from pipelines.text.normalize import (
+    light_stem,
+    normalize_arabic,
+    strip_tashkeel,
+    to_ascii_digits,
+    tokens,
+    tokens_of_each,
+)
 
 NORMALIZE_CASES = [
     # presentation forms (NFKC)
