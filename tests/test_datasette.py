@@ -138,6 +138,55 @@ async def test_duplicate_clusters_one_row_per_article_with_count(archive_db):
     assert f'<a href="/-/article/{original}"' in page
 
 
+async def test_duplicate_clusters_pages_are_the_largest_clusters_in_order_with_every_copy(archive_db):
+    """Over 100 clusters: the query picks a page's 100 largest from the index first, then gathers
+    their copies; each page equals grouping every copy."""
+    db = open_archive(archive_db)
+    insert_rows(db, [{"id": 1000 + n, "url": f"https://many.example/{n}", "source": "many", "title": f"خبر {n}",
+                      "text": "نص", "language": "ar"} for n in range(130)], [])
+    db.close()
+    with sqlite3.connect(archive_db) as connection:
+        ids = [row[0] for row in connection.execute("select id from articles order by id")]
+        connection.executemany(
+            "insert into duplicates (url, source, title, duplicate_of, similarity, kind) values (?, 'demo', 'نسخة', ?, ?, ?)",
+            [(f"https://copies.example/{original}/{n}", original, 0.5 + n / 100, "near" if n % 2 else "exact")
+             for index, original in enumerate(ids) for n in range(1 + index % 4)])
+        reference = [list(row) for row in connection.execute(
+            "select duplicate_of, count(*) as copies, group_concat(url, ' ') from duplicates group by duplicate_of"
+            " order by copies desc, duplicate_of")]
+    assert len(reference) > 100
+    ds = make_datasette(archive_db)
+    rows = []
+    for page in ("1", "2"):
+        found = (await ds.client.get("/archive/duplicate_clusters.json", params={"page": page, "_shape": "array"})).json()
+        rows.extend(found)
+    assert [[r["article_id"], r["copies"], r["copy_urls"]] for r in rows] == reference
+
+
+async def test_largest_stories_are_the_stories_view_largest_first(archive_db):
+    """The query finds stories of two or more from the index of articles that joined another story
+    (m140) instead of grouping every article: its rows equal the `stories` view's."""
+    db = open_archive(archive_db)
+    insert_rows(db, [{"id": 2000 + n, "url": f"https://copies.example/{n}", "source": f"site-{n % 4}",
+                      "title": f"نسخة {n}", "text": "نص", "language": "ar",
+                      "published": None if n % 7 == 0 else f"2024-05-{1 + n % 20:02d}"} for n in range(240)], [])
+    db.close()
+    with sqlite3.connect(archive_db) as connection:
+        # 120 stories: sizes 1 to 4 (stories of one are left out), each led by its smallest id
+        connection.executemany("UPDATE articles SET story_id = ? WHERE id = ?",
+                               [(2000 + n - n % (1 + n % 4 if n % 4 else 1), 2000 + n) for n in range(240)])
+        connection.execute("UPDATE articles SET story_id = 2000 WHERE id BETWEEN 2200 AND 2239")  # one story of 40+
+        reference = [list(row) for row in connection.execute(
+            "SELECT s.id, s.original_id, a.title, substr(s.first_published, 1, 10), substr(s.last_published, 1, 10),"
+            " s.members, s.sources FROM stories s JOIN articles a ON a.id = s.original_id WHERE s.members > 1"
+            " ORDER BY s.members DESC, s.id LIMIT 100")]
+    assert len(reference) > 10 and reference[0][0] == 2000
+    rows = await _rows(make_datasette(archive_db), "/archive/largest_stories")
+    assert [[r["story_id"], r["article_id"], r["title"], r["first_published"], r["last_published"], r["members"],
+             r["sources"]] for r in rows] == reference
+    assert all(len(r["source_list"].split(",")) == r["sources"] for r in rows)
+
+
 async def test_articles_without_a_date(archive_db):
     db = open_archive(archive_db)
     undated = next_article_id(db)

@@ -2,7 +2,14 @@
 
 import pytest
 
-from pipelines.text.normalize import light_stem, normalize_arabic, strip_tashkeel, to_ascii_digits, tokens
+from pipelines.text.normalize import (
+    light_stem,
+    normalize_arabic,
+    strip_tashkeel,
+    to_ascii_digits,
+    tokens,
+    tokens_of_each,
+)
 
 NORMALIZE_CASES = [
     # presentation forms (NFKC)
@@ -225,3 +232,10 @@ def test_normalize_lines_is_normalize_arabic_of_each_line(lines):
     from pipelines.text.normalize import normalize_lines
 
     assert normalize_lines(lines) == [normalize_arabic(line) for line in lines]
+
+
+def test_tokens_of_each_word_folded_together_equal_each_word_folded_alone():
+    words = ["مُؤْتَمَراً", "والإرهاب", "ﷲ", "٢٠٢٤", "ﷺ", "STRASSE", "a\nb", "", "ال‌ارهاب", "ـــخبرـــ"]
+    assert tokens_of_each(words) == [tokens(word) for word in words]
+    assert tokens_of_each(words[:6]) == [tokens(word) for word in words[:6]]  # no word with a line break: one call
+    assert tokens_of_each([]) == []

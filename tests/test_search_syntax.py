@@ -142,6 +142,23 @@ def test_m030_indexes_serve_the_plans(syntax_db):
         assert index in plan, (sql, plan)
 
 
+def test_m140_m141_indexes_serve_the_largest_stories_and_the_duplicates_facets(syntax_db):
+    """The plans of the largest stories' candidates and of the duplicates table's facets as datasette
+    words them (a subquery of the table): index scans, not a read of every row."""
+    connection = sqlite3.connect(syntax_db)
+    table = "(select id, url, source, kind, fetched_at from duplicates)"
+    plans = {
+        "select story_id as id from articles where story_id != id group by story_id": "idx_articles_story_members",
+        f"select kind as value, count(*) as count from {table} where kind is not null group by kind"
+        " order by count desc, value limit 31": "COVERING INDEX idx_duplicates_kind",
+        f"select date(fetched_at) as value, count(*) as count from {table} where date(fetched_at) is not null"
+        " group by date(fetched_at) order by count desc, value limit 31": "idx_duplicates_fetched_date",
+    }
+    for sql, index in plans.items():
+        plan = " ".join(row[-1] for row in connection.execute("explain query plan " + sql))
+        assert index in plan, (sql, plan)
+
+
 @pytest.mark.parametrize("query", ["articles_without_date", "duplicate_clusters", "articles_per_source_per_day"])
 async def test_long_canned_queries_are_paged(syntax_db, query):
     ds = make_datasette(syntax_db)

@@ -11,6 +11,13 @@ baseline). `--migrate all` (default) serves a copy opened first with this tree's
 timed; `--migrate none` serves the archive as built. One warm-up request per page, then
 N timed requests one after another; the load average is recorded with each page.
 Results: `.data/results/<label>-N.json` and a Markdown table on stdout.
+
+    python -m bench.datasette.run --articles 1000000 --archive after --baseline /tmp/base --requests 20
+
+`--baseline CHECKOUT` serves the same archive from that checkout too (e.g. main,
+exported with `git archive`) and times both page by page, one request to each
+in turn, so both see the same load and page cache; the table has both columns
+and their ratio, saved as `.data/results/<baseline-label>-N.json` and `<label>-N.json`.
 """
 
 from __future__ import annotations
@@ -52,6 +59,11 @@ PAGES = (
     ("search, one per story, by date", f"/archive/search?q={quote(COMMON)}&sort=date"),
     ("articles filtered by source", "/archive/articles?source=alahram"),
     ("search every archive (/-/search)", f"/-/search?q={quote(COMMON)}"),
+    ("search, one source", f"/archive/search?q={quote(COMMON + ' source:alahram')}"),
+    ("search, one source, by date", f"/archive/search?q={quote(COMMON + ' source:alahram')}&sort=date"),
+    ("largest stories", "/archive/largest_stories"),
+    ("duplicates table with facets", "/archive/duplicates"),
+    ("stories (view)", "/archive/stories"),
 )
 FAILED = ("SQL Interrupted", "Query interrupted", "interrupted")
 
@@ -131,6 +143,37 @@ def time_pages(base: str, requests: int) -> list[dict]:
     return results
 
 
+def time_pages_paired(bases: list[str], requests: int) -> list[list[dict]]:
+    """time_pages for several servers at once: per page, one warm-up each, then one request to each in turn."""
+    results: list[list[dict]] = [[] for _ in bases]
+    for name, path in PAGES:
+        for base in bases:
+            fetch(base + path)  # warm-up
+        load_before = os.getloadavg()[0]
+        times = [[] for _ in bases]
+        statuses = [set() for _ in bases]
+        failed = [False for _ in bases]
+        sizes = [0 for _ in bases]
+        for _ in range(requests):
+            for index, base in enumerate(bases):
+                started = time.perf_counter()
+                status, body = fetch(base + path)
+                times[index].append((time.perf_counter() - started) * 1000)
+                statuses[index].add(status)
+                failed[index] = failed[index] or status >= 400 or any(marker.encode() in body for marker in FAILED)
+                sizes[index] = len(body)
+        load = round((load_before + os.getloadavg()[0]) / 2, 1)
+        for index in range(len(bases)):
+            results[index].append({
+                "page": name, "path": path, "p50_ms": round(percentile(times[index], 0.5)),
+                "p95_ms": round(percentile(times[index], 0.95)), "statuses": sorted(statuses[index]),
+                "failed": failed[index], "bytes": sizes[index], "load": load,
+            })
+        print(f"{name}: p95 " + " / ".join(f"{r[-1]['p95_ms']} ms{' FAILED' if r[-1]['failed'] else ''}" for r in results)
+              + f" (load {load})", flush=True)
+    return results
+
+
 def serve(code: Path, db: Path, port: int) -> subprocess.Popen:
     command = [sys.executable, "-m", "crawler.cli", "serve", str(db), "--port", str(port)]
     process = subprocess.Popen(command, cwd=code, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -145,6 +188,19 @@ def serve(code: Path, db: Path, port: int) -> subprocess.Popen:
             time.sleep(0.5)
     process.kill()
     raise SystemExit("arshif serve did not start")
+
+
+def table(runs: list, every: list[list[dict]]) -> str:
+    """p50/p95 per page of one run, or of a baseline and a branch timed together with their ratio (p95)."""
+    head = " | ".join(f"{label} p50 | {label} p95" for label, _ in runs)
+    ratio = len(runs) == 2
+    lines = [f"\n| page | {head} |{' ratio |' if ratio else ''} load |",
+             "|---" * (2 * len(runs) + 2 + ratio) + "|"]
+    for rows in zip(*every, strict=True):
+        cells = " | ".join(f"{r['p50_ms']:,} | {r['p95_ms']:,}{' (failed)' if r['failed'] else ''}" for r in rows)
+        extra = f" {rows[1]['p95_ms'] / max(rows[0]['p95_ms'], 1):.2f} |" if ratio else ""
+        lines.append(f"| {rows[0]['page']} | {cells} |{extra} {rows[0]['load']} |")
+    return "\n".join(lines)
 
 
 def report() -> str:
@@ -174,6 +230,8 @@ def main(argv=None) -> int:
     parser.add_argument("--archive", help="serve .data/ARCHIVE-N/archive.db as it is (e.g. `after`, upgraded by "
                                            "upgrade.py) instead of the copy of --label; implies --migrate none")
     parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--baseline", type=Path, help="also serve the archive from this checkout and time both in turn")
+    parser.add_argument("--baseline-label", default="main")
     parser.add_argument("--report", action="store_true", help="print the table of every saved run and stop")
     args = parser.parse_args(argv)
     if args.report:
@@ -186,23 +244,29 @@ def main(argv=None) -> int:
                              f"--label {args.archive}")
     else:
         db, migrated = served_copy(args.articles, args.label, args.migrate)
-    port = free_port()
-    process = serve(args.code.resolve(), db, port)
+    runs = ([(args.baseline_label, args.baseline)] if args.baseline else []) + [(args.label, args.code)]
+    processes, bases = [], []
     try:
-        results = time_pages(f"http://127.0.0.1:{port}", args.requests)
+        for _, code in runs:
+            port = free_port()
+            processes.append(serve(code.resolve(), db, port))
+            bases.append(f"http://127.0.0.1:{port}")
+        if len(bases) == 1:
+            every = [time_pages(bases[0], args.requests)]
+        else:
+            every = time_pages_paired(bases, args.requests)
     finally:
-        process.terminate()
-        process.wait(30)
-    saved = {"articles": args.articles, "label": args.label, "code": str(args.code), "requests": args.requests,
-              "archive": str(db),
-              "migration_seconds": migrated, "when": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
-              "pages": results}
-    out = DATA / "results" / f"{args.label}-{args.articles}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(saved, ensure_ascii=False, indent=1), encoding="utf-8")
-    print(f"\n| page | p50 ms | p95 ms | load |\n|---|---|---|---|")
-    for row in results:
-        print(f"| {row['page']} | {row['p50_ms']} | {row['p95_ms']}{' (failed)' if row['failed'] else ''} | {row['load']} |")
+        for process in processes:
+            process.terminate()
+            process.wait(30)
+    when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    for (label, code), results in zip(runs, every, strict=True):
+        saved = {"articles": args.articles, "label": label, "code": str(code), "requests": args.requests,
+                 "archive": str(db), "migration_seconds": migrated, "when": when, "pages": results}
+        out = DATA / "results" / f"{label}-{args.articles}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(saved, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(table(runs, every))
     if migrated is not None:
         print(f"\nmigrations applied in {migrated:.1f} s")
     return 0

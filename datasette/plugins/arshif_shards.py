@@ -42,10 +42,7 @@ async def searchable_databases(datasette) -> list:
 
 
 async def shard_total(db, typed: str) -> int:
-    where, params = _search_plugin().search_condition(typed)
-    if where == "0":
-        return 0
-    return (await db.execute(f"select count(*) from articles where {where}", params)).single_value()
+    return await _search_plugin().match_total(db, typed)
 
 
 async def shard_rows(datasette, db, args: dict, pages: int) -> list[dict]:

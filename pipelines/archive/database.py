@@ -675,3 +675,28 @@ def m070_lookup_indexes(db: Database) -> None:
     """
     for statement in _M070_STATEMENTS:
         db.execute(statement)
+
+
+@migrations()
+def m140_story_members_index(db: Database) -> None:
+    """Articles that joined a story other than their own (story_id != id: a story's smallest id is its own
+    id, so only the other versions of a story of two or more are in it). The largest stories are found
+    from this index alone instead of grouping every article by story: at a million articles, all but a
+    few of them stories of one, the grouping took the SQL time limit."""
+    db.execute("CREATE INDEX IF NOT EXISTS idx_articles_story_members ON articles (story_id) WHERE story_id != id")
+
+
+
+_M141_STATEMENTS = (
+    "CREATE INDEX IF NOT EXISTS idx_duplicates_kind ON duplicates (kind)",
+    "CREATE INDEX IF NOT EXISTS idx_duplicates_fetched_date ON duplicates (date(fetched_at))",
+)
+
+
+@migrations()
+def m141_duplicate_facet_indexes(db: Database) -> None:
+    """The published duplicates table's kind and day facets count from these indexes instead of reading
+    every duplicate row (a tenth of the articles' count: 100,000 rows at a million articles, where the
+    day facet passed datasette's facet time limit and the kind facet took most of it)."""
+    for statement in _M141_STATEMENTS:
+        db.execute(statement)
