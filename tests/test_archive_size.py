@@ -51,6 +51,48 @@ def archive(tmp_path_factory):
     return path
 
 
+def test_the_bulk_build_leaves_a_migrated_archives_schema_and_every_row_a_crawl_looks_up(tmp_path, monkeypatch):
+    """More articles than every batch of the build (articles, FTS, band rows): indexes and the FTS trigger
+    dropped for the load are back as the migrations made them, and each table has the rows it should."""
+    import bench.archive_size.build as builder
+
+    for name, size in (("BATCH", 400), ("FTS_BATCH", 700), ("BAND_BATCH", 9_000)):
+        monkeypatch.setattr(builder, name, size)
+    path, articles = tmp_path / "bulk.db", 1_500
+    build(path, articles)
+    db = open_archive(path)
+    fresh = open_archive(tmp_path / "fresh.db")
+    from pipelines.similarity.near_duplicates import BANDS, open_index
+
+    open_index(fresh).close()
+    assert builder.schema(db) == builder.schema(fresh)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    count = lambda sql: db.execute(sql).fetchone()[0]
+    assert count("SELECT COUNT(*) FROM articles") == articles
+    assert count("SELECT COUNT(*) FROM duplicates") == articles // 10
+    assert count("SELECT COUNT(*) FROM pages WHERE role = 'article'") == articles + articles // 10
+    assert count("SELECT COUNT(*) FROM pages WHERE role = 'listing'") == articles // 100
+    # every article's URL, its alias and its listing are in `pages` under the URL the crawl asks for
+    assert count("SELECT COUNT(*) FROM articles a JOIN pages p ON p.url = a.url AND p.outcome = 'stored'") == articles
+    assert count("SELECT COUNT(*) FROM duplicates d JOIN pages p ON p.url = d.url AND p.outcome = 'duplicate'") == articles // 10
+    assert count("SELECT COUNT(*) FROM articles_fts WHERE articles_fts MATCH 'خبر'") == articles
+    assert count("SELECT SUM(articles) FROM article_counts") == articles
+    assert count("SELECT COUNT(*) FROM near_duplicate_signatures") == articles
+    per_article = db.execute("SELECT MIN(n), MAX(n), COUNT(*) FROM (SELECT COUNT(*) AS n FROM near_duplicate_bands"
+                             " GROUP BY article_id)").fetchone()
+    assert per_article == (BANDS, BANDS, articles)
+    assert count("SELECT COUNT(DISTINCT band_key) FROM near_duplicate_bands") == articles * BANDS
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    # the FTS trigger is back: an article inserted now is searchable
+    db.execute("INSERT INTO articles (id, url, title, text) VALUES (?, 'https://x.example/n', 'عنوان', 'كلمة فريدة')",
+               [articles + 1])
+    assert count("SELECT COUNT(*) FROM articles_fts WHERE articles_fts MATCH arshif_fts_query('فريدة')") == 1
+    db.close()
+    fresh.close()
+    with pytest.raises(SystemExit, match="exists"):
+        build(path, articles)  # no resume over a file written with the journal off
+
+
 def _middleware(path, **settings):
     crawler = get_crawler(settings_dict={"ARSHIF_DB": str(path), "ARSHIF_LOOKUP_CACHE": CACHE, **settings})
     crawler.stats.open_spider()
