@@ -111,6 +111,27 @@ def fold_url(url: str, fold: Iterable[str]) -> str:
     return urlunsplit((parts.scheme, netloc, path, query, ""))
 
 
+_FOLD_HOST_HINTS = tuple("://" + prefix for prefixes in _HOST_PREFIXES.values() for prefix in prefixes)
+
+
+def fold_key(url: str | None) -> str | None:
+    """``url`` folded with every fold (``FOLDS``), or None when that changes nothing.
+
+    The archive's ``url_fold_keys`` holds this for the archived URLs it changes: any
+    source's folded key ``k`` of an archived URL ``u`` has ``fold_key(k) or k ==
+    fold_key(u) or u`` (folding more after folding less is folding more), so one
+    indexed look-up finds every candidate, whatever the source's ``url_fold``.
+    """
+    if not url:
+        return None
+    lower = url.lower()
+    if not (any(hint in url for hint in _FOLD_HOST_HINTS) or "/amp" in lower or ".amp" in lower
+            or "amp" in lower.partition("?")[2]):
+        return None  # none of what fold_url removes is there (most URLs): no parsing
+    folded = fold_url(url, FOLDS)
+    return folded if folded != url else None
+
+
 def _query_without(query: str, unwanted) -> str:
     """The query with the pairs ``unwanted(key, value)`` removed, the others left as they are."""
     if not query:
