@@ -85,8 +85,8 @@ def is_own_address(url: str, canonical: str, fold: Iterable[str] = ()) -> bool:
 def fold_url(url: str, fold: Iterable[str]) -> str:
     """Fold the host and AMP variants named in ``fold`` of an already canonical URL.
 
-    Stacked variants (www.m.x, /amp/x.amp) fold all the way. Cheap string work,
-    so a whole archive's URLs can be folded at start-up.
+    Stacked variants (www.m.x, /amp/x.amp) fold all the way. Cheap string work:
+    m120 folds a whole archive's URLs once (``fold_key``), its triggers each new one.
     """
     fold = check_fold(fold)
     if not fold:
