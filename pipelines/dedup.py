@@ -53,7 +53,7 @@ from pipelines.similarity.near_duplicates import (
     signature,
 )
 from pipelines.outcomes.counters import drop
-from pipelines.similarity.urls import canonical_url, check_fold, fold_url, is_own_address
+from pipelines.similarity.urls import canonical_url, check_fold, fold_key, fold_url, is_own_address
 
 logger = logging.getLogger(__name__)
 
@@ -346,9 +346,10 @@ class ArchivedKeys:
     The unique indexes on articles.url and duplicates.url, the indexes on
     canonical_url (m001, m070) and content_hash (m001) serve them.
 
-    A source with a ``url_fold`` folds the archived URLs too, which no index
-    holds: for it the keys are read once at open (``_load_folded``), as all
-    sources' were before. No shipped source folds.
+    A source with a ``url_fold`` folds the archived URLs too: its key's candidates
+    are the rows with that very URL (the same indexes) and the rows whose URL
+    folded with every fold is the key's (``url_fold_keys``, m120), each checked
+    by folding its URLs as the source does. Nothing is read at open either.
     """
 
     def __init__(self, db, fold: frozenset[str], next_id: int, last_duplicate: int | None = None):
@@ -358,7 +359,6 @@ class ArchivedKeys:
         if last_duplicate is None:
             last_duplicate = db.execute("SELECT COALESCE(MAX(id), 0) FROM duplicates").fetchone()[0]
         self.last_duplicate = last_duplicate
-        self.folded: ByHash | None = self._load_folded() if fold else None
 
     def fetched(self, url: str) -> int | None:
         row = self.db.execute("SELECT duplicate_of FROM duplicates WHERE url = ? AND id <= ?", [url, self.last_duplicate]).fetchone()
@@ -367,32 +367,33 @@ class ArchivedKeys:
         return row[0] if row else None
 
     def key(self, key: str) -> int | None:
-        if self.folded is not None:
-            return self.folded.get(key)
         row = self.db.execute(
             "SELECT MIN(id) FROM articles WHERE (canonical_url = ? OR url = ?) AND id < ?", [key, key, self.next_id]
         ).fetchone()
-        if row[0] is not None:
-            return row[0]
+        found = [row[0]] if row[0] is not None else []
+        if self.fold:
+            found += [article_id for article_id, url, canonical in self.db.execute(
+                "SELECT a.id, a.url, a.canonical_url FROM url_fold_keys f JOIN articles a ON a.id = f.row_id"
+                " WHERE f.key = ? AND f.kind = 0 AND f.row_id < ?", [fold_key(key) or key, self.next_id])
+                if self._folds_to(key, url, canonical)]
+        if found:
+            return min(found)
         row = self.db.execute(
-            "SELECT duplicate_of FROM duplicates WHERE canonical_url = ? AND id <= ? ORDER BY id LIMIT 1",
+            "SELECT id, duplicate_of FROM duplicates WHERE canonical_url = ? AND id <= ? ORDER BY id LIMIT 1",
             [key, self.last_duplicate],
         ).fetchone()
-        return row[0] if row else None
+        duplicates = [tuple(row)] if row else []
+        if self.fold:
+            duplicates += [(row_id, article_id) for row_id, article_id, canonical in self.db.execute(
+                "SELECT d.id, d.duplicate_of, d.canonical_url FROM url_fold_keys f JOIN duplicates d ON d.id = f.row_id"
+                " WHERE f.key = ? AND f.kind = 1 AND f.row_id <= ?", [fold_key(key) or key, self.last_duplicate])
+                if self._folds_to(key, canonical)]
+        return min(duplicates)[1] if duplicates else None
 
     def content(self, digest: str) -> int | None:
         row = self.db.execute("SELECT MIN(id) FROM articles WHERE content_hash = ? AND id < ?", [digest, self.next_id]).fetchone()
         return row[0]
 
-    def _load_folded(self) -> ByHash:
-        """URL keys of every archived article and duplicate, folded: the one look-up still read in full."""
-        keys = ByHash()
-        for article_id, url, canonical in self.db.execute("SELECT id, url, canonical_url FROM articles WHERE id < ?", [self.next_id]):
-            for key in (canonical, url) if canonical else (url,):
-                keys.setdefault(fold_url(key, self.fold), article_id)
-        for canonical, article_id in self.db.execute(
-            "SELECT canonical_url, duplicate_of FROM duplicates WHERE id <= ? ORDER BY id", [self.last_duplicate]
-        ):
-            if canonical:
-                keys.setdefault(fold_url(canonical, self.fold), article_id)
-        return keys
+    def _folds_to(self, key: str, *urls: str | None) -> bool:
+        """One of these archived URLs is `key` once folded as this source folds (url_fold_keys only proposes)."""
+        return any(url and fold_url(url, self.fold) == key for url in urls)

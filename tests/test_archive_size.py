@@ -47,8 +47,70 @@ def archive(tmp_path_factory):
         db.execute("INSERT INTO pages (url, role, status, outcome, crawl_id) VALUES ('https://site1.example/y.html', 'article', 200,"
                    " 'not_arabic', 9001)")
         db.execute("UPDATE articles SET content_hash = (SELECT content_hash FROM articles WHERE id = 40) WHERE id = 41")
+        _add_variants(db)
     db.close()
     return path
+
+
+def _add_variants(db) -> None:
+    """Host and AMP variants (www., m., amp., /amp, .amp, ?amp=1), as articles' URLs and canonical URLs and as
+    duplicates' canonical URLs, several folding to one key, so url_fold_keys has rows and checks them."""
+    with db.conn:
+        for i, (url, canonical) in enumerate([
+            ("https://www.v.example/a.html", "https://www.v.example/a.html"),
+            ("https://m.v.example/a.html", None),
+            ("https://v.example/amp/a.html", "https://amp.v.example/a.html"),
+            ("https://www.m.v.example/b.amp.html", "https://www.m.v.example/b.amp.html"),
+            ("https://v.example/b.html?amp=1", "https://v.example/b.html"),
+            ("https://mobile.v.example/c/amp", "https://v.example/c?outputType=amp"),
+        ]):
+            db.execute("INSERT INTO articles (id, url, canonical_url) VALUES (?, ?, ?)", [ARTICLES + 100 + i, url, canonical])
+        for i, canonical in enumerate(["https://www.w.example/d.html", "https://amp.w.example/d.html",
+                                       "https://w.example/amp/e.html", "https://m.www.w.example/e.html"]):
+            db.execute("INSERT INTO duplicates (url, canonical_url, duplicate_of, kind) VALUES (?, ?, ?, 'url')",
+                       [f"https://w.example/alias-{i}", canonical, 20 + i])
+
+
+def test_the_bulk_build_leaves_a_migrated_archives_schema_and_every_row_a_crawl_looks_up(tmp_path, monkeypatch):
+    """More articles than every batch of the build (articles, FTS, band rows): indexes and the FTS trigger
+    dropped for the load are back as the migrations made them, and each table has the rows it should."""
+    import bench.archive_size.build as builder
+
+    for name, size in (("BATCH", 400), ("FTS_BATCH", 700), ("BAND_BATCH", 9_000)):
+        monkeypatch.setattr(builder, name, size)
+    path, articles = tmp_path / "bulk.db", 1_500
+    build(path, articles)
+    db = open_archive(path)
+    fresh = open_archive(tmp_path / "fresh.db")
+    from pipelines.similarity.near_duplicates import BANDS, open_index
+
+    open_index(fresh).close()
+    assert builder.schema(db) == builder.schema(fresh)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    count = lambda sql: db.execute(sql).fetchone()[0]
+    assert count("SELECT COUNT(*) FROM articles") == articles
+    assert count("SELECT COUNT(*) FROM duplicates") == articles // 10
+    assert count("SELECT COUNT(*) FROM pages WHERE role = 'article'") == articles + articles // 10
+    assert count("SELECT COUNT(*) FROM pages WHERE role = 'listing'") == articles // 100
+    # every article's URL, its alias and its listing are in `pages` under the URL the crawl asks for
+    assert count("SELECT COUNT(*) FROM articles a JOIN pages p ON p.url = a.url AND p.outcome = 'stored'") == articles
+    assert count("SELECT COUNT(*) FROM duplicates d JOIN pages p ON p.url = d.url AND p.outcome = 'duplicate'") == articles // 10
+    assert count("SELECT COUNT(*) FROM articles_fts WHERE articles_fts MATCH 'خبر'") == articles
+    assert count("SELECT SUM(articles) FROM article_counts") == articles
+    assert count("SELECT COUNT(*) FROM near_duplicate_signatures") == articles
+    per_article = db.execute("SELECT MIN(n), MAX(n), COUNT(*) FROM (SELECT COUNT(*) AS n FROM near_duplicate_bands"
+                             " GROUP BY article_id)").fetchone()
+    assert per_article == (BANDS, BANDS, articles)
+    assert count("SELECT COUNT(DISTINCT band_key) FROM near_duplicate_bands") == articles * BANDS
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    # the FTS trigger is back: an article inserted now is searchable
+    db.execute("INSERT INTO articles (id, url, title, text) VALUES (?, 'https://x.example/n', 'عنوان', 'كلمة فريدة')",
+               [articles + 1])
+    assert count("SELECT COUNT(*) FROM articles_fts WHERE articles_fts MATCH arshif_fts_query('فريدة')") == 1
+    db.close()
+    fresh.close()
+    with pytest.raises(SystemExit, match="exists"):
+        build(path, articles)  # no resume over a file written with the journal off
 
 
 def _middleware(path, **settings):
@@ -123,7 +185,11 @@ def _former_keys(db, fold):
     return fetched, keys, hashes
 
 
-@pytest.mark.parametrize("fold", [frozenset(), frozenset({"www"})])
+FOLDS_TRIED = [frozenset(), frozenset({"www"}), frozenset({"amp"}), frozenset({"mobile", "amp"}),
+               frozenset({"www", "mobile", "amp"})]
+
+
+@pytest.mark.parametrize("fold", FOLDS_TRIED)
 def test_dedup_lookups_give_what_the_former_full_load_gave(archive, fold):
     db = open_archive(archive)
     next_id = db.execute("SELECT MAX(id) + 1 FROM articles").fetchone()[0]
@@ -131,6 +197,9 @@ def test_dedup_lookups_give_what_the_former_full_load_gave(archive, fold):
     lookups = ArchivedKeys(db, fold, next_id)
     assert fetched and all(lookups.fetched(url) == article for url, article in fetched.items())
     assert all(lookups.key(key) == article for key, article in keys.items())
+    if fold:  # keys of this fold (what dedup asks) made from other folds' keys, that the map did not have: not found
+        others = {fold_url(fold_url(url, other), fold) for url in fetched for other in FOLDS_TRIED} - set(keys)
+        assert others and all(lookups.key(key) is None for key in others)
     assert all(lookups.content(digest) == article for digest, article in hashes.items())
     assert lookups.fetched("https://site5.example/news/5.html") == 7  # the duplicates row wins, as before
     shared = db.execute("SELECT content_hash FROM articles WHERE id = 41").fetchone()[0]
@@ -154,6 +223,54 @@ def test_dedup_lookups_give_what_the_former_full_load_gave(archive, fold):
         db.close()
 
 
+def test_a_url_fold_source_reads_nothing_at_open(archive):
+    """The former start-up of a url_fold source read every archived URL; now only the duplicates' last id."""
+    db = open_archive(archive)
+    statements = []
+    db.conn.set_trace_callback(statements.append)
+    ArchivedKeys(db, frozenset({"www", "mobile", "amp"}), 10**9)
+    db.conn.set_trace_callback(None)
+    assert statements == ["SELECT COALESCE(MAX(id), 0) FROM duplicates"]
+    db.close()
+
+
+def test_the_migration_fills_url_fold_keys_of_an_archive_made_before_it(archive, tmp_path):
+    """An archive written before m120 (no table, no triggers): the migration finds every variant, so the look-ups
+    give the former full load's answers, and rows written afterwards are kept by the triggers."""
+    import shutil
+
+    path = tmp_path / "old.db"
+    source = open_archive(archive)
+    source.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    source.close()
+    shutil.copy(archive, path)
+    db = open_archive(path)
+    with db.conn:
+        for name in ("url_fold_keys_article_insert", "url_fold_keys_article_update", "url_fold_keys_duplicate_insert",
+                     "url_fold_keys_duplicate_update"):
+            db.execute(f"DROP TRIGGER {name}")
+        db.execute("DROP TABLE url_fold_keys")
+        db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm120_url_fold_keys'")
+    db.close()
+    db = open_archive(path)
+    assert db.execute("SELECT COUNT(*) FROM url_fold_keys").fetchone()[0] > 0
+    fold = frozenset({"www", "mobile", "amp"})
+    next_id = db.execute("SELECT MAX(id) + 1 FROM articles").fetchone()[0]
+    _, keys, _ = _former_keys(db, fold)
+    lookups = ArchivedKeys(db, fold, next_id)
+    assert all(lookups.key(key) == article for key, article in keys.items())
+    with db.conn:  # a later article under a www. host, and an article whose canonical URL changes to an AMP one
+        db.execute("INSERT INTO articles (id, url, canonical_url) VALUES (?, 'https://www.late.example/x',"
+                   " 'https://www.late.example/x')", [next_id])
+        db.execute("UPDATE articles SET canonical_url = 'https://amp.site3.example/news/3.html' WHERE id = 3")
+    lookups = ArchivedKeys(db, fold, next_id + 1)
+    assert lookups.key("https://late.example/x") == next_id
+    assert lookups.key("https://site3.example/news/3.html") == 3
+    _, keys, _ = _former_keys(db, fold)
+    assert all(lookups.key(key) == article for key, article in keys.items())
+    db.close()
+
+
 def test_lookups_use_indexes(archive):
     """m070 and the first migration's indexes serve every look-up: no full scan of a table that grows with the archive."""
     db = open_archive(archive)
@@ -169,6 +286,10 @@ def test_lookups_use_indexes(archive):
         ("UPDATE crawls SET status = 'killed' WHERE status = 'running' AND source = ?", 1),
         ("SELECT DISTINCT article_id FROM near_duplicate_bands WHERE band_key IN (?, ?)", 2),
         ("SELECT article_id, signature FROM near_duplicate_signatures WHERE article_id IN (?, ?)", 2),
+        (("SELECT a.id, a.url, a.canonical_url FROM url_fold_keys f JOIN articles a ON a.id = f.row_id"
+          " WHERE f.key = ? AND f.kind = 0 AND f.row_id < ?"), 2),
+        (("SELECT d.id, d.duplicate_of, d.canonical_url FROM url_fold_keys f JOIN duplicates d ON d.id = f.row_id"
+          " WHERE f.key = ? AND f.kind = 1 AND f.row_id <= ?"), 2),
     ]
     for sql, params in queries:
         plan = " ".join(row[3] for row in db.execute("EXPLAIN QUERY PLAN " + sql, [1] * params))

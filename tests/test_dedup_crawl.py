@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from scrapy.exceptions import DropItem
@@ -283,6 +284,34 @@ def test_a_new_run_checks_the_archive(tmp_path):
     assert other.duplicate is None and (other.record["id"], other.record["story_id"]) == (3, 3)
     assert crawler.stats.get_value("arshif/already_archived") == 2
     pipeline.close_spider()
+
+
+def test_a_url_fold_source_finds_folded_aliases_of_earlier_runs_in_the_archive(tmp_path):
+    """A source with url_fold = www, mobile, amp: the archived www. article and a duplicates row's AMP canonical URL
+    are found by an indexed look-up (url_fold_keys), so their other variants are `url` duplicates of them, and a URL
+    that only looks alike stays an article."""
+    db = open_archive(tmp_path / "archive.db")
+    db["articles"].insert({"id": 1, "url": "http://www.x.test/a.html", "canonical_url": "http://www.x.test/a.html",
+                           "text": STORY, "content_hash": content_hash(STORY)})
+    db["articles"].insert({"id": 2, "url": "http://x.test/b.html", "canonical_url": "http://x.test/b.html",
+                           "text": OTHER, "content_hash": content_hash(OTHER)})
+    db["duplicates"].insert({"url": "http://x.test/b.html?ref=1", "canonical_url": "http://amp.x.test/c.html",
+                             "duplicate_of": 2, "kind": "url"})
+    db.close()
+    crawler = get_crawler(settings_dict={"ARSHIF_DB": str(tmp_path / "archive.db")})
+    crawler.spider = SimpleNamespace(source=SimpleNamespace(url_fold=("www", "mobile", "amp")))
+    pipeline = DedupPipeline.from_crawler(crawler)
+    pipeline.open_spider()
+    try:
+        other_text = STORY + "\nسطر مختلف."
+        amp = pipeline.process_item(_item("http://m.x.test/amp/a.html", other_text))
+        assert amp.duplicate == {"of": 1, "kind": "url", "similarity": 1.0}  # the www. article, by its folded key
+        via_duplicate = pipeline.process_item(_item("http://www.x.test/c.amp.html", other_text + "\nآخر."))
+        assert via_duplicate.duplicate == {"of": 2, "kind": "url", "similarity": 1.0}  # the AMP canonical of a duplicate
+        lookalike = pipeline.process_item(_item("http://x.test/amp-a.html", OTHER + "\nسطر جديد تماما في نهاية الخبر."))
+        assert lookalike.duplicate is None and lookalike.record["id"] == 3
+    finally:
+        pipeline.close_spider()
 
 
 def test_threshold_zero_turns_near_duplicates_off(tmp_path):

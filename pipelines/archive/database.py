@@ -13,6 +13,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from pipelines.archive.checks import check_archive_path
+from pipelines.similarity.urls import fold_key
 from pipelines.text.search_text import register_functions
 
 ARTICLE_COLUMNS = (
@@ -442,6 +443,7 @@ def open_archive(path: str | Path) -> Database:
     db = Database(path)
     db.search_forms = {}  # text → FTS form computed by the extraction worker; insert_rows fills it per batch
     register_functions(db.conn, db.search_forms)
+    db.conn.create_function("arshif_url_fold_key", 1, fold_key, deterministic=True)  # url_fold_keys' triggers (m120)
     db.execute("PRAGMA busy_timeout = 30000")
     db.enable_wal()
     with db.atomic():  # all pending migrations or none: a kill mid-way never leaves a half-made schema
@@ -700,3 +702,63 @@ def m141_duplicate_facet_indexes(db: Database) -> None:
     day facet passed datasette's facet time limit and the kind facet took most of it)."""
     for statement in _M141_STATEMENTS:
         db.execute(statement)
+
+
+_M120_TRIGGERS = (
+    """
+CREATE TRIGGER IF NOT EXISTS url_fold_keys_article_insert AFTER INSERT ON articles BEGIN
+    INSERT OR IGNORE INTO url_fold_keys (key, kind, row_id)
+    SELECT key, 0, new.id FROM (SELECT arshif_url_fold_key(new.url) AS key
+                                UNION SELECT arshif_url_fold_key(new.canonical_url)) WHERE key IS NOT NULL;
+END
+""",
+    """
+CREATE TRIGGER IF NOT EXISTS url_fold_keys_article_update AFTER UPDATE OF url, canonical_url ON articles BEGIN
+    INSERT OR IGNORE INTO url_fold_keys (key, kind, row_id)
+    SELECT key, 0, new.id FROM (SELECT arshif_url_fold_key(new.url) AS key
+                                UNION SELECT arshif_url_fold_key(new.canonical_url)) WHERE key IS NOT NULL;
+END
+""",
+    """
+CREATE TRIGGER IF NOT EXISTS url_fold_keys_duplicate_insert AFTER INSERT ON duplicates
+WHEN arshif_url_fold_key(new.canonical_url) IS NOT NULL BEGIN
+    INSERT OR IGNORE INTO url_fold_keys (key, kind, row_id) VALUES (arshif_url_fold_key(new.canonical_url), 1, new.id);
+END
+""",
+    """
+CREATE TRIGGER IF NOT EXISTS url_fold_keys_duplicate_update AFTER UPDATE OF canonical_url ON duplicates
+WHEN arshif_url_fold_key(new.canonical_url) IS NOT NULL BEGIN
+    INSERT OR IGNORE INTO url_fold_keys (key, kind, row_id) VALUES (arshif_url_fold_key(new.canonical_url), 1, new.id);
+END
+""",
+)
+
+
+@migrations()
+def m120_url_fold_keys(db: Database) -> None:
+    """URL keys folded with every url_fold (www, mobile, amp), for the archived URLs folding changes, so
+    that a source with `url_fold` looks its keys up in an index instead of reading every archived URL at start.
+
+    `kind` 0: an article's url or canonical_url (`row_id` = articles.id); 1: a duplicates row's
+    canonical_url (`row_id` = duplicates.id). Kept by triggers on insert and on a change of URL;
+    rows left by a delete or a change are harmless: ArchivedKeys checks each candidate against the
+    row as it is now (a hint index, complete for the rows that exist). URLs that fold to themselves
+    (most, on sites without www./m./amp variants) have no row: the url and canonical_url indexes
+    find them. Filled here from the url and canonical_url indexes (the texts are not read), one fold_key per URL.
+    """
+    db.execute("CREATE TABLE IF NOT EXISTS url_fold_keys (key TEXT NOT NULL, kind INTEGER NOT NULL,"
+               " row_id INTEGER NOT NULL, PRIMARY KEY (key, kind, row_id)) WITHOUT ROWID")
+    for statement in _M120_TRIGGERS:
+        db.execute(statement)
+
+    def keys():
+        # each column from its own index (m001, m070): the rows' texts are not read
+        for kind, sql in ((0, "SELECT id, url FROM articles INDEXED BY idx_articles_url"),
+                          (0, "SELECT id, canonical_url FROM articles INDEXED BY idx_articles_canonical_url"),
+                          (1, "SELECT id, canonical_url FROM duplicates INDEXED BY idx_duplicates_canonical_url")):
+            for row_id, url in db.conn.execute(sql):
+                key = fold_key(url)
+                if key is not None:
+                    yield key, kind, row_id
+
+    db.conn.executemany("INSERT OR IGNORE INTO url_fold_keys (key, kind, row_id) VALUES (?, ?, ?)", keys())

@@ -85,8 +85,8 @@ def is_own_address(url: str, canonical: str, fold: Iterable[str] = ()) -> bool:
 def fold_url(url: str, fold: Iterable[str]) -> str:
     """Fold the host and AMP variants named in ``fold`` of an already canonical URL.
 
-    Stacked variants (www.m.x, /amp/x.amp) fold all the way. Cheap string work,
-    so a whole archive's URLs can be folded at start-up.
+    Stacked variants (www.m.x, /amp/x.amp) fold all the way. Cheap string work:
+    m120 folds a whole archive's URLs once (``fold_key``), its triggers each new one.
     """
     fold = check_fold(fold)
     if not fold:
@@ -109,6 +109,27 @@ def fold_url(url: str, fold: Iterable[str]) -> str:
             query, lambda key, value: key.lower() in _AMP_QUERY_KEYS or (key.lower() in _AMP_QUERY_VALUES and value.lower() == "amp")
         )
     return urlunsplit((parts.scheme, netloc, path, query, ""))
+
+
+_FOLD_HOST_HINTS = tuple("://" + prefix for prefixes in _HOST_PREFIXES.values() for prefix in prefixes)
+
+
+def fold_key(url: str | None) -> str | None:
+    """``url`` folded with every fold (``FOLDS``), or None when that changes nothing.
+
+    The archive's ``url_fold_keys`` holds this for the archived URLs it changes: any
+    source's folded key ``k`` of an archived URL ``u`` has ``fold_key(k) or k ==
+    fold_key(u) or u`` (folding more after folding less is folding more), so one
+    indexed look-up finds every candidate, whatever the source's ``url_fold``.
+    """
+    if not url:
+        return None
+    lower = url.lower()
+    if not (any(hint in url for hint in _FOLD_HOST_HINTS) or "/amp" in lower or ".amp" in lower
+            or "amp" in lower.partition("?")[2]):
+        return None  # none of what fold_url removes is there (most URLs): no parsing
+    folded = fold_url(url, FOLDS)
+    return folded if folded != url else None
 
 
 def _query_without(query: str, unwanted) -> str:
