@@ -20,6 +20,7 @@ from pipelines.archive.lock import ArchiveLock
 from pipelines.archive.request_meta import ROLE, WARC_REF
 from pipelines.archive.shared import SharedArchive, SharedField, shared_archive
 from pipelines.extraction.version import EXTRACTION_VERSION
+from pipelines.outcomes.commit_units import UNIT_END, commits_in_units
 from pipelines.outcomes.counters import STATS_PREFIX, count, drop
 from pipelines.outcomes.faults import FAULT_PREFIX
 from pipelines.outcomes.write_failure import WRITE_ERROR, WRITE_ERRORS, describe, failed
@@ -50,6 +51,7 @@ class StoragePipeline:
         self.db = None
         self.crawl_id: int | None = None
         self.closed = False
+        self.in_units = False
         self.articles: list[dict] = []
         self.duplicates: list[dict] = []
         self.replacements: list[dict] = []
@@ -68,6 +70,7 @@ class StoragePipeline:
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(pipeline.response_received, signal=signals.response_received)
         crawler.signals.connect(pipeline.item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(pipeline.unit_end, signal=UNIT_END)
         return pipeline
 
     def open_spider(self, spider=None):
@@ -82,6 +85,7 @@ class StoragePipeline:
                 self.lock.hold_file()  # the runner's lock; a new archive's file exists only now
                 self.articles, self.duplicates, self.replacements, self.edits, self.pages = [], [], [], [], {}
         self.state.users += 1
+        self.in_units = commits_in_units(self.crawler)  # the spider's units are the transactions, not batch_size
         spider = self.crawler.spider
         source = getattr(spider, "source_name", None) or spider.name
         # what this run's outcomes are decided under (IncrementalMiddleware retries on a change)
@@ -146,7 +150,7 @@ class StoragePipeline:
             self._page_outcome(record["url"], "stored")
             self.edits.append({**record, **warc, "crawl_id": self.crawl_id})
             count(self.crawler, "edited")
-            if len(self.edits) >= self.batch_size:
+            if len(self.edits) >= self.batch_size and not self.in_units:
                 self.flush()
             return item
         if duplicate:
@@ -168,7 +172,7 @@ class StoragePipeline:
             self._add_article({**record, **warc, "crawl_id": self.crawl_id}, page["replaces"])
         # after take_place, whose flush must not commit this page's outcome without its row
         self._page_outcome(record["url"], "duplicate" if duplicate or page["replaces"] else "stored")
-        if len(self.articles) + len(self.duplicates) >= self.batch_size:
+        if len(self.articles) + len(self.duplicates) >= self.batch_size and not self.in_units:
             self.flush()
         if duplicate:
             raise drop(self.crawler, "duplicate", f"{record['url']} duplicates article {duplicate['of']} ({duplicate['kind']})")
@@ -228,6 +232,10 @@ class StoragePipeline:
             self._write_failed(exc)
 
     def close_spider(self, spider=None):
+        self._final_flush()
+
+    def unit_end(self, spider=None):
+        """The spider's unit is through the pipelines (pipelines/outcomes/commit_units.py): write it whole."""
         self._final_flush()
 
     def _finish(self, row: tuple, error: str | None) -> None:

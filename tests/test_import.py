@@ -221,37 +221,56 @@ def test_wget_warc_imports_like_a_crawl(demo_crawl, demo_site, tmp_path):
 
 # -- kill -9 and the same command again -------------------------------------------------------
 
+UNIT = "ARSHIF_IMPORT_UNIT_RECORDS=150"  # 50 pages a unit: 6 units in the file, each larger than nothing else
+
+
 def test_sigkill_mid_file_then_the_same_command_equals_a_clean_import(tmp_path):
-    """More pages than a storage batch (50). Whenever the kill lands, the rerun must give what one clean import gives."""
+    """Killed three times (inside the first unit, once a unit is committed, three units in), then the same command:
+    the archive a clean import makes. Exact and near copies are spread over the units (cc_news shuffles them), so
+    which copy is the article must be decided per unit, the same way in both (pipelines/outcomes/commit_units.py)."""
     warc = tmp_path / "big.warc.gz"
     cc_news.write_cc_news(warc, arabic=180, other=120, seed=5)
     clean = tmp_path / "clean" / "archive.db"
-    result = arshif_import(str(warc), "--db", str(clean))
+    result = arshif_import(str(warc), "--db", str(clean), "-s", UNIT)
     assert result.returncode == 0, result.stderr[-3000:]
 
     killed = tmp_path / "killed" / "archive.db"
-    command = [sys.executable, "-m", "crawler.cli.main", "import", str(warc), "--db", str(killed)]
-    process = subprocess.Popen(command, cwd=PROJECT_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
-    deadline = time.monotonic() + 120
-    while process.poll() is None and time.monotonic() < deadline:
-        if killed.exists() and _articles(killed) > 0:
-            break
-        time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)  # the import and its extraction workers
-    process.wait()
-    again = arshif_import(str(warc), "--db", str(killed))
+    command = [sys.executable, "-m", "crawler.cli.main", "import", str(warc), "--db", str(killed), "-s", UNIT]
+    copies = killed.parent / "warc"
+    for reached in (lambda: any(p.stat().st_size > 4096 for p in copies.glob("*.warc.gz")),  # pages copied, none committed
+                    lambda: _records_committed(killed) >= 150,  # the first unit in the archive
+                    lambda: _records_committed(killed) >= 450):  # three units of the third run in (the first two skipped)
+        process = subprocess.Popen(command, cwd=PROJECT_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   start_new_session=True)
+        while process.poll() is None and not reached():
+            time.sleep(0.02)
+        assert process.poll() is None, "the import ended before the kill point"
+        os.killpg(process.pid, signal.SIGKILL)  # the import and its extraction workers
+        process.wait()
+    again = arshif_import(str(warc), "--db", str(killed), "-s", UNIT)
     assert again.returncode == 0, again.stderr[-3000:]
-    # as tests/test_crash_safety.py holds a resumed crawl to: the same URLs archived, each text once, every page's
-    # outcome. Which copy of an exact or near pair is the article may differ: an earlier-published copy takes the
-    # kept one's place only within one run (pipelines/dedup.py), and the kill may put the pair in two runs.
-    for query in ("SELECT url FROM articles UNION ALL SELECT url FROM duplicates ORDER BY 1",
-                  "SELECT content_hash FROM articles ORDER BY 1",
-                  "SELECT url, outcome IN ('stored', 'duplicate') FROM pages ORDER BY 1"):
+
+    assert archive_snapshot(Database(killed)) == archive_snapshot(Database(clean))
+    for query in ("SELECT url, source, outcome FROM pages ORDER BY 1", "SELECT DISTINCT source FROM articles ORDER BY 1",
+                  "SELECT url, source, canonical_url, story_match IS NULL FROM articles ORDER BY 1"):
         assert Database(killed).execute(query).fetchall() == Database(clean).execute(query).fetchall(), query
-    assert _articles(killed) > 100
+    assert Database(killed)["duplicates"].count > 10 and Database(killed)["articles"].count > 100
+    stories = archive_snapshot(Database(clean))["stories"]
+    assert any(len(story) > 1 for story in stories)  # near copies were joined: the partition was put to the test
     statuses = [row["status"] for row in Database(killed).query("SELECT status FROM crawls ORDER BY id")]
-    assert statuses[-1] == "finished" and all(s in ("killed", "finished") for s in statuses)
+    assert statuses == ["killed", "killed", "killed", "finished"]
+
+
+def _records_committed(db_path: Path) -> int:
+    """Records the running (last) import has committed: its crawls row's counts, written with each unit."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=1) as connection:
+            row = connection.execute("SELECT import_files FROM crawls ORDER BY id DESC LIMIT 1").fetchone()
+    except sqlite3.Error:
+        return 0
+    return sum(entry["counts"].get("records", 0) for entry in json.loads(row[0] or "[]")) if row else 0
 
 
 def _articles(db_path: Path) -> int:
