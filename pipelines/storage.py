@@ -222,7 +222,14 @@ class StoragePipeline:
             if not (self.warc_dir / name).is_file():
                 raise WarcGone(2, "the WARC file of this batch is gone", str(self.warc_dir / name))
 
-    def _final_flush(self) -> None:
+    def _final_flush(self, unit_end: bool = False) -> None:
+        if self.in_units and not unit_end:
+            # a run closing inside a unit (Ctrl-C, a failure) keeps none of it, as a kill would not: the
+            # next run decides the unit whole (pipelines/outcomes/commit_units.py); its counts go too
+            for key, rows in (("stored", self.articles), ("duplicate", self.duplicates)):
+                self.crawler.stats.inc_value(f"{STATS_PREFIX}{key}", -len(rows))
+            self.articles, self.duplicates, self.replacements, self.edits, self.pages = [], [], [], [], {}
+            return
         if failed(self.crawler):
             return
         try:
@@ -236,7 +243,7 @@ class StoragePipeline:
 
     def unit_end(self, spider=None):
         """The spider's unit is through the pipelines (pipelines/outcomes/commit_units.py): write it whole."""
-        self._final_flush()
+        self._final_flush(unit_end=True)
 
     def _finish(self, row: tuple, error: str | None) -> None:
         if error:

@@ -464,3 +464,107 @@ def test_reextract_refuses_a_no_copy_original_edited_since_its_import(tmp_path):
     assert result.returncode == 5, (result.stdout[-1000:], result.stderr[-2000:])
     assert "changed since it was imported" in result.stderr and str(warc.resolve()) in result.stderr
     assert archive_snapshot(Database(db_path)) == before
+
+
+# -- the WARC copy cannot be written (F1) -------------------------------------------------------
+
+IMPORT_DRIVER = r"""
+import json, os, shutil, sqlite3, subprocess, sys, time
+disk, saved, warc_in, out = sys.argv[1:5]
+subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256m", "tmpfs", disk], check=True)
+warc = os.path.join(disk, "warc")
+os.makedirs(warc)
+db = os.path.join(disk, "archive.db")
+with open(os.path.join(out, "stdout"), "w") as stdout, open(os.path.join(out, "stderr"), "w") as stderr:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crawler.cli.main", "import", warc_in, "--db", db,
+         "-s", "ARSHIF_IMPORT_UNIT_RECORDS=150", "-s", "ARSHIF_WARC_MAX_SIZE=65536"], stdout=stdout, stderr=stderr)
+    committed = 0
+    while process.poll() is None and committed < 150:
+        time.sleep(0.02)
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+                row = conn.execute("SELECT import_files FROM crawls ORDER BY id DESC LIMIT 1").fetchone()
+            committed = sum(e["counts"].get("records", 0) for e in json.loads(row[0] or "[]")) if row else 0
+        except sqlite3.Error:
+            pass
+    subprocess.run(["mount", "--bind", warc, warc], check=True)
+    subprocess.run(["mount", "-o", "remount,bind,ro", warc], check=True)
+    finished_before = process.poll() is not None
+    try:
+        code = process.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        code = "timeout"
+shutil.copytree(disk, saved)
+json.dump({"code": code, "committed": committed, "finished_before": finished_before},
+          open(os.path.join(out, "result.json"), "w"))
+"""
+
+
+def test_a_warc_folder_turned_read_only_mid_import_fails_it_and_the_rerun_equals_a_clean_import(tmp_path):
+    """The copy into the archive's WARC folder fails (EROFS) after a unit is committed: the import used to hang
+    holding the lock. It must stop, exit 1, say why, leave its run `failed` with the cause and the lock free,
+    keep what it committed, and the same command afterwards must give what a clean import gives."""
+    from tests.test_write_failures import _can_mount, _check
+
+    flag = _can_mount()
+    if flag not in ("-m", "-rm"):
+        pytest.skip(f"no read-only file system can be made here: {flag}")
+    warc = tmp_path / "big.warc.gz"
+    cc_news.write_cc_news(warc, arabic=180, other=120, seed=5)
+    disk, saved = tmp_path / "disk", tmp_path / "saved"
+    disk.mkdir()
+    (tmp_path / "driver.py").write_text(IMPORT_DRIVER, encoding="utf-8")
+    run = subprocess.run(["unshare", flag, sys.executable, str(tmp_path / "driver.py"), str(disk), str(saved), str(warc),
+                          str(tmp_path)], cwd=PROJECT_DIR, check=False, capture_output=True, text=True, timeout=400)
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads((tmp_path / "result.json").read_text())
+    stderr = (tmp_path / "stderr").read_text(encoding="utf-8", errors="replace")
+    assert result["committed"] >= 150 and not result["finished_before"], result  # the import was mid-way
+    assert result["code"] == 1, (result, stderr[-3000:])
+    assert "Read-only file system" in stderr and "did not finish (failed: WARC copy" in stderr, stderr[-3000:]
+    assert "Traceback" not in stderr
+    db_path = saved / "archive.db"
+    row = next(Database(db_path).query("SELECT * FROM crawls ORDER BY id DESC LIMIT 1"))
+    assert row["status"] == "failed" and "Read-only file system" in row["error"], row
+    _check(db_path)
+    stored = Database(db_path)["articles"].count
+    assert stored > 0
+    again = arshif_import(str(warc), "--db", str(db_path), "-s", UNIT)  # the lock is free: it runs
+    assert again.returncode == 0, again.stderr[-3000:]
+    clean = tmp_path / "clean" / "archive.db"
+    assert arshif_import(str(warc), "--db", str(clean), "-s", UNIT).returncode == 0
+    _check(db_path)
+    assert archive_snapshot(Database(db_path)) == archive_snapshot(Database(clean))
+    assert stored < Database(clean)["articles"].count
+
+
+def test_ctrl_c_mid_import_stops_it_and_the_rerun_equals_a_clean_import(tmp_path):
+    """SIGINT with pages in the pipelines: Scrapy's graceful close used to wait forever for them (no response is
+    ever scraped in an import, and only that made it look again). The open unit is dropped whole, as a kill drops it."""
+    warc = tmp_path / "big.warc.gz"
+    cc_news.write_cc_news(warc, arabic=180, other=120, seed=5)
+    db_path = tmp_path / "stopped" / "archive.db"
+    process = subprocess.Popen([sys.executable, "-m", "crawler.cli.main", "import", str(warc), "--db", str(db_path), "-s", UNIT],
+                               cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while process.poll() is None and _records_committed(db_path) < 150:
+        time.sleep(0.02)
+    assert process.poll() is None, "the import ended before Ctrl-C"
+    process.send_signal(signal.SIGINT)
+    try:
+        _, stderr = process.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    assert process.returncode == 1 and "did not finish (killed" in stderr, stderr[-3000:]
+    row = next(Database(db_path).query("SELECT * FROM crawls"))
+    assert row["status"] == "killed"
+    stored = Database(db_path)["articles"].count
+    assert row["stored"] == stored  # the dropped unit's articles are not counted as stored
+    again = arshif_import(str(warc), "--db", str(db_path), "-s", UNIT)
+    assert again.returncode == 0, again.stderr[-3000:]
+    clean = tmp_path / "clean" / "archive.db"
+    assert arshif_import(str(warc), "--db", str(clean), "-s", UNIT).returncode == 0
+    assert archive_snapshot(Database(db_path)) == archive_snapshot(Database(clean))
+    assert stored < Database(clean)["articles"].count

@@ -231,6 +231,11 @@ class ImportSpider(scrapy.Spider):
         self._in_pipelines = max(0, self._in_pipelines - 1)
         if self._room is not None:
             self._room.set()
+        scraper = getattr(self.crawler.engine, "scraper", None)
+        if getattr(getattr(scraper, "slot", None), "closing", None) is not None:
+            from twisted.internet import reactor
+
+            reactor.callLater(0, _close_if_idle, scraper)  # after Scrapy has counted this item out
 
     def _prune_selectors(self, seed, source_name: str) -> tuple[str, ...]:
         if seed is not None:
@@ -289,13 +294,32 @@ class ImportSpider(scrapy.Spider):
 
     def _closed(self, spider, reason):
         if self.writer is not None:
-            self.writer.close()  # the CDXJ index of the copies
+            try:
+                self.writer.close()  # the CDXJ index of the copies
+            except WRITE_ERRORS as exc:  # the folder the copy failed in: already the run's cause
+                report_write_failure(self.crawler, exc, "WARC copy")
         db = getattr(self, "_db", None)
         if db is not None:
             try:
                 self._record_run()
             finally:
                 db.close()
+
+
+def _close_if_idle(scraper, tries: int = 100) -> None:
+    """Let a closing scraper close once the last item from start() is through. Scrapy (2.13-2.19) checks
+    whether a closing scraper is idle only when a response is scraped; an import has none, so a close
+    (a failed WARC copy, Ctrl-C) with pages in the pipelines waited forever, holding the archive's lock."""
+    slot = getattr(scraper, "slot", None)
+    closing = getattr(slot, "closing", None)
+    if closing is None or closing.called:
+        return
+    if slot.is_idle():
+        closing.callback(scraper.crawler.spider)
+    elif tries > 0:  # the item that called is counted out a few reactor turns after its signal
+        from twisted.internet import reactor
+
+        reactor.callLater(0.01, _close_if_idle, scraper, tries - 1)
 
 
 def _iso(warc_date: str) -> str:
