@@ -568,3 +568,23 @@ def test_ctrl_c_mid_import_stops_it_and_the_rerun_equals_a_clean_import(tmp_path
     assert arshif_import(str(warc), "--db", str(clean), "-s", UNIT).returncode == 0
     assert archive_snapshot(Database(db_path)) == archive_snapshot(Database(clean))
     assert stored < Database(clean)["articles"].count
+
+
+def test_a_directory_or_the_same_file_twice_gets_a_plain_answer(tmp_path):
+    """F6: a directory said "no such file"; the same file named twice was read twice and its counts printed twice."""
+    folder = tmp_path / "warcs"
+    folder.mkdir()
+    result = arshif_import(str(folder), "--db", str(tmp_path / "a.db"))
+    assert result.returncode == 2 and "is a directory" in result.stderr and "no such file" not in result.stderr
+    assert not (tmp_path / "a.db").exists()
+    warc = folder / "x.warc.gz"
+    made = cc_news.write_cc_news(warc, arabic=6, other=4)
+    link = tmp_path / "same.warc.gz"
+    link.symlink_to(warc)
+    result = arshif_import(str(warc), str(link), str(warc), "--db", str(tmp_path / "a.db"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.count("is the same file as") == 2
+    [line] = [line for line in result.stdout.splitlines() if "records" in line and "HTML pages imported" in line]
+    assert line.startswith(f"x.warc.gz: {made['records']} records")
+    [entry] = json.loads(next(Database(tmp_path / "a.db").query("SELECT import_files FROM crawls"))["import_files"])
+    assert entry["counts"]["records"] == made["records"] and "already_imported" not in entry["counts"]

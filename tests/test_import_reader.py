@@ -81,3 +81,33 @@ def test_a_seed_covers_its_hosts_and_other_hosts_are_sources_of_their_own():
     assert hosts.seed("aljazeera.com") is None and hosts.seed("notaljazeera.net") is None
     assert host_source_name("WWW.Almarsad-News.example.") == "almarsad-news.example"
     assert host_source_name("news.example.com") == "news.example.com"
+
+
+def _triplets(gzipped: bool) -> list[bytes]:
+    import importlib
+
+    cc_news = importlib.import_module("bench.import.cc_news")
+    members = []
+    for k in range(3):
+        out = io.BytesIO()
+        cc_news.write_record_triplet(WARCWriter(out, gzip=gzipped), f"https://a.example/{k}", ARTICLE, "2024-03-01T10:00:00Z")
+        members.append(out.getvalue())
+    return members
+
+
+def test_a_record_cut_short_is_counted_once_and_the_records_after_it_are_read(tmp_path, capfd):
+    """Cut in the middle of the file or at its end, gzipped or not: one count for the one cut (it was counted as
+    wrong_length and damaged, or not_http, or several times as warcio read on from inside the payload), every whole page read,
+    and nothing printed (warcio wrote each bad record's bytes to stderr)."""
+    for gzipped in (True, False):
+        first, second, third = _triplets(gzipped)
+        for name, data, whole in (("middle", first + second[: len(second) // 2] + third, {0, 2}),
+                                  ("end", first + second + third[: len(third) // 2], {0, 1})):
+            path = tmp_path / f"{name}-{gzipped}.warc"
+            path.write_bytes(data)
+            counts = ImportCounts()
+            urls = {page.url for page in read_pages(path, counts, max_size=1 << 20)}
+            assert urls == {f"https://a.example/{k}" for k in whole}, (name, gzipped, dict(counts))
+            skipped = {k: v for k, v in counts.items() if k not in ("records", "pages") and not k.endswith("_records")}
+            assert sum(skipped.values()) == 1, (name, gzipped, dict(counts))
+    assert capfd.readouterr().err == ""
