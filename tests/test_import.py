@@ -588,3 +588,87 @@ def test_a_directory_or_the_same_file_twice_gets_a_plain_answer(tmp_path):
     assert line.startswith(f"x.warc.gz: {made['records']} records")
     [entry] = json.loads(next(Database(tmp_path / "a.db").query("SELECT import_files FROM crawls"))["import_files"])
     assert entry["counts"]["records"] == made["records"] and "already_imported" not in entry["counts"]
+
+
+# -- ARC files, and Heritrix/Browsertrix WARCs ----------------------------------------------------
+
+def _arc_file(pages, gzipped: bool) -> bytes:
+    """An ARC v1 file (the Internet Archive's format before WARC; warcio reads it, but does not write it): a
+    `filedesc://` header record, then per page a URL-record line and the HTTP response; gzipped per record."""
+    def record(line: str, block: bytes) -> bytes:
+        data = f"{line} {len(block)}\n".encode() + block + b"\n"
+        return gzip.compress(data) if gzipped else data
+
+    version = b"1 0 Arshif test\nURL IP-address Archive-date Content-type Archive-length\n"
+    out = [record("filedesc://test.arc 0.0.0.0 20240301100000 text/plain", version)]
+    for k, (url, content_type, body) in enumerate(pages):
+        http = (f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+        out.append(record(f"{url} 127.0.0.1 202403011{k // 60 % 60:02d}{k % 60:02d}00 {content_type.split(';')[0]}", http))
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("gzipped", [True, False], ids=["arc.gz", "arc"])
+def test_an_arc_file_imports_like_a_crawl(demo_crawl, demo_pages, tmp_path, gzipped):
+    arc = tmp_path / ("pages.arc.gz" if gzipped else "pages.arc")
+    arc.write_bytes(_arc_file([*demo_pages, *english_pages(10)], gzipped))
+    db_path = tmp_path / "archive.db"
+    result = arshif_import(str(arc), "--db", str(db_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert archive_snapshot(Database(db_path)) == archive_snapshot(demo_crawl.db)
+    counts = json.loads(next(Database(db_path).query("SELECT import_files FROM crawls"))["import_files"])[0]["counts"]
+    assert counts["records"] == len(demo_pages) + 11 and counts["pre_check_rejected"] == 10
+    assert not {k for k in counts if k in ("damaged", "wrong_length", "not_http", "bad_date")}, counts
+
+
+def _chunked(data: bytes, size: int = 4000) -> bytes:
+    parts = [data[k:k + size] for k in range(0, len(data), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in parts) + b"0\r\n\r\n"
+
+
+def _heritrix_warc(path: Path, pages) -> None:
+    """What Heritrix and Browsertrix write, with warcio's writer: warcinfo; per capture a response, then its
+    request and metadata records naming it (WARC-Concurrent-To); bodies gzip-encoded and chunked as sent; and
+    a second crawl's captures as revisit records (identical payload digest, WARC-Refers-To-Target-URI/-Date)."""
+    from warcio.statusandheaders import StatusAndHeaders
+
+    with open(path, "wb") as stream:
+        writer = WARCWriter(stream, gzip=True)
+        writer.write_record(writer.create_warcinfo_record(path.name, {"software": "Heritrix/3.4.0", "isPartOf": "demo"}))
+        originals = []
+        for k, (url, content_type, body) in enumerate(pages):
+            date = f"2024-03-01T10:{k // 60:02d}:{k % 60:02d}Z"
+            http = StatusAndHeaders("200 OK", [("Content-Type", content_type or "text/html"), ("Content-Encoding", "gzip"),
+                                               ("Transfer-Encoding", "chunked"), ("Vary", "Accept-Encoding")],
+                                    protocol="HTTP/1.1")
+            response = writer.create_warc_record(url, "response", payload=io.BytesIO(_chunked(gzip.compress(body))),
+                                                 http_headers=http, warc_headers_dict={"WARC-Date": date})
+            writer.write_record(response)
+            concurrent = {"WARC-Date": date, "WARC-Concurrent-To": response.rec_headers.get_header("WARC-Record-ID")}
+            request = writer.create_warc_record(
+                url, "request", payload=io.BytesIO(b""), warc_headers_dict=concurrent,
+                http_headers=StatusAndHeaders("GET / HTTP/1.1", [("Host", url.split("/")[2])], is_http_request=True))
+            writer.write_record(request)
+            writer.write_record(writer.create_warc_record(url, "metadata", payload=io.BytesIO(b"via: \r\nhopsFromSeed: L\r\n"),
+                                                          warc_content_type="application/warc-fields",
+                                                          warc_headers_dict=dict(concurrent)))
+            originals.append((url, date, http, response.rec_headers.get_header("WARC-Payload-Digest")))
+        for url, date, http, digest in originals:  # the second crawl: nothing changed
+            revisit = writer.create_revisit_record(url, digest=digest, refers_to_uri=url, refers_to_date=date,
+                                                   http_headers=http, warc_headers_dict={"WARC-Date": "2024-03-08T10:00:00Z"})
+            writer.write_record(revisit)
+
+
+def test_a_heritrix_or_browsertrix_warc_imports_like_a_crawl(demo_crawl, demo_pages, tmp_path):
+    warc = tmp_path / "crawl-20240301.warc.gz"
+    _heritrix_warc(warc, [*demo_pages, *english_pages(5)])
+    db_path = tmp_path / "archive.db"
+    result = arshif_import(str(warc), "--db", str(db_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert archive_snapshot(Database(db_path)) == archive_snapshot(demo_crawl.db)
+    counts = json.loads(next(Database(db_path).query("SELECT import_files FROM crawls"))["import_files"])[0]["counts"]
+    pages = len(demo_pages) + 5
+    html = sum(1 for _, content_type, _ in demo_pages if "html" in (content_type or "")) + 5
+    assert counts["revisit_resolved"] == html, counts  # a revisit of a feed or sitemap is no page: not looked up
+    assert counts["already_imported"] == html - 5 and counts["revisit_unresolved"] == pages - html, counts
+    assert counts["request_records"] == counts["metadata_records"] == pages and counts["warcinfo_records"] == 1
+    assert not {k for k in counts if k in ("damaged", "wrong_length", "not_http")}, counts
