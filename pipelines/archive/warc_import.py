@@ -103,21 +103,23 @@ def read_pages(path: str | Path, counts: ImportCounts, max_size: int, since: str
                     errors = iterator.err_count
                     page, digest = _page(record, counts, max_size, since, pre_check, skip_url, revisits, path)
                     offset = iterator.get_record_offset()  # reads the record to its end: after its payload
-                    end = offset + iterator.get_record_length()
                     counts["records"] += 1
                     if getattr(record.raw_stream, "limit", 0) > 0 or iterator.err_count > errors:
                         # fewer bytes than its Content-Length (a member cut short), or more: a page cut somewhere.
                         # Counted once; what follows is read from the next record start, not from where warcio
-                        # stopped (inside a payload or the next record, which would count it again)
+                        # stopped (inside a payload or the next record, which would count it again). Never
+                        # before the last good record's end: a record spanning a cut member has an offset before it
                         counts["wrong_length"] += 1
-                        end = position = _next_record_start(stream, offset + 1, gzipped, size)
+                        end = position = _next_record_start(stream, max(offset, end) + 1, gzipped, size)
                         if on_record is not None:
                             on_record(end)
                         break
+                    record_end = offset + iterator.get_record_length()
+                    end = max(end, record_end)  # only forward, whatever warcio says of a record after a cut member
                     if digest and len(revisits) < REVISIT_INDEX_MAX:  # a later revisit may stand for this page
                         revisits[digest] = offset
                     if page is not None:
-                        page.offset, page.length = offset, end - offset
+                        page.offset, page.length = offset, record_end - offset
                         counts["pages"] += 1
                         yield page
                     if on_record is not None:
