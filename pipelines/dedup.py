@@ -113,9 +113,9 @@ class DedupPipeline:
         self.next_id = next_article_id(self.db)
         self.archived = ArchivedKeys(self.db, self.fold, self.next_id)
         if self.threshold > 0:
-            # in units, the index is written when its unit is committed, never before (a kill leaves no orphans)
-            batch_size = 1 << 62 if commits_in_units(self.crawler) else max(self.batch_size, 200)
-            self.near = open_index(self.db, self.threshold, batch_size=batch_size)
+            self.near = open_index(self.db, self.threshold, batch_size=max(self.batch_size, 200))
+            if commits_in_units(self.crawler):  # written when its unit is committed, never before: a kill leaves no orphans
+                self.near.batch_size = 1 << 62
 
     def unit_committed(self, spider=None):
         """The spider's unit is in the archive (pipelines/outcomes/commit_units.py): from here on its articles
