@@ -226,7 +226,8 @@ UNIT = "ARSHIF_IMPORT_UNIT_RECORDS=150"  # 50 pages a unit: 6 units in the file,
 
 
 def test_sigkill_mid_file_then_the_same_command_equals_a_clean_import(tmp_path):
-    """Killed three times (inside the first unit, once a unit is committed, three units in), then the same command:
+    """Killed three times (once pages are copied: mostly inside the first unit; once the second run has committed
+    a unit; three units into the third run), then the same command:
     the archive a clean import makes. Exact and near copies are spread over the units (cc_news shuffles them), so
     which copy is the article must be decided per unit, the same way in both (pipelines/outcomes/commit_units.py)."""
     warc = tmp_path / "big.warc.gz"
@@ -238,12 +239,13 @@ def test_sigkill_mid_file_then_the_same_command_equals_a_clean_import(tmp_path):
     killed = tmp_path / "killed" / "archive.db"
     command = [sys.executable, "-m", "crawler.cli.main", "import", str(warc), "--db", str(killed), "-s", UNIT]
     copies = killed.parent / "warc"
-    for reached in (lambda: any(p.stat().st_size > 4096 for p in copies.glob("*.warc.gz")),  # pages copied, none committed
-                    lambda: _records_committed(killed) >= 150,  # the first unit in the archive
-                    lambda: _records_committed(killed) >= 450):  # three units of the third run in (the first two skipped)
+    for reached in (lambda run: any(p.stat().st_size > 4096 for p in copies.glob("*.warc.gz")),  # pages copied
+                    lambda run: _records_committed(killed, run) >= 150,  # this run's first unit in the archive
+                    lambda run: _records_committed(killed, run) >= 450):  # three units of the third run in (earlier ones skipped)
+        earlier = _records_committed(killed, None)  # the last run's id: the events counted are the new run's
         process = subprocess.Popen(command, cwd=PROJECT_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                    start_new_session=True)
-        while process.poll() is None and not reached():
+        while process.poll() is None and not reached(earlier):
             time.sleep(0.02)
         assert process.poll() is None, "the import ended before the kill point"
         os.killpg(process.pid, signal.SIGKILL)  # the import and its extraction workers
@@ -262,16 +264,21 @@ def test_sigkill_mid_file_then_the_same_command_equals_a_clean_import(tmp_path):
     assert statuses == ["killed", "killed", "killed", "finished"]
 
 
-def _records_committed(db_path: Path) -> int:
-    """Records the running (last) import has committed: its crawls row's counts, written with each unit."""
+def _records_committed(db_path: Path, after: int | None = 0) -> int:
+    """Records the import whose crawls row comes after row `after` has committed (its counts, written with each
+    unit); 0 while it has no row. `after` None: the id of the last row (0 when none)."""
     import sqlite3
 
     try:
         with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=1) as connection:
-            row = connection.execute("SELECT import_files FROM crawls ORDER BY id DESC LIMIT 1").fetchone()
+            row = connection.execute("SELECT id, import_files FROM crawls ORDER BY id DESC LIMIT 1").fetchone()
     except sqlite3.Error:
         return 0
-    return sum(entry["counts"].get("records", 0) for entry in json.loads(row[0] or "[]")) if row else 0
+    if after is None:
+        return row[0] if row else 0
+    if row is None or row[0] <= after:
+        return 0
+    return sum(entry["counts"].get("records", 0) for entry in json.loads(row[1] or "[]"))
 
 
 def _articles(db_path: Path) -> int:
