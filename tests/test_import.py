@@ -478,8 +478,8 @@ def test_reextract_refuses_a_no_copy_original_edited_since_its_import(tmp_path):
 
 IMPORT_DRIVER = r"""
 import json, os, shutil, sqlite3, subprocess, sys, time
-disk, saved, warc_in, out = sys.argv[1:5]
-subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256m", "tmpfs", disk], check=True)
+disk, saved, warc_in, out, size = sys.argv[1:6]
+subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", disk], check=True)
 warc = os.path.join(disk, "warc")
 os.makedirs(warc)
 db = os.path.join(disk, "archive.db")
@@ -488,7 +488,7 @@ with open(os.path.join(out, "stdout"), "w") as stdout, open(os.path.join(out, "s
         [sys.executable, "-m", "crawler.cli.main", "import", warc_in, "--db", db,
          "-s", "ARSHIF_IMPORT_UNIT_RECORDS=150", "-s", "ARSHIF_WARC_MAX_SIZE=65536"], stdout=stdout, stderr=stderr)
     committed = 0
-    while process.poll() is None and committed < 150:
+    while process.poll() is None and committed < 150 and size == "256m":
         time.sleep(0.02)
         try:
             with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
@@ -496,8 +496,9 @@ with open(os.path.join(out, "stdout"), "w") as stdout, open(os.path.join(out, "s
             committed = sum(e["counts"].get("records", 0) for e in json.loads(row[0] or "[]")) if row else 0
         except sqlite3.Error:
             pass
-    subprocess.run(["mount", "--bind", warc, warc], check=True)
-    subprocess.run(["mount", "-o", "remount,bind,ro", warc], check=True)
+    if size == "256m":  # else the disk fills up by itself
+        subprocess.run(["mount", "--bind", warc, warc], check=True)
+        subprocess.run(["mount", "-o", "remount,bind,ro", warc], check=True)
     finished_before = process.poll() is not None
     try:
         code = process.wait(timeout=120)
@@ -525,7 +526,7 @@ def test_a_warc_folder_turned_read_only_mid_import_fails_it_and_the_rerun_equals
     disk.mkdir()
     (tmp_path / "driver.py").write_text(IMPORT_DRIVER, encoding="utf-8")
     run = subprocess.run(["unshare", flag, sys.executable, str(tmp_path / "driver.py"), str(disk), str(saved), str(warc),
-                          str(tmp_path)], cwd=PROJECT_DIR, check=False, capture_output=True, text=True, timeout=400)
+                          str(tmp_path), "256m"], cwd=PROJECT_DIR, check=False, capture_output=True, text=True, timeout=400)
     assert run.returncode == 0, run.stderr[-3000:]
     result = json.loads((tmp_path / "result.json").read_text())
     stderr = (tmp_path / "stderr").read_text(encoding="utf-8", errors="replace")
@@ -680,3 +681,37 @@ def test_a_heritrix_or_browsertrix_warc_imports_like_a_crawl(demo_crawl, demo_pa
     assert counts["already_imported"] == html - 5 and counts["revisit_unresolved"] == pages - html, counts
     assert counts["request_records"] == counts["metadata_records"] == pages and counts["warcinfo_records"] == 1
     assert not {k for k in counts if k in ("damaged", "wrong_length", "not_http")}, counts
+
+
+def test_a_disk_that_fills_up_mid_import_fails_it_and_the_rerun_equals_a_clean_import(tmp_path):
+    """ENOSPC in the WARC copy or the database commit, wherever it lands first: exit 1, the run `failed` with the
+    cause (the lock file's reserve makes room for that row), an intact archive, and the same command on a disk with
+    room gives what a clean import gives."""
+    from tests.test_write_failures import _can_mount, _check
+
+    flag = _can_mount()
+    if flag not in ("-m", "-rm"):
+        pytest.skip(f"no small file system can be made here: {flag}")
+    warc = tmp_path / "big.warc.gz"
+    cc_news.write_cc_news(warc, arabic=180, other=120, seed=5)
+    disk, saved = tmp_path / "disk", tmp_path / "saved"
+    disk.mkdir()
+    (tmp_path / "driver.py").write_text(IMPORT_DRIVER, encoding="utf-8")
+    run = subprocess.run(["unshare", flag, sys.executable, str(tmp_path / "driver.py"), str(disk), str(saved), str(warc),
+                          str(tmp_path), "3m"], cwd=PROJECT_DIR, check=False, capture_output=True, text=True, timeout=400)
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads((tmp_path / "result.json").read_text())
+    stderr = (tmp_path / "stderr").read_text(encoding="utf-8", errors="replace")
+    assert result["code"] == 1, (result, stderr[-3000:])
+    assert "No space left on device" in stderr or "database or disk is full" in stderr, stderr[-3000:]
+    assert "Traceback" not in stderr
+    db_path = saved / "archive.db"
+    row = next(Database(db_path).query("SELECT * FROM crawls ORDER BY id DESC LIMIT 1"))
+    assert row["status"] == "failed" and row["error"], row
+    _check(db_path)
+    again = arshif_import(str(warc), "--db", str(db_path), "-s", UNIT)
+    assert again.returncode == 0, again.stderr[-3000:]
+    clean = tmp_path / "clean" / "archive.db"
+    assert arshif_import(str(warc), "--db", str(clean), "-s", UNIT).returncode == 0
+    _check(db_path)
+    assert archive_snapshot(Database(db_path)) == archive_snapshot(Database(clean))
