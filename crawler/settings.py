@@ -65,6 +65,7 @@ ARSHIF_DB = "data/archive.db"  # the SQLite archive
 ARSHIF_KEEP_LANGUAGES = ["ar"]  # languages stored; others are dropped as "not_arabic"
 ARSHIF_MIN_WORDS = 40  # fewer words in the body: not an article
 ARSHIF_BATCH_SIZE = 50  # articles per SQLite transaction
+ARSHIF_IMPORT_UNIT_RECORDS = 1000  # `arshif import`: records of a file decided and committed together (a kill loses one unit)
 ARSHIF_WARC_DIR = None  # WARC folder; None: `warc/` beside ARSHIF_DB; "": no WARC
 ARSHIF_WARC_MAX_SIZE = 100 * 1024 * 1024  # rotate WARC files at this size (bytes)
 ARSHIF_WARC_GZIP_LEVEL = 6  # zlib level 1-9 of each WARC record (warcio's own is 9: slower, 1% smaller)

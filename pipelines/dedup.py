@@ -52,7 +52,10 @@ from pipelines.similarity.near_duplicates import (
     open_index,
     signature,
 )
+from pipelines.outcomes.commit_units import UNIT_COMMITTED, commits_in_units
 from pipelines.outcomes.counters import drop
+from pipelines.outcomes.write_failure import WRITE_ERRORS
+from pipelines.outcomes.write_failure import report as report_write_failure
 from pipelines.similarity.urls import canonical_url, check_fold, fold_key, fold_url, is_own_address
 
 logger = logging.getLogger(__name__)
@@ -90,7 +93,7 @@ class DedupPipeline:
     @classmethod
     def from_crawler(cls, crawler):
         settings = crawler.settings
-        return cls(
+        pipeline = cls(
             crawler,
             settings.get("ARSHIF_DB"),
             settings.getfloat("ARSHIF_NEAR_DUPLICATE_THRESHOLD", DEFAULT_THRESHOLD),
@@ -98,6 +101,8 @@ class DedupPipeline:
             settings.getbool("ARSHIF_REFRESH"),
             shared_archive(settings.get("ARSHIF_DB")),
         )
+        crawler.signals.connect(pipeline.unit_committed, signal=UNIT_COMMITTED)
+        return pipeline
 
     def open_spider(self, spider=None):
         source = getattr(self.crawler.spider, "source", None)
@@ -109,6 +114,22 @@ class DedupPipeline:
         self.archived = ArchivedKeys(self.db, self.fold, self.next_id)
         if self.threshold > 0:
             self.near = open_index(self.db, self.threshold, batch_size=max(self.batch_size, 200))
+            if commits_in_units(self.crawler):  # written when its unit is committed, never before: a kill leaves no orphans
+                self.near.batch_size = 1 << 62
+
+    def unit_committed(self, spider=None):
+        """The spider's unit is in the archive (pipelines/outcomes/commit_units.py): from here on its articles
+        are decided on as a later run decides on an earlier run's. None is displaced by a better-ranked copy
+        (that copy becomes their duplicate), their signatures are written, and the shingles and buckets that
+        became template so far apply from the next unit on: what a killed import's rerun meets."""
+        self.kept_this_run.clear()
+        if self.near is None:
+            return
+        try:
+            self.near.flush()
+            self.near.next_generation()
+        except WRITE_ERRORS as exc:  # the unit is committed; the next run's open_index indexes what is missing
+            report_write_failure(self.crawler, exc, "near-duplicate index")
 
     def _open_shared(self) -> None:
         """Join the archive's one dedup memory; the first source opens it, with a key map per url_fold in use."""

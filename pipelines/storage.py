@@ -20,6 +20,7 @@ from pipelines.archive.lock import ArchiveLock
 from pipelines.archive.request_meta import ROLE, WARC_REF
 from pipelines.archive.shared import SharedArchive, SharedField, shared_archive
 from pipelines.extraction.version import EXTRACTION_VERSION
+from pipelines.outcomes.commit_units import UNIT_END, commits_in_units
 from pipelines.outcomes.counters import STATS_PREFIX, count, drop
 from pipelines.outcomes.faults import FAULT_PREFIX
 from pipelines.outcomes.write_failure import WRITE_ERROR, WRITE_ERRORS, describe, failed
@@ -50,6 +51,7 @@ class StoragePipeline:
         self.db = None
         self.crawl_id: int | None = None
         self.closed = False
+        self.in_units = False
         self.articles: list[dict] = []
         self.duplicates: list[dict] = []
         self.replacements: list[dict] = []
@@ -68,6 +70,7 @@ class StoragePipeline:
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(pipeline.response_received, signal=signals.response_received)
         crawler.signals.connect(pipeline.item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(pipeline.unit_end, signal=UNIT_END)
         return pipeline
 
     def open_spider(self, spider=None):
@@ -82,6 +85,7 @@ class StoragePipeline:
                 self.lock.hold_file()  # the runner's lock; a new archive's file exists only now
                 self.articles, self.duplicates, self.replacements, self.edits, self.pages = [], [], [], [], {}
         self.state.users += 1
+        self.in_units = commits_in_units(self.crawler)  # the spider's units are the transactions, not batch_size
         spider = self.crawler.spider
         source = getattr(spider, "source_name", None) or spider.name
         # what this run's outcomes are decided under (IncrementalMiddleware retries on a change)
@@ -146,7 +150,7 @@ class StoragePipeline:
             self._page_outcome(record["url"], "stored")
             self.edits.append({**record, **warc, "crawl_id": self.crawl_id})
             count(self.crawler, "edited")
-            if len(self.edits) >= self.batch_size:
+            if len(self.edits) >= self.batch_size and not self.in_units:
                 self.flush()
             return item
         if duplicate:
@@ -171,7 +175,7 @@ class StoragePipeline:
         # counted before the flush: a flush that fails uncounts the whole open batch, this page included
         dropped = drop(self.crawler, "duplicate", f"{record['url']} duplicates article {duplicate['of']} ({duplicate['kind']})") \
             if duplicate else count(self.crawler, "duplicate" if page["replaces"] else "stored")
-        if len(self.articles) + len(self.duplicates) >= self.batch_size:
+        if len(self.articles) + len(self.duplicates) >= self.batch_size and not self.in_units:
             self.flush()
         if dropped is not None:
             raise dropped
@@ -220,7 +224,14 @@ class StoragePipeline:
             if not (self.warc_dir / name).is_file():
                 raise WarcGone(2, "the WARC file of this batch is gone", str(self.warc_dir / name))
 
-    def _final_flush(self) -> None:
+    def _final_flush(self, unit_end: bool = False) -> None:
+        if self.in_units and not unit_end:
+            # a run closing inside a unit (Ctrl-C, a failure) keeps none of it, as a kill would not: the
+            # next run decides the unit whole (pipelines/outcomes/commit_units.py); its counts go too
+            for key, rows in (("stored", self.articles), ("duplicate", self.duplicates)):
+                self.crawler.stats.inc_value(f"{STATS_PREFIX}{key}", -len(rows))
+            self.articles, self.duplicates, self.replacements, self.edits, self.pages = [], [], [], [], {}
+            return
         if failed(self.crawler):
             return
         try:
@@ -231,6 +242,10 @@ class StoragePipeline:
 
     def close_spider(self, spider=None):
         self._final_flush()
+
+    def unit_end(self, spider=None):
+        """The spider's unit is through the pipelines (pipelines/outcomes/commit_units.py): write it whole."""
+        self._final_flush(unit_end=True)
 
     def _finish(self, row: tuple, error: str | None) -> None:
         if error:

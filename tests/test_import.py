@@ -199,7 +199,8 @@ def test_damaged_members_are_skipped_and_counted(demo_crawl, demo_site, demo_pag
     assert archive_snapshot(Database(db_path)) == archive_snapshot(demo_crawl.db)
     counts = json.loads(next(Database(db_path).query("SELECT import_files FROM crawls"))["import_files"])[0]["counts"]
     assert counts["damaged"] >= 2 and counts["too_large"] == 1 and counts["not_http"] >= 1
-    assert counts["wrong_length"] >= 2
+    # five damaged pieces besides the bomb and the non-HTTP record: each counted once, never twice
+    assert counts["wrong_length"] >= 1 and counts["damaged"] + counts["wrong_length"] == 5, counts
     assert peak < 400, f"peak RSS {peak} MB while a 64 MB bomb was skipped"
 
 
@@ -221,37 +222,63 @@ def test_wget_warc_imports_like_a_crawl(demo_crawl, demo_site, tmp_path):
 
 # -- kill -9 and the same command again -------------------------------------------------------
 
+UNIT = "ARSHIF_IMPORT_UNIT_RECORDS=150"  # 50 pages a unit: 6 units in the file, each larger than nothing else
+
+
 def test_sigkill_mid_file_then_the_same_command_equals_a_clean_import(tmp_path):
-    """More pages than a storage batch (50). Whenever the kill lands, the rerun must give what one clean import gives."""
+    """Killed three times (once pages are copied: mostly inside the first unit; once the second run has committed
+    a unit; three units into the third run), then the same command:
+    the archive a clean import makes. Exact and near copies are spread over the units (cc_news shuffles them), so
+    which copy is the article must be decided per unit, the same way in both (pipelines/outcomes/commit_units.py)."""
     warc = tmp_path / "big.warc.gz"
     cc_news.write_cc_news(warc, arabic=180, other=120, seed=5)
     clean = tmp_path / "clean" / "archive.db"
-    result = arshif_import(str(warc), "--db", str(clean))
+    result = arshif_import(str(warc), "--db", str(clean), "-s", UNIT)
     assert result.returncode == 0, result.stderr[-3000:]
 
     killed = tmp_path / "killed" / "archive.db"
-    command = [sys.executable, "-m", "crawler.cli.main", "import", str(warc), "--db", str(killed)]
-    process = subprocess.Popen(command, cwd=PROJECT_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
-    deadline = time.monotonic() + 120
-    while process.poll() is None and time.monotonic() < deadline:
-        if killed.exists() and _articles(killed) > 0:
-            break
-        time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)  # the import and its extraction workers
-    process.wait()
-    again = arshif_import(str(warc), "--db", str(killed))
+    command = [sys.executable, "-m", "crawler.cli.main", "import", str(warc), "--db", str(killed), "-s", UNIT]
+    copies = killed.parent / "warc"
+    for reached in (lambda run: any(p.stat().st_size > 4096 for p in copies.glob("*.warc.gz")),  # pages copied
+                    lambda run: _records_committed(killed, run) >= 150,  # this run's first unit in the archive
+                    lambda run: _records_committed(killed, run) >= 450):  # three units of the third run in (earlier ones skipped)
+        earlier = _records_committed(killed, None)  # the last run's id: the events counted are the new run's
+        process = subprocess.Popen(command, cwd=PROJECT_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   start_new_session=True)
+        while process.poll() is None and not reached(earlier):
+            time.sleep(0.02)
+        assert process.poll() is None, "the import ended before the kill point"
+        os.killpg(process.pid, signal.SIGKILL)  # the import and its extraction workers
+        process.wait()
+    again = arshif_import(str(warc), "--db", str(killed), "-s", UNIT)
     assert again.returncode == 0, again.stderr[-3000:]
-    # as tests/test_crash_safety.py holds a resumed crawl to: the same URLs archived, each text once, every page's
-    # outcome. Which copy of an exact or near pair is the article may differ: an earlier-published copy takes the
-    # kept one's place only within one run (pipelines/dedup.py), and the kill may put the pair in two runs.
-    for query in ("SELECT url FROM articles UNION ALL SELECT url FROM duplicates ORDER BY 1",
-                  "SELECT content_hash FROM articles ORDER BY 1",
-                  "SELECT url, outcome IN ('stored', 'duplicate') FROM pages ORDER BY 1"):
+
+    assert archive_snapshot(Database(killed)) == archive_snapshot(Database(clean))
+    for query in ("SELECT url, source, outcome FROM pages ORDER BY 1", "SELECT DISTINCT source FROM articles ORDER BY 1",
+                  "SELECT url, source, canonical_url, story_match IS NULL FROM articles ORDER BY 1"):
         assert Database(killed).execute(query).fetchall() == Database(clean).execute(query).fetchall(), query
-    assert _articles(killed) > 100
+    assert Database(killed)["duplicates"].count > 10 and Database(killed)["articles"].count > 100
+    stories = archive_snapshot(Database(clean))["stories"]
+    assert any(len(story) > 1 for story in stories)  # near copies were joined: the partition was put to the test
     statuses = [row["status"] for row in Database(killed).query("SELECT status FROM crawls ORDER BY id")]
-    assert statuses[-1] == "finished" and all(s in ("killed", "finished") for s in statuses)
+    assert statuses == ["killed", "killed", "killed", "finished"]
+
+
+def _records_committed(db_path: Path, after: int | None = 0) -> int:
+    """Records the import whose crawls row comes after row `after` has committed (its counts, written with each
+    unit); 0 while it has no row. `after` None: the id of the last row (0 when none)."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=1) as connection:
+            row = connection.execute("SELECT id, import_files FROM crawls ORDER BY id DESC LIMIT 1").fetchone()
+    except sqlite3.Error:
+        return 0
+    if after is None:
+        return row[0] if row else 0
+    if row is None or row[0] <= after:
+        return 0
+    return sum(entry["counts"].get("records", 0) for entry in json.loads(row[1] or "[]"))
 
 
 def _articles(db_path: Path) -> int:
@@ -445,3 +472,246 @@ def test_reextract_refuses_a_no_copy_original_edited_since_its_import(tmp_path):
     assert result.returncode == 5, (result.stdout[-1000:], result.stderr[-2000:])
     assert "changed since it was imported" in result.stderr and str(warc.resolve()) in result.stderr
     assert archive_snapshot(Database(db_path)) == before
+
+
+# -- the WARC copy cannot be written (F1) -------------------------------------------------------
+
+IMPORT_DRIVER = r"""
+import json, os, shutil, sqlite3, subprocess, sys, time
+disk, saved, warc_in, out, size = sys.argv[1:6]
+subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", disk], check=True)
+warc = os.path.join(disk, "warc")
+os.makedirs(warc)
+db = os.path.join(disk, "archive.db")
+with open(os.path.join(out, "stdout"), "w") as stdout, open(os.path.join(out, "stderr"), "w") as stderr:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crawler.cli.main", "import", warc_in, "--db", db,
+         "-s", "ARSHIF_IMPORT_UNIT_RECORDS=150", "-s", "ARSHIF_WARC_MAX_SIZE=65536"], stdout=stdout, stderr=stderr)
+    committed = 0
+    while process.poll() is None and committed < 150 and size == "256m":
+        time.sleep(0.02)
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+                row = conn.execute("SELECT import_files FROM crawls ORDER BY id DESC LIMIT 1").fetchone()
+            committed = sum(e["counts"].get("records", 0) for e in json.loads(row[0] or "[]")) if row else 0
+        except sqlite3.Error:
+            pass
+    if size == "256m":  # else the disk fills up by itself
+        subprocess.run(["mount", "--bind", warc, warc], check=True)
+        subprocess.run(["mount", "-o", "remount,bind,ro", warc], check=True)
+    finished_before = process.poll() is not None
+    try:
+        code = process.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        code = "timeout"
+shutil.copytree(disk, saved)
+json.dump({"code": code, "committed": committed, "finished_before": finished_before},
+          open(os.path.join(out, "result.json"), "w"))
+"""
+
+
+def test_a_warc_folder_turned_read_only_mid_import_fails_it_and_the_rerun_equals_a_clean_import(tmp_path):
+    """The copy into the archive's WARC folder fails (EROFS) after a unit is committed: the import used to hang
+    holding the lock. It must stop, exit 1, say why, leave its run `failed` with the cause and the lock free,
+    keep what it committed, and the same command afterwards must give what a clean import gives."""
+    from tests.test_write_failures import _can_mount, _check
+
+    flag = _can_mount()
+    if flag not in ("-m", "-rm"):
+        pytest.skip(f"no read-only file system can be made here: {flag}")
+    warc = tmp_path / "big.warc.gz"
+    cc_news.write_cc_news(warc, arabic=180, other=120, seed=5)
+    disk, saved = tmp_path / "disk", tmp_path / "saved"
+    disk.mkdir()
+    (tmp_path / "driver.py").write_text(IMPORT_DRIVER, encoding="utf-8")
+    run = subprocess.run(["unshare", flag, sys.executable, str(tmp_path / "driver.py"), str(disk), str(saved), str(warc),
+                          str(tmp_path), "256m"], cwd=PROJECT_DIR, check=False, capture_output=True, text=True, timeout=400)
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads((tmp_path / "result.json").read_text())
+    stderr = (tmp_path / "stderr").read_text(encoding="utf-8", errors="replace")
+    assert result["committed"] >= 150 and not result["finished_before"], result  # the import was mid-way
+    assert result["code"] == 1, (result, stderr[-3000:])
+    assert "Read-only file system" in stderr and "did not finish (failed: WARC copy" in stderr, stderr[-3000:]
+    assert "Traceback" not in stderr
+    db_path = saved / "archive.db"
+    row = next(Database(db_path).query("SELECT * FROM crawls ORDER BY id DESC LIMIT 1"))
+    assert row["status"] == "failed" and "Read-only file system" in row["error"], row
+    _check(db_path)
+    stored = Database(db_path)["articles"].count
+    assert stored > 0
+    again = arshif_import(str(warc), "--db", str(db_path), "-s", UNIT)  # the lock is free: it runs
+    assert again.returncode == 0, again.stderr[-3000:]
+    clean = tmp_path / "clean" / "archive.db"
+    assert arshif_import(str(warc), "--db", str(clean), "-s", UNIT).returncode == 0
+    _check(db_path)
+    assert archive_snapshot(Database(db_path)) == archive_snapshot(Database(clean))
+    assert stored < Database(clean)["articles"].count
+
+
+def test_ctrl_c_mid_import_stops_it_and_the_rerun_equals_a_clean_import(tmp_path):
+    """SIGINT with pages in the pipelines: Scrapy's graceful close used to wait forever for them (no response is
+    ever scraped in an import, and only that made it look again). The open unit is dropped whole, as a kill drops it."""
+    warc = tmp_path / "big.warc.gz"
+    cc_news.write_cc_news(warc, arabic=180, other=120, seed=5)
+    db_path = tmp_path / "stopped" / "archive.db"
+    process = subprocess.Popen([sys.executable, "-m", "crawler.cli.main", "import", str(warc), "--db", str(db_path), "-s", UNIT],
+                               cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while process.poll() is None and _records_committed(db_path) < 150:
+        time.sleep(0.02)
+    assert process.poll() is None, "the import ended before Ctrl-C"
+    process.send_signal(signal.SIGINT)
+    try:
+        _, stderr = process.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    assert process.returncode == 1 and "did not finish (killed" in stderr, stderr[-3000:]
+    row = next(Database(db_path).query("SELECT * FROM crawls"))
+    assert row["status"] == "killed"
+    stored = Database(db_path)["articles"].count
+    assert row["stored"] == stored  # the dropped unit's articles are not counted as stored
+    again = arshif_import(str(warc), "--db", str(db_path), "-s", UNIT)
+    assert again.returncode == 0, again.stderr[-3000:]
+    clean = tmp_path / "clean" / "archive.db"
+    assert arshif_import(str(warc), "--db", str(clean), "-s", UNIT).returncode == 0
+    assert archive_snapshot(Database(db_path)) == archive_snapshot(Database(clean))
+    assert stored < Database(clean)["articles"].count
+
+
+def test_a_directory_or_the_same_file_twice_gets_a_plain_answer(tmp_path):
+    """F6: a directory said "no such file"; the same file named twice was read twice and its counts printed twice."""
+    folder = tmp_path / "warcs"
+    folder.mkdir()
+    result = arshif_import(str(folder), "--db", str(tmp_path / "a.db"))
+    assert result.returncode == 2 and "is a directory" in result.stderr and "no such file" not in result.stderr
+    assert not (tmp_path / "a.db").exists()
+    warc = folder / "x.warc.gz"
+    made = cc_news.write_cc_news(warc, arabic=6, other=4)
+    link = tmp_path / "same.warc.gz"
+    link.symlink_to(warc)
+    result = arshif_import(str(warc), str(link), str(warc), "--db", str(tmp_path / "a.db"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.count("is the same file as") == 2
+    [line] = [line for line in result.stdout.splitlines() if "records" in line and "HTML pages imported" in line]
+    assert line.startswith(f"x.warc.gz: {made['records']} records")
+    [entry] = json.loads(next(Database(tmp_path / "a.db").query("SELECT import_files FROM crawls"))["import_files"])
+    assert entry["counts"]["records"] == made["records"] and "already_imported" not in entry["counts"]
+
+
+# -- ARC files, and Heritrix/Browsertrix WARCs ----------------------------------------------------
+
+def _arc_file(pages, gzipped: bool) -> bytes:
+    """An ARC v1 file (the Internet Archive's format before WARC; warcio reads it, but does not write it): a
+    `filedesc://` header record, then per page a URL-record line and the HTTP response; gzipped per record."""
+    def record(line: str, block: bytes) -> bytes:
+        data = f"{line} {len(block)}\n".encode() + block + b"\n"
+        return gzip.compress(data) if gzipped else data
+
+    version = b"1 0 Arshif test\nURL IP-address Archive-date Content-type Archive-length\n"
+    out = [record("filedesc://test.arc 0.0.0.0 20240301100000 text/plain", version)]
+    for k, (url, content_type, body) in enumerate(pages):
+        http = (f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+        out.append(record(f"{url} 127.0.0.1 202403011{k // 60 % 60:02d}{k % 60:02d}00 {content_type.split(';')[0]}", http))
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("gzipped", [True, False], ids=["arc.gz", "arc"])
+def test_an_arc_file_imports_like_a_crawl(demo_crawl, demo_pages, tmp_path, gzipped):
+    arc = tmp_path / ("pages.arc.gz" if gzipped else "pages.arc")
+    arc.write_bytes(_arc_file([*demo_pages, *english_pages(10)], gzipped))
+    db_path = tmp_path / "archive.db"
+    result = arshif_import(str(arc), "--db", str(db_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert archive_snapshot(Database(db_path)) == archive_snapshot(demo_crawl.db)
+    counts = json.loads(next(Database(db_path).query("SELECT import_files FROM crawls"))["import_files"])[0]["counts"]
+    assert counts["records"] == len(demo_pages) + 11 and counts["pre_check_rejected"] == 10
+    assert not {k for k in counts if k in ("damaged", "wrong_length", "not_http", "bad_date")}, counts
+
+
+def _chunked(data: bytes, size: int = 4000) -> bytes:
+    parts = [data[k:k + size] for k in range(0, len(data), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in parts) + b"0\r\n\r\n"
+
+
+def _heritrix_warc(path: Path, pages) -> None:
+    """What Heritrix and Browsertrix write, with warcio's writer: warcinfo; per capture a response, then its
+    request and metadata records naming it (WARC-Concurrent-To); bodies gzip-encoded and chunked as sent; and
+    a second crawl's captures as revisit records (identical payload digest, WARC-Refers-To-Target-URI/-Date)."""
+    from warcio.statusandheaders import StatusAndHeaders
+
+    with open(path, "wb") as stream:
+        writer = WARCWriter(stream, gzip=True)
+        writer.write_record(writer.create_warcinfo_record(path.name, {"software": "Heritrix/3.4.0", "isPartOf": "demo"}))
+        originals = []
+        for k, (url, content_type, body) in enumerate(pages):
+            date = f"2024-03-01T10:{k // 60:02d}:{k % 60:02d}Z"
+            http = StatusAndHeaders("200 OK", [("Content-Type", content_type or "text/html"), ("Content-Encoding", "gzip"),
+                                               ("Transfer-Encoding", "chunked"), ("Vary", "Accept-Encoding")],
+                                    protocol="HTTP/1.1")
+            response = writer.create_warc_record(url, "response", payload=io.BytesIO(_chunked(gzip.compress(body))),
+                                                 http_headers=http, warc_headers_dict={"WARC-Date": date})
+            writer.write_record(response)
+            concurrent = {"WARC-Date": date, "WARC-Concurrent-To": response.rec_headers.get_header("WARC-Record-ID")}
+            request = writer.create_warc_record(
+                url, "request", payload=io.BytesIO(b""), warc_headers_dict=concurrent,
+                http_headers=StatusAndHeaders("GET / HTTP/1.1", [("Host", url.split("/")[2])], is_http_request=True))
+            writer.write_record(request)
+            writer.write_record(writer.create_warc_record(url, "metadata", payload=io.BytesIO(b"via: \r\nhopsFromSeed: L\r\n"),
+                                                          warc_content_type="application/warc-fields",
+                                                          warc_headers_dict=dict(concurrent)))
+            originals.append((url, date, http, response.rec_headers.get_header("WARC-Payload-Digest")))
+        for url, date, http, digest in originals:  # the second crawl: nothing changed
+            revisit = writer.create_revisit_record(url, digest=digest, refers_to_uri=url, refers_to_date=date,
+                                                   http_headers=http, warc_headers_dict={"WARC-Date": "2024-03-08T10:00:00Z"})
+            writer.write_record(revisit)
+
+
+def test_a_heritrix_or_browsertrix_warc_imports_like_a_crawl(demo_crawl, demo_pages, tmp_path):
+    warc = tmp_path / "crawl-20240301.warc.gz"
+    _heritrix_warc(warc, [*demo_pages, *english_pages(5)])
+    db_path = tmp_path / "archive.db"
+    result = arshif_import(str(warc), "--db", str(db_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert archive_snapshot(Database(db_path)) == archive_snapshot(demo_crawl.db)
+    counts = json.loads(next(Database(db_path).query("SELECT import_files FROM crawls"))["import_files"])[0]["counts"]
+    pages = len(demo_pages) + 5
+    html = sum(1 for _, content_type, _ in demo_pages if "html" in (content_type or "")) + 5
+    assert counts["revisit_resolved"] == html, counts  # a revisit of a feed or sitemap is no page: not looked up
+    assert counts["already_imported"] == html - 5 and counts["revisit_unresolved"] == pages - html, counts
+    assert counts["request_records"] == counts["metadata_records"] == pages and counts["warcinfo_records"] == 1
+    assert not {k for k in counts if k in ("damaged", "wrong_length", "not_http")}, counts
+
+
+def test_a_disk_that_fills_up_mid_import_fails_it_and_the_rerun_equals_a_clean_import(tmp_path):
+    """ENOSPC in the WARC copy or the database commit, wherever it lands first: exit 1, the run `failed` with the
+    cause (the lock file's reserve makes room for that row), an intact archive, and the same command on a disk with
+    room gives what a clean import gives."""
+    from tests.test_write_failures import _can_mount, _check
+
+    flag = _can_mount()
+    if flag not in ("-m", "-rm"):
+        pytest.skip(f"no small file system can be made here: {flag}")
+    warc = tmp_path / "big.warc.gz"
+    cc_news.write_cc_news(warc, arabic=180, other=120, seed=5)
+    disk, saved = tmp_path / "disk", tmp_path / "saved"
+    disk.mkdir()
+    (tmp_path / "driver.py").write_text(IMPORT_DRIVER, encoding="utf-8")
+    run = subprocess.run(["unshare", flag, sys.executable, str(tmp_path / "driver.py"), str(disk), str(saved), str(warc),
+                          str(tmp_path), "3m"], cwd=PROJECT_DIR, check=False, capture_output=True, text=True, timeout=400)
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads((tmp_path / "result.json").read_text())
+    stderr = (tmp_path / "stderr").read_text(encoding="utf-8", errors="replace")
+    assert result["code"] == 1, (result, stderr[-3000:])
+    assert "No space left on device" in stderr or "database or disk is full" in stderr, stderr[-3000:]
+    assert "Traceback" not in stderr
+    db_path = saved / "archive.db"
+    row = next(Database(db_path).query("SELECT * FROM crawls ORDER BY id DESC LIMIT 1"))
+    assert row["status"] == "failed" and row["error"], row
+    _check(db_path)
+    again = arshif_import(str(warc), "--db", str(db_path), "-s", UNIT)
+    assert again.returncode == 0, again.stderr[-3000:]
+    clean = tmp_path / "clean" / "archive.db"
+    assert arshif_import(str(warc), "--db", str(clean), "-s", UNIT).returncode == 0
+    _check(db_path)
+    assert archive_snapshot(Database(db_path)) == archive_snapshot(Database(clean))

@@ -81,3 +81,91 @@ def test_a_seed_covers_its_hosts_and_other_hosts_are_sources_of_their_own():
     assert hosts.seed("aljazeera.com") is None and hosts.seed("notaljazeera.net") is None
     assert host_source_name("WWW.Almarsad-News.example.") == "almarsad-news.example"
     assert host_source_name("news.example.com") == "news.example.com"
+
+
+def _triplets(gzipped: bool) -> list[bytes]:
+    import importlib
+
+    cc_news = importlib.import_module("bench.import.cc_news")
+    members = []
+    for k in range(3):
+        out = io.BytesIO()
+        cc_news.write_record_triplet(WARCWriter(out, gzip=gzipped), f"https://a.example/{k}", ARTICLE, "2024-03-01T10:00:00Z")
+        members.append(out.getvalue())
+    return members
+
+
+def test_a_record_cut_short_is_counted_once_and_the_records_after_it_are_read(tmp_path, capfd):
+    """Cut in the middle of the file or at its end, gzipped or not: one count for the one cut (it was counted as
+    wrong_length and damaged, or not_http, or several times as warcio read on from inside the payload), every whole page read,
+    and nothing printed (warcio wrote each bad record's bytes to stderr)."""
+    for gzipped in (True, False):
+        first, second, third = _triplets(gzipped)
+        for name, data, whole in (("middle", first + second[: len(second) // 2] + third, {0, 2}),
+                                  ("end", first + second + third[: len(third) // 2], {0, 1})):
+            path = tmp_path / f"{name}-{gzipped}.warc"
+            path.write_bytes(data)
+            counts = ImportCounts()
+            urls = {page.url for page in read_pages(path, counts, max_size=1 << 20)}
+            assert urls == {f"https://a.example/{k}" for k in whole}, (name, gzipped, dict(counts))
+            skipped = {k: v for k, v in counts.items() if k not in ("records", "pages") and not k.endswith("_records")}
+            assert sum(skipped.values()) == 1, (name, gzipped, dict(counts))
+    assert capfd.readouterr().err == ""
+
+
+def test_any_cut_or_corruption_ends_the_read_and_yields_no_page_twice(tmp_path):
+    """Reading only ever moves forward: a record after a cut gzip member can report an offset before the last
+    good record, and resyncing there read the same records again, forever (seen on the damaged-members file)."""
+    import random
+
+    rng = random.Random(23)
+    for gzipped in (True, False):
+        whole = b"".join(_triplets(gzipped) * 3)
+        for trial in range(40):
+            data = bytearray(whole)
+            for _ in range(rng.randint(1, 3)):
+                start = rng.randrange(len(data))
+                if rng.random() < 0.5:
+                    del data[start:start + rng.randint(1, 400)]  # a cut
+                else:
+                    data[start:start + 8] = bytes(rng.randrange(256) for _ in range(8))  # flipped bytes
+            path = tmp_path / f"{gzipped}-{trial}.warc"
+            path.write_bytes(bytes(data))
+            positions = []
+            pages = list(read_pages(path, ImportCounts(), max_size=1 << 20, on_record=positions.append))
+            offsets = [page.offset for page in pages]
+            assert offsets == sorted(set(offsets)), (gzipped, trial)
+            assert len(pages) <= 9
+
+
+def test_the_damaged_members_file_is_read_to_its_end_once(tmp_path):
+    """The mix of tests/test_import.py's damaged-members test, on generated pages: it read in a loop once."""
+    import importlib
+    import os
+
+    cc_news = importlib.import_module("bench.import.cc_news")
+    helpers = importlib.import_module("tests.test_import")
+    pages = [(url, "text/html; charset=utf-8", body) for url, body, _ in cc_news.arabic_pages(12, seed=2)]
+    members = helpers.cc_news_members(pages)
+    origin = "http://127.0.0.1:1"
+    damage = [b"\x1f\x8b\x08\x00" + random_bytes(3000), members[3][: len(members[3]) // 2],
+              helpers._bomb_member(f"{origin}/articles/bomb.html"), helpers._non_http_member(f"{origin}/articles/plain.html"),
+              helpers._wrong_length_member(f"{origin}/articles/9001.html", pages[0][2]), b"\x00" * 10 + b"not a record\r\n\r\n"]
+    mixed = []
+    for k, member in enumerate(members):
+        mixed.append(member)
+        if k % 4 == 1 and damage:
+            mixed.append(damage.pop(0))
+    last = helpers.cc_news_members([(f"{origin}/articles/9002.html", "text/html", pages[0][2])])[0]
+    path = tmp_path / "damaged.warc.gz"
+    path.write_bytes(b"".join([*mixed, *damage, last[: len(last) // 2]]))
+    counts = ImportCounts()
+    urls = [page.url for page in read_pages(path, counts, max_size=10 << 20)]
+    assert sorted(urls) == sorted({url for url, _, _ in pages}) and os.path.getsize(path) > 0
+    assert counts["too_large"] == 1 and counts["not_http"] == 1 and counts["damaged"] + counts["wrong_length"] == 4
+
+
+def random_bytes(count: int) -> bytes:
+    import random
+
+    return random.Random(5).randbytes(count)

@@ -28,12 +28,20 @@ OTHER_HOSTS = tuple(f"https://{name}" for name in (
 START = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
 
-def other_page(rng: random.Random, index: int) -> tuple[str, bytes]:
-    """(URL, HTML) of a non-Arabic news page: English text, ~25 KB with its boilerplate."""
+def other_page(rng: random.Random, index: int, filler_kb: int = 0) -> tuple[str, bytes]:
+    """(URL, HTML) of a non-Arabic news page: English text, ~25 KB with its boilerplate, and `filler_kb` KB of
+    inline image data (base64 of random bytes: real pages' inline images, fonts and JSON hardly compress either;
+    without it a generated page gzips 10:1 and a CC-NEWS-sized file of records is 26 MB, not ~1 GB)."""
     title, paragraphs = bank.foreign_story(rng, "en", rng.randint(6, 12))
+    if filler_kb:
+        import base64
+
+        image = base64.b64encode(rng.randbytes(filler_kb * 1024 * 3 // 4)).decode()
+        paragraphs = [*paragraphs[:2], None, *paragraphs[2:]]
     menu = "".join(f'<li><a href="/section/{k}">Section {k}</a></li>' for k in range(40))
     script = "<script>" + "var x=1;" * rng.randint(800, 1600) + "</script>"
-    body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
+    body = "".join(f"<p>{escape(p)}</p>" if p is not None else f'<img alt="" src="data:image/jpeg;base64,{image}">'
+                   for p in paragraphs)
     html = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>{script}</head>'
             f"<body><nav><ul>{menu}</ul></nav><article><h1>{escape(title)}</h1>{body}</article>"
             f"<footer>&copy; 2024 News Corp</footer></body></html>")
@@ -69,16 +77,20 @@ def write_record_triplet(writer: WARCWriter, url: str, body: bytes, date: str, s
         writer.write_record(record)
 
 
-def write_cc_news(path: Path, arabic: int, other: int, seed: int = 1) -> dict:
-    """Write the WARC (gzipped per record); return what is in it: {"arabic_urls": [...], "records": n, ...}."""
+def write_cc_news(path: Path, arabic: int, other: int, seed: int = 1, filler_kb: int = 0) -> dict:
+    """Write the WARC (gzipped per record); return what is in it: {"arabic_urls": [...], "records": n, ...}.
+    Pages are made one at a time as they are written (a ~1 GB file is never in memory)."""
     rng = random.Random(seed)
-    pages = [("ar", url, html) for url, html, _ in arabic_pages(arabic, seed)]
-    pages += [("other", *other_page(rng, k)) for k in range(other)]
+    arabic_html = [("ar", url, html) for url, html, _ in arabic_pages(arabic, seed)]
+    pages = arabic_html + [("other", k, None) for k in range(other)]
     rng.shuffle(pages)
     with open(path, "wb") as out:
         writer = WARCWriter(out, gzip=True)
         writer.write_record(writer.create_warcinfo_record(Path(path).name, {"software": "bench/import", "format": "WARC File Format 1.1"}))
-        for k, (_, url, html) in enumerate(pages):
+        for k, (kind, url, html) in enumerate(pages):
+            if kind == "other":
+                url, html = other_page(random.Random(seed * 1_000_003 + url), url, filler_kb)
+                pages[k] = (kind, url, None)
             date = (START + timedelta(seconds=37 * k)).strftime("%Y-%m-%dT%H:%M:%SZ")
             write_record_triplet(writer, url, html, date)
     return {"records": 1 + 3 * len(pages), "arabic_urls": [url for kind, url, _ in pages if kind == "ar"],

@@ -62,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--arabic", type=int, default=1500, help="Arabic-site pages (default 1,500)")
     parser.add_argument("--other", type=int, default=28500, help="non-Arabic pages (default 28,500)")
+    parser.add_argument("--filler-kb", type=int, default=0,
+                        help="KB of incompressible inline image data per non-Arabic page (80: ~1 GB for 36,001 records)")
     parser.add_argument("--out", default="/tmp/arshif-bench/import-{pages}")
+    parser.add_argument("--delete-warc", action="store_true", help="delete the generated WARC at the end (it is big)")
     args = parser.parse_args(argv)
     out = Path(args.out.format(pages=args.arabic + args.other))
     if out.exists():
@@ -70,18 +73,25 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True)
     warc = out / "CC-NEWS-generated.warc.gz"
     started = time.monotonic()
-    made = cc_news.write_cc_news(warc, args.arabic, args.other)
+    made = cc_news.write_cc_news(warc, args.arabic, args.other, filler_kb=args.filler_kb)
     print(f"generated {warc}: {made['records']} records ({made['pages']} pages, {args.arabic} on the Arabic site), "
           f"{made['bytes'] / 1e6:.0f} MB in {time.monotonic() - started:.0f} s", flush=True)
     baseline = run_import(warc, out / "full" / "archive.db", "--no-pre-check")
     print("without the pre-check (baseline):", baseline["stdout"], flush=True)
     checked = run_import(warc, out / "checked" / "archive.db")
     print("with the pre-check:", checked["stdout"], flush=True)
+    again = run_import(warc, out / "checked" / "archive.db")  # the same command again: reads it all, adds nothing
+    print("the same command again:", again["stdout"], flush=True)
+    if args.delete_warc:
+        warc.unlink()
     lost = sorted(baseline["kept_urls"] - checked["kept_urls"])
     result = {
         "records": made["records"], "file_mb": round(made["bytes"] / 1e6), "pages": made["pages"], "arabic_pages": args.arabic,
         **{f"{name}_{key}": run[key] for name, run in (("baseline", baseline), ("checked", checked))
            for key in ("seconds", "records_per_s", "arabic_articles", "arabic_articles_per_s", "peak_rss_mb")},
+        "file_mb_per_s_checked": round(made["bytes"] / 1e6 / checked["seconds"], 1),
+        "rerun_seconds": again["seconds"], "rerun_peak_rss_mb": again["peak_rss_mb"],
+        "rerun_added_articles": again["arabic_articles"] - checked["arabic_articles"],
         "pre_check_rejected": checked["counts"].get("pre_check_rejected", 0),
         "speedup": round(baseline["seconds"] / checked["seconds"], 2),
         "arabic_pages_the_pre_check_lost": len(lost),

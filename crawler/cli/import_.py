@@ -47,6 +47,8 @@ def register(sub) -> None:
     parser.add_argument("--no-pre-check", action="store_true",
                         help="parse every HTML page, not only those with Arabic script (slower; to check the pre-check)")
     parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a Scrapy/Arshif setting (e.g. ARSHIF_IMPORT_UNIT_RECORDS=1000)")
     parser.set_defaults(func=cmd_import)
 
 
@@ -70,6 +72,13 @@ def cmd_import(args) -> int:
                 print(f"arshif import: {entry}", file=sys.stderr)
                 return 2
             entry["sha256"] = file_digest(entry["path"])
+            same = next((other for other in files if other["sha256"] == entry["sha256"]), None)
+            if same is not None:  # read once: its records, and its counts, once
+                print(f"arshif import: {given} is the same file as {same.get('origin') or same['path']}: read once",
+                      file=sys.stderr)
+                continue
+            if any(other["name"] == entry["name"] for other in files):  # counts are kept by name
+                entry["name"] = f"{entry['name']} ({len(files) + 1})"
             files.append(entry)
         return _run(args, db_path, files, crawl_settings)
     finally:
@@ -94,8 +103,12 @@ def _local(given: str, db_path: Path, downloads: list[Path], no_copy: bool) -> d
             return f"cannot download {given}: {exc}"
         return {"path": temporary, "name": name, "origin": given, "size": Path(temporary).stat().st_size}
     path = Path(given)
-    if not path.is_file():
+    if path.is_dir():
+        return f"{given} is a directory: name the WARC/ARC files in it (e.g. {given.rstrip('/')}/*.warc.gz)"
+    if not path.exists():
         return f"{given}: no such file"
+    if not path.is_file():
+        return f"{given}: not a regular file"
     if not os.access(path, os.R_OK):
         return f"{given}: cannot be read"
     return {"path": str(path.resolve()), "name": path.name, "size": path.stat().st_size}
@@ -113,7 +126,7 @@ def _run(args, db_path: Path, files: list[dict], crawl_settings) -> int:
 
     from pipelines.archive.database import open_archive
 
-    settings = crawl_settings(str(db_path), args.log_level)
+    settings = crawl_settings(str(db_path), args.log_level, args.set)
     settings.set("DOWNLOADER_MIDDLEWARES", {}, priority="cmdline")  # nothing is downloaded
     settings.set("ARSHIF_KEEP_LANGUAGES", [x.strip() for x in args.languages.split(",") if x.strip()], priority="cmdline")
     started = time.monotonic()

@@ -8,6 +8,14 @@ language, dedup and storage, exactly as a crawled page. A URL already in the
 archive (an article, a duplicate, or a page with an outcome) is skipped before
 anything is written: that makes a rerun after a kill, or a second import of the
 same file, add nothing twice.
+
+The file is committed in units of ARSHIF_IMPORT_UNIT_RECORDS records counted from
+its start (pipelines/outcomes/commit_units.py): a unit's pages all go through the
+pipelines, then are written in one transaction, then the next unit starts. A kill
+loses the open unit whole; the same command again reads the file from its start
+(the revisit index needs the records before), skips the committed units' URLs and
+meets the same units with the same archive before each: it decides as a clean
+import does.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ from pipelines.archive.warc_import import (
     may_be_arabic_script,
     read_pages,
 )
+from pipelines.outcomes.commit_units import UNIT_COMMITTED, UNIT_END
 from pipelines.outcomes.write_failure import WRITE_ERRORS, failed
 from pipelines.outcomes.write_failure import report as report_write_failure
 from pipelines.similarity.urls import fetch_url
@@ -71,6 +80,7 @@ def host_source_name(host: str) -> str:
 class ImportSpider(scrapy.Spider):
     name = "import"
     source_name = "import"  # the `crawls` row's source; its `kind` is 'import'
+    commits_in_units = True  # StoragePipeline and DedupPipeline wait for UNIT_END / UNIT_COMMITTED
 
     def __init__(self, files: str = "[]", source: str | None = None, since: str | None = None, copy: str = "1",
                  pre_check: str = "1", *args, **kwargs):
@@ -91,6 +101,7 @@ class ImportSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
         spider.max_size = settings.getint("DOWNLOAD_MAXSIZE", 0)
+        spider.unit_records = max(1, settings.getint("ARSHIF_IMPORT_UNIT_RECORDS", 1000))
         languages = set(settings.getlist("ARSHIF_KEEP_LANGUAGES", ["ar"]))
         arabic_script = languages <= ARABIC_SCRIPT_LANGUAGES  # the pre-check knows Arabic script only
         spider.pre_check = may_be_arabic_script if arabic_script and spider.use_pre_check else None
@@ -137,15 +148,22 @@ class ImportSpider(scrapy.Spider):
             for entry in self.files:
                 counts = self.counts.setdefault(entry["name"], ImportCounts())
                 self._file, self._started = entry, time.monotonic()
+                unit = 0
                 for page in read_pages(entry["path"], counts, self.max_size, self.since, self.pre_check, self._skip,
                                        self._progress):
                     if failed(self.crawler):
                         return
+                    if (counts["records"] - 1) // self.unit_records != unit:  # the page opens a later unit
+                        if not await self._commit_unit():
+                            return
+                        unit = (counts["records"] - 1) // self.unit_records
                     item = self._item(page, entry, counts)
                     if item is not None:
                         await self._wait_for_room()
                         self._in_pipelines += 1
                         yield item
+                if not await self._commit_unit():
+                    return
                 self._progress(entry["size"], final=True)
         except Exception as exc:  # noqa: BLE001  (reported and recorded: the CLI exits 1)
             report_write_failure(self.crawler, exc, "import" if not isinstance(exc, WRITE_ERRORS) else "WARC copy")
@@ -186,10 +204,25 @@ class ImportSpider(scrapy.Spider):
             warc={key: location[key] for key in ("warc_file", "warc_offset", "warc_length")},
         )
 
-    async def _wait_for_room(self) -> None:
+    async def _commit_unit(self) -> bool:
+        """Wait for every page of the unit to be through the pipelines, then have them written in one
+        transaction (pipelines/outcomes/commit_units.py). False: the archive could not be written."""
+        await self._wait_for_room(0)
+        if failed(self.crawler):
+            return False
+        self.crawler.signals.send_catch_log(UNIT_END, spider=self)
+        if failed(self.crawler):
+            return False
+        self.crawler.signals.send_catch_log(UNIT_COMMITTED, spider=self)
+        self._record_run()  # the counts so far: progress an operator (or a test) can read
+        return not failed(self.crawler)
+
+    async def _wait_for_room(self, most: int = MAX_PAGES_IN_PIPELINES - 1) -> None:
         if self._room is None:
             self._room = asyncio.Event()
-        while self._in_pipelines >= MAX_PAGES_IN_PIPELINES:
+        while self._in_pipelines > most:
+            if failed(self.crawler):
+                return  # the run is closing: items still queued are dropped, not waited for
             self._room.clear()
             await self._room.wait()
 
@@ -198,6 +231,11 @@ class ImportSpider(scrapy.Spider):
         self._in_pipelines = max(0, self._in_pipelines - 1)
         if self._room is not None:
             self._room.set()
+        scraper = getattr(self.crawler.engine, "scraper", None)
+        if getattr(getattr(scraper, "slot", None), "closing", None) is not None:
+            from twisted.internet import reactor
+
+            reactor.callLater(0, _close_if_idle, scraper)  # after Scrapy has counted this item out
 
     def _prune_selectors(self, seed, source_name: str) -> tuple[str, ...]:
         if seed is not None:
@@ -256,13 +294,32 @@ class ImportSpider(scrapy.Spider):
 
     def _closed(self, spider, reason):
         if self.writer is not None:
-            self.writer.close()  # the CDXJ index of the copies
+            try:
+                self.writer.close()  # the CDXJ index of the copies
+            except WRITE_ERRORS as exc:  # the folder the copy failed in: already the run's cause
+                report_write_failure(self.crawler, exc, "WARC copy")
         db = getattr(self, "_db", None)
         if db is not None:
             try:
                 self._record_run()
             finally:
                 db.close()
+
+
+def _close_if_idle(scraper, tries: int = 100) -> None:
+    """Let a closing scraper close once the last item from start() is through. Scrapy (2.13-2.19) checks
+    whether a closing scraper is idle only when a response is scraped; an import has none, so a close
+    (a failed WARC copy, Ctrl-C) with pages in the pipelines waited forever, holding the archive's lock."""
+    slot = getattr(scraper, "slot", None)
+    closing = getattr(slot, "closing", None)
+    if closing is None or closing.called:
+        return
+    if slot.is_idle():
+        closing.callback(scraper.crawler.spider)
+    elif tries > 0:  # the item that called is counted out a few reactor turns after its signal
+        from twisted.internet import reactor
+
+        reactor.callLater(0.01, _close_if_idle, scraper, tries - 1)
 
 
 def _iso(warc_date: str) -> str:

@@ -96,37 +96,56 @@ def read_pages(path: str | Path, counts: ImportCounts, max_size: int, since: str
         position = 0
         while position < size:
             stream.seek(position)
-            iterator = ArchiveIterator(stream, arc2warc=True, ensure_http_headers=False)
+            iterator = _QuietIterator(stream, arc2warc=True, ensure_http_headers=False)
             end = position
             try:
                 for record in iterator:
                     errors = iterator.err_count
                     page, digest = _page(record, counts, max_size, since, pre_check, skip_url, revisits, path)
                     offset = iterator.get_record_offset()  # reads the record to its end: after its payload
-                    end = offset + iterator.get_record_length()
+                    counts["records"] += 1
                     if getattr(record.raw_stream, "limit", 0) > 0 or iterator.err_count > errors:
-                        # fewer bytes than its Content-Length (a member cut short), or more: a page cut somewhere
+                        # fewer bytes than its Content-Length (a member cut short), or more: a page cut somewhere.
+                        # Counted once; what follows is read from the next record start, not from where warcio
+                        # stopped (inside a payload or the next record, which would count it again). Never
+                        # before the last good record's end: a record spanning a cut member has an offset before it
                         counts["wrong_length"] += 1
-                        page = digest = None
+                        end = position = _next_record_start(stream, max(offset, end) + 1, gzipped, size)
+                        if on_record is not None:
+                            on_record(end)
+                        break
+                    record_end = offset + iterator.get_record_length()
+                    end = max(end, record_end)  # only forward, whatever warcio says of a record after a cut member
                     if digest and len(revisits) < REVISIT_INDEX_MAX:  # a later revisit may stand for this page
                         revisits[digest] = offset
-                    counts["records"] += 1
                     if page is not None:
-                        page.offset, page.length = offset, end - offset
+                        page.offset, page.length = offset, record_end - offset
                         counts["pages"] += 1
                         yield page
                     if on_record is not None:
                         on_record(end)
-                if end < size and _has_data(stream, end, size):
-                    raise EOFError("the file ends inside a record")
-                return
+                else:
+                    if end < size and _has_data(stream, end, size):
+                        raise EOFError("the file ends inside a record")
+                    return
             except GeneratorExit:
                 raise
             except Exception:  # noqa: BLE001  (zlib, warcio, EOF: a damaged record, whatever warcio calls it)
                 counts["damaged"] += 1
                 position = _next_record_start(stream, end + 1, gzipped, size)
+                if position - end <= 8:  # only the blank lines after the last good record: the damaged one's own start
+                    stream.seek(end)
+                    if not stream.read(position - end).strip():
+                        position = _next_record_start(stream, position + 1, gzipped, size)
                 if on_record is not None:
                     on_record(position)
+
+
+class _QuietIterator(ArchiveIterator):
+    """warcio's iterator without its stderr warning per bad record (it prints the record's bytes: a hostile
+    file's escape sequences on the operator's terminal). The record is counted in ImportCounts instead."""
+
+    INC_RECORD = ""
 
 
 def _has_data(stream, start: int, size: int) -> bool:

@@ -306,6 +306,12 @@ class NearDuplicateIndex:
     def close(self) -> None:
         self.flush()
 
+    def next_generation(self) -> None:
+        """Start a new generation, as a new run does: template shingles and full buckets learned so far apply."""
+        self.flush()
+        with self.db.conn:
+            self.generation = self.db.execute("INSERT INTO near_duplicate_runs (started) VALUES (datetime('now'))").lastrowid
+
 
 def sampled_hashes(hashes: np.ndarray) -> np.ndarray:
     """The shingle hashes the template guard counts and compares: one in COUNT_SAMPLE, chosen by value."""
@@ -348,4 +354,6 @@ def open_index(db: Database, threshold: float = DEFAULT_THRESHOLD, batch_size: i
     index.flush()
     if added:
         logger.info("Near-duplicate index: %s archived articles indexed", added)
+        # what they taught is an earlier run's (a run killed after its articles, before its index): it applies now
+        index.next_generation()
     return index
