@@ -355,7 +355,8 @@ def test_status_never_migrates_an_older_archive(health_db):
 
 
 def test_warc_imports_are_not_runs_of_a_source(health_db):
-    """With crawls.kind (WARC imports, issue 23): an import neither is a source's last run nor keeps it fresh."""
+    """With crawls.kind (WARC imports, issue 23): an import neither is a crawled source's last run nor keeps it fresh;
+    a source only imported shows its import."""
     db = open_archive(health_db)
     if "kind" not in db["crawls"].columns_dict:  # m100 (arshif import) adds it
         db["crawls"].add_column("kind", str)
@@ -369,4 +370,6 @@ def test_warc_imports_are_not_runs_of_a_source(health_db):
     assert rows["aljazeera"].state == "failing" and rows["aljazeera"].failed_runs == 3
     assert rows["aljazeera"].last_run["status"] == "failed"
     assert rows["alarabiya"].state == "untracked" and not rows["alarabiya"].stale
-    assert rows["alarabiya"].stored_24h == 80 and rows["alarabiya"].last_run is None
+    # its last run shown is the import (kind import): status covers imports without counting them as crawls
+    assert rows["alarabiya"].stored_24h == 80 and rows["alarabiya"].last_run["kind"] == "import"
+    assert rows["aljazeera"].last_run["kind"] != "import"

@@ -118,6 +118,18 @@ def test_hosts_no_seed_covers_become_sources_and_since_filters_on_warc_date(tmp_
     assert result.returncode == 0, result.stderr[-3000:]
     sources = {row["source"] for row in Database(db_path).query("SELECT DISTINCT source FROM articles")}
     assert sources == {"almarsad-news.example"}  # the host, without its www.
+    # `arshif status` covers imports: the host's row and the imports' own row show the last import, not "never"
+    status = json.loads(run_arshif("status", "--db", str(db_path), "--json").stdout)
+    rows = {row["source"]: row for row in status["sources"]}
+    db = Database(db_path)
+    expected = {"import": db.execute("SELECT MAX(id) FROM crawls").fetchone()[0],  # the imports' own row: the latest
+                # a host: the import that brought its latest article (by WARC-Date)
+                "almarsad-news.example": db.execute("SELECT crawl_id FROM articles ORDER BY fetched_at DESC LIMIT 1").fetchone()[0]}
+    for name, crawl_id in expected.items():
+        assert rows[name]["state"] == "untracked" and not rows[name]["stale"], rows[name]
+        assert (rows[name]["last_run"]["id"], rows[name]["last_run"]["kind"]) == (crawl_id, "import"), rows[name]
+    table = run_arshif("status", "--db", str(db_path)).stdout
+    assert "finished (import)" in next(line for line in table.splitlines() if line.startswith("almarsad-news.example"))
 
 
 def test_the_pre_check_drops_no_page_the_full_path_keeps(tmp_path):

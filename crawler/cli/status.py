@@ -102,6 +102,8 @@ def table(rows, now: datetime) -> str:
         status = run.get("status") or "-"
         if run.get("limit_reached"):
             status += " (limit)"
+        if run.get("kind") == "import":  # a source known only from WARC imports: its last import
+            status += " (import)"
         usual = "-" if row.usual_per_day is None else f"{row.usual_per_day:g}"
         plus = "+" if row.runs_capped else ""
         lines.append((row.source, row.state, _ago(run.get("started_at"), now) if run else "never", status,

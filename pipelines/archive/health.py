@@ -46,7 +46,7 @@ class SourceHealth:
     tracked: bool = False  # expected to stay fresh: seeded and crawled here (WARC imports alone are not)
     state: str = "never"
     stale: bool = False
-    last_run: dict | None = None  # id, started_at, finished_at, status, limit_reached, stored, pages_fetched
+    last_run: dict | None = None  # id, started_at, finished_at, status, limit_reached, stored, pages_fetched, kind
     last_success_at: str | None = None  # finished_at of the latest run that finished
     last_article_at: str | None = None  # fetched_at of the latest article stored
     stored_24h: int = 0
@@ -153,7 +153,7 @@ class HealthReader:
         crawls = _columns(connection, "crawls")
         self.has_kind = "kind" in crawls
         self.run_columns = [c for c in ("id", "source", "started_at", "finished_at", "status", "limit_reached", "stored",
-                                        "pages_fetched", "http_error", "error", "warning", "faults") if c in crawls]
+                                        "pages_fetched", "http_error", "error", "warning", "faults", "kind") if c in crawls]
         self.has_stats = "stats" in crawls
         self.warned = [c for c in ("warning", "error") if c in crawls]
 
@@ -163,6 +163,15 @@ class HealthReader:
         return self.connection.execute(
             f"SELECT id, status, stored{kind} FROM crawls WHERE source = ? ORDER BY id DESC LIMIT {SCAN_RUNS}", [source]
         )
+
+    def import_of_last_article(self, source: str) -> int | None:
+        """The import that brought the source's latest article (a host known only from WARC imports)."""
+        if not self.has_kind:
+            return None
+        row = self.connection.execute(
+            f"SELECT c.id FROM articles a JOIN crawls c ON c.id = a.crawl_id WHERE a.source = ? AND c.kind = '{IMPORT_KIND}'"
+            " ORDER BY a.fetched_at DESC LIMIT 1", [source]).fetchone()
+        return row[0] if row else None
 
     def last_finished(self, source: str) -> int | None:
         not_import = f" AND COALESCE(kind, '') != '{IMPORT_KIND}'" if self.has_kind else ""
@@ -232,7 +241,7 @@ def source_health(reader: HealthReader, source: str, seeded: bool, now: datetime
     """One source's row. `expected`: named by the operator, so checked for staleness even if never crawled."""
     health = SourceHealth(source=source, seeded=seeded)
     today = now.astimezone(timezone.utc).date()
-    latest_id = None
+    latest_id = latest_import_id = None
     crawl_runs = 0
     failed_open = empty_open = True
     last_success_id = None
@@ -240,6 +249,7 @@ def source_health(reader: HealthReader, source: str, seeded: bool, now: datetime
     for row in reader.runs(source):
         run_id, status, stored = row[0], row[1], row[2]
         if reader.has_kind and row[3] == IMPORT_KIND:
+            latest_import_id = latest_import_id or run_id
             continue  # an import is not a run of the source's crawl
         crawl_runs += 1
         if latest_id is None:
@@ -264,10 +274,12 @@ def source_health(reader: HealthReader, source: str, seeded: bool, now: datetime
     health.runs_capped = max(health.failed_runs, health.empty_runs) >= SCAN_RUNS
     if last_success_id is None and crawl_runs >= SCAN_RUNS:  # further back than the scan: one more index walk
         last_success_id = reader.last_finished(source)
+    if latest_id is None:  # never crawled here: the import it came from, if any, is its last run (kind import)
+        latest_id = latest_import_id or reader.import_of_last_article(source)
     if latest_id is not None:
         run = reader.run(latest_id)
         health.last_run = {key: run.get(key) for key in ("id", "started_at", "finished_at", "status", "limit_reached",
-                                                          "stored", "pages_fetched", "http_error")}
+                                                          "stored", "pages_fetched", "http_error", "kind")}
         health.last_faults = _faults(run, reader.robots_refused(latest_id))
     if last_success_id is not None:
         success = reader.run(last_success_id)
@@ -301,7 +313,7 @@ def source_health(reader: HealthReader, source: str, seeded: bool, now: datetime
 
 
 def _state(health: SourceHealth, crawl_runs: int) -> str:
-    if not crawl_runs and not health.last_article_at and not health.tracked:
+    if not crawl_runs and not health.last_article_at and not health.tracked and not health.last_run:
         return "never"
     if not health.tracked:
         return "untracked"
