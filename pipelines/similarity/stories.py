@@ -32,7 +32,10 @@ from dataclasses import dataclass
 import numpy as np
 from sqlite_utils import Database
 
-from pipelines.similarity.near_duplicates import BUCKET_CAP, COMMON_ARTICLES, MIN_DISTINCT_SHARED
+from pipelines.similarity.near_duplicates import (
+    COMMON_ARTICLES,
+    MIN_DISTINCT_SHARED,
+)
 
 _CHUNK = 500
 
