@@ -17,7 +17,9 @@ the exact Jaccard similarity of the two shingle sets, counted on the shingles'
 32-bit hashes, which ``near_duplicate_signatures.shingle_hashes`` keeps (sorted
 uint32, 4 bytes a distinct shingle). The MinHash estimate is never trusted on
 its own: at J = 0.43 (two texts sharing 60% of their sentences) 128 values put
-it at or above 0.5 about one time in twenty. Nothing is loaded at start-up except the signatures
+it at or above 0.5 about one time in twenty. The estimate only spares reading
+the hashes of candidates far below the threshold (PREFILTER_MARGIN: a pair at the
+threshold is refused that way with probability 4.3e-9). Nothing is loaded at start-up except the signatures
 of articles stored since the index was last written (normally none), so the
 cost of a lookup depends on the number of candidates, not on the archive size.
 New entries are buffered in memory and written in short transactions.
@@ -80,6 +82,10 @@ COUNT_SAMPLE = 4  # shingles counted: those whose hash is a multiple of this (a 
 COMMON_ARTICLES = 100  # a sampled shingle in this many indexed articles is template text
 MIN_DISTINCT_SHARED = 1  # sampled non-template shingles a verified pair must share
 BUCKET_CAP = 64  # a band key shared by this many articles proposes no candidates
+# A candidate whose MinHash estimate is below threshold - PREFILTER_MARGIN is not verified (its shingle
+# hashes are not read): with 128 values, a pair at J = 0.6 has an estimate below 0.35 with probability
+# 4.3e-9 (binomial tail, P[X <= 44], X ~ B(128, 0.6)); at J = 0.55, 2.1e-6. Never a reason to accept.
+PREFILTER_MARGIN = 0.25
 PARAMS = {"num_perm": NUM_PERM, "bands": BANDS, "rows": ROWS, "shingle_words": SHINGLE_WORDS, "seed": SEED,
           "scheme": SCHEME, "tokens": "normalize.tokens/1", "verify": "exact-jaccard/sha1_hash32"}
 
@@ -180,19 +186,36 @@ class NearDuplicateIndex:
         if not sig.shingles:
             return []
         found = []
+        plausible = []
         for article_id, other in self.candidates(sig):
             if article_id == exclude:
                 continue
             self.candidates_checked += 1
-            estimated = sig.similarity(other) >= self.threshold
+            estimate = sig.similarity(other)
+            self.estimate_accepted += estimate >= self.threshold
+            if estimate >= self.threshold - PREFILTER_MARGIN:
+                plausible.append((article_id, other, estimate))
+        for article_id, other, estimate in self._with_hashes(plausible):
             similarity = sig.jaccard(other)
-            self.estimate_accepted += estimated
             if similarity >= self.threshold:
                 self.exact_accepted += 1
                 found.append((article_id, similarity, other))
             else:
-                self.estimate_only += estimated
+                self.estimate_only += estimate >= self.threshold
         return sorted(found, key=lambda match: (-match[1], match[0]))
+
+    def _with_hashes(self, plausible: list[tuple[int, Signature, float]]) -> list[tuple[int, Signature, float]]:
+        """The candidates with their shingle hashes, read (one indexed query a chunk) only for these."""
+        missing = [article_id for article_id, other, _ in plausible if other.hashes is None]
+        hashes: dict[int, bytes] = {}
+        for start in range(0, len(missing), 500):
+            chunk = missing[start : start + 500]
+            hashes.update(self.db.execute(
+                f"SELECT article_id, shingle_hashes FROM near_duplicate_signatures WHERE article_id IN ({','.join('?' * len(chunk))})",
+                chunk))
+        return [(article_id, other if other.hashes is not None else
+                 Signature.from_bytes(other.to_bytes(), other.shingles, other.bands, hashes.get(article_id) or b""), estimate)
+                for article_id, other, estimate in plausible]
 
     def propose(self, article_id: int, sig: Signature) -> list[tuple[int, float]]:
         """``matches``, recorded as the article's pairs (written with the index's next batch) for the
@@ -218,7 +241,8 @@ class NearDuplicateIndex:
         return found[0] if found else None
 
     def candidates(self, sig: Signature) -> list[tuple[int, Signature]]:
-        """Articles sharing at least one band with ``sig`` that is not over-full, with their current signatures.
+        """Articles sharing at least one band with ``sig`` that is not over-full, with their current signatures
+        (MinHash values; the shingle hashes only for articles not yet written).
 
         A bucket over-full now is over-full when the run ends (buckets only grow), when
         the pairs it alone proposed would be refused anyway: skipping it changes no
@@ -247,13 +271,13 @@ class NearDuplicateIndex:
         ]
         for start in range(0, len(stored), 500):
             chunk = stored[start : start + 500]
-            rows = self.db.execute(
-                "SELECT article_id, signature, shingles, shingle_hashes FROM near_duplicate_signatures"
+            rows = self.db.execute(  # the MinHash values only: the shingle hashes (4 KiB a text) when plausible
+                "SELECT article_id, signature, shingles FROM near_duplicate_signatures"
                 f" WHERE article_id IN ({','.join('?' * len(chunk))})",
                 chunk,
             )
-            for article_id, data, count, hashes in rows:
-                found[article_id] = self.pending.get(article_id) or Signature.from_bytes(data, count, hashes=hashes)
+            for article_id, data, count in rows:
+                found[article_id] = self.pending.get(article_id) or Signature.from_bytes(data, count)
         return list(found.items())
 
     # -- writes -----------------------------------------------------------------
@@ -298,9 +322,10 @@ class NearDuplicateIndex:
                 " VALUES (?, ?, ?, ?)",
                 [(article_id, sig.to_bytes(), sig.shingles, sig.hashes_bytes()) for article_id, sig in self.pending.items()],
             )
+            # in key order: each B-tree leaf is visited once a batch, not once a row (the keys are random hashes)
             self.db.conn.executemany(
                 "INSERT OR IGNORE INTO near_duplicate_bands (band_key, article_id) VALUES (?, ?)",
-                [(key, article_id) for key, ids in self.pending_bands.items() for article_id in ids],
+                sorted((key, article_id) for key, ids in self.pending_bands.items() for article_id in ids),
             )
             if self.pending_pairs:
                 self.db.conn.executemany(  # an article proposed again (a re-indexed alias) has only its last pairs
@@ -327,9 +352,9 @@ class NearDuplicateIndex:
         self.db.conn.executemany(
             "INSERT INTO near_duplicate_shingle_counts (hash, articles) VALUES (?, ?)"
             " ON CONFLICT (hash) DO UPDATE SET articles = articles + excluded.articles",
-            counts.items(),
+            sorted(counts.items()),
         )
-        hashes = list(counts)
+        hashes = sorted(counts)
         for start in range(0, len(hashes), 500):
             chunk = hashes[start : start + 500]
             self.db.execute(
@@ -340,7 +365,7 @@ class NearDuplicateIndex:
         self.db.conn.executemany(
             "INSERT OR IGNORE INTO near_duplicate_full_bands (band_key, generation) SELECT ?, ?"
             " WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM near_duplicate_bands WHERE band_key = ? LIMIT ?)) >= ?",
-            [(key, self.generation, key, BUCKET_CAP, BUCKET_CAP) for key in self.pending_bands if key not in self.full],
+            [(key, self.generation, key, BUCKET_CAP, BUCKET_CAP) for key in sorted(self.pending_bands) if key not in self.full],
         )
 
     def close(self) -> None:
