@@ -21,9 +21,11 @@ word-bigram chain over ../shared/seeds/):
 
 Every document goes through the production decisions (pipelines.dedup.DedupPipeline)
 and batched writes (insert_rows, as `arshif merge` writes) into a real SQLite
-archive, in runs of ``--run-docs`` documents (1,000: the pipeline is closed and opened
-again, as the next hourly crawl; the near-duplicate index's template guard applies
-what earlier runs learned). Reported:
+archive, as ONE run by default (a first crawl of a backlog into an empty archive), or in
+runs of ``--run-docs`` documents (the pipeline is closed and opened again, as the next
+hourly crawl). At the end of each run its stories are decided as StoragePipeline does
+(pipelines/similarity/stories.py: the template guards from the whole run's counts;
+timed with the run). Reported:
 
 - **originals lost**: documents whose normalized text is in no article (must be 0);
 - **precision / recall of copy pairs**: over all pairs of documents, a pair is
