@@ -118,9 +118,15 @@ def test_a_run_killed_before_its_end_is_decided_at_the_next_open(tmp_path):
     db["articles"].insert_all([{"id": n + 1, "url": f"http://x.test/{n}", "text": texts[n], "story_id": n + 1} for n in (0, 1)])
     assert db.execute("SELECT resolved FROM near_duplicate_runs").fetchall() == [(0,)]
     assert db.execute("SELECT story_id FROM articles WHERE id = 2").fetchone() == (2,)
+    assert db.execute("SELECT COUNT(*) FROM near_duplicate_bands WHERE article_id = 3").fetchone()[0] == nd.BANDS
     second = open_index(open_archive(tmp_path / "archive.db"))
     assert second.db.execute("SELECT id, story_id, story_match FROM articles ORDER BY id").fetchall() == [(1, 1, None), (2, 1, 1)]
     assert second.db.execute("SELECT resolved FROM near_duplicate_runs ORDER BY generation").fetchall() == [(1,), (0,)]
+    # article 3 was indexed, never written: its index rows are gone, so the id the next article gets starts clean
+    for table in ("near_duplicate_signatures", "near_duplicate_bands", "near_duplicate_pairs"):
+        assert second.db.execute(f"SELECT COUNT(*) FROM {table} WHERE article_id = 3").fetchone() == (0,), table
+    assert second.db.execute("SELECT COUNT(*) FROM near_duplicate_signatures").fetchone() == (2,)
+    assert 3 not in [article_id for article_id, _ in second.matches(signature(texts[2]))]  # no candidate any more
     second.close()
 
 

@@ -377,6 +377,23 @@ def sampled_hashes(hashes: np.ndarray) -> np.ndarray:
     return hashes[hashes % np.uint32(COUNT_SAMPLE) == 0]
 
 
+def _drop_unwritten(db: Database) -> int:
+    """Index rows of articles a killed run indexed but never wrote: ids above the last written article's
+    (batches are written in id order), so the next run, which gives those ids again, does not inherit
+    their old texts' band rows. Range reads on the primary keys; the band rows from each signature."""
+    top = db.execute("SELECT COALESCE(MAX(id), 0) FROM articles").fetchone()[0]
+    rows = db.execute("SELECT article_id, signature FROM near_duplicate_signatures WHERE article_id > ?", [top]).fetchall()
+    if not rows:
+        return 0
+    with db.atomic():
+        db.conn.executemany("DELETE FROM near_duplicate_bands WHERE band_key = ? AND article_id = ?",
+                            sorted((key, article_id) for article_id, data in rows
+                                   for key in Signature.from_bytes(data).band_keys()))
+        db.execute("DELETE FROM near_duplicate_signatures WHERE article_id > ?", [top])
+        db.execute("DELETE FROM near_duplicate_pairs WHERE article_id > ?", [top])
+    return len(rows)
+
+
 def open_index(db: Database, threshold: float = DEFAULT_THRESHOLD, batch_size: int = 200) -> NearDuplicateIndex:
     """Apply this module's migrations, index the articles stored since the last write, return the index.
 
@@ -402,6 +419,9 @@ def open_index(db: Database, threshold: float = DEFAULT_THRESHOLD, batch_size: i
     left = resolve_stories(db)  # a run killed before its end: its written articles' pairs
     if left.runs:
         logger.info("Stories of %s unfinished run(s) decided: %s of %s verified pairs joined", left.runs, left.kept, left.pairs)
+    dropped = _drop_unwritten(db)
+    if dropped:
+        logger.info("Near-duplicate index: %s entries of articles never written (a run killed before its batch) dropped", dropped)
     with db.conn:
         generation = db.execute("INSERT INTO near_duplicate_runs (started) VALUES (datetime('now'))").lastrowid
     index = NearDuplicateIndex(db, threshold, batch_size, generation)
