@@ -414,7 +414,8 @@ def open_index(db: Database, threshold: float = DEFAULT_THRESHOLD, batch_size: i
             for table in ("near_duplicate_shingle_counts", "near_duplicate_common", "near_duplicate_full_bands"):
                 db.execute(f"DELETE FROM {table}")
             db.conn.executemany("INSERT INTO near_duplicate_params (name, value) VALUES (?, ?)", wanted.items())
-    from pipelines.similarity.stories import resolve_stories  # here: it imports this module's constants
+    # imported here: pipelines.similarity.stories imports this module's constants
+    from pipelines.similarity.stories import resolve_stories
 
     left = resolve_stories(db)  # a run killed before its end: its written articles' pairs
     if left.runs:
