@@ -11,26 +11,31 @@ Order of checks, each against the archive and against this run:
    duplicate. So every URL is fetched at most once across runs, and each alias
    of a story (tracking parameters, AMP page) is recorded, never lost;
 3. the hash of the normalized body is known: an `exact` duplicate;
-4. otherwise the page is stored as an article. MinHash-LSH proposes archived
-   articles that may share its text; each is decided by the exact Jaccard
-   similarity of the two word 3-shingle sets (pipelines/similarity/near_duplicates.py).
-   If one or more reach ARSHIF_NEAR_DUPLICATE_THRESHOLD (0: no check) and share
-   text that earlier runs did not find to be template, the page joins their story (`story_id`, `story_match`, `story_similarity`); when they
-   were in different stories, those stories become one.
+4. otherwise the page is stored as an article, a story of its own for now.
+   MinHash-LSH proposes archived articles that may share its text; each is decided
+   by the exact Jaccard similarity of the two word 3-shingle sets
+   (pipelines/similarity/near_duplicates.py), and those at or above
+   ARSHIF_NEAR_DUPLICATE_THRESHOLD (0: no check) are recorded as the article's
+   verified pairs.
 
 Only `url` and `exact` copies become `duplicates` rows: a distinct text is
-never dropped. A story is a connected component of the graph whose edges are
-the verified pairs (exact Jaccard at or above the threshold, and some shared
-text that is not template as of the run's start). Every pair is checked when the
-later of the two pages arrives, LSH proposes a pair or not whatever the order
-(over-full buckets are those of earlier runs), Jaccard is symmetric and the
-template shingles are those of earlier runs, so the edges, and with them the
-partition into stories, do not depend on the download order.
+never dropped. Stories are decided when the run ends (StoragePipeline, `arshif
+merge`: pipelines/similarity/stories.py): a story is a connected component of the
+verified pairs that share text that is not template as the archive stands at the
+end of the run. Every pair is checked when the later of the two pages arrives, LSH
+proposes a pair or not whatever the order (a bucket skipped as over-full is
+over-full at the end), Jaccard is symmetric and the template counts are the whole
+run's, so the partition into stories does not depend on the download order, in
+the first run into an empty archive as in any later one.
 
 Which page of a set of exact copies (or of a page's URL aliases) is the
 article is decided by the pages themselves (`rank`): the earliest `published`,
 then the page fetched at its own canonical address, then the smallest
-canonical URL, then the smallest URL. Within one run a better-ranked copy takes
+canonical URL, then the smallest URL. A duplicates row's kind is the page's own
+too (`_kind`): `exact` when it is the article's normalized text at a page's own
+address, `url` when it was fetched under an alias (tracking parameters, AMP or
+host variant, a canonical address elsewhere) or carries another text than the
+article's; so neither depends on the order in which copies and aliases arrive. Within one run a better-ranked copy takes
 the article's id and the one kept so far becomes its duplicates row: the id
 keeps naming the same normalized text. Articles from earlier runs are never
 displaced; the only column a later run changes on them is `story_id`, when a
@@ -82,11 +87,7 @@ class DedupPipeline:
         self.seen: ByHash = ByHash()  # URL keys met in this run → article id
         self.hashes: ByHash = ByHash()  # content hashes stored in this run → article id
         self.next_id = 1
-        # article id → (rank, story_match, story_similarity) of the copy kept in this run:
-        # what deciding and making a displacement needs
-        self.kept_this_run: dict[int, tuple[tuple, int | None, float | None]] = {}
-        self.story_of: dict[int, int] = {}  # this run's articles → their story when stored
-        self.merged_into: dict[int, int] = {}  # stories joined to another in this run → that story
+        self.kept_this_run: dict[int, tuple] = {}  # article id → (rank, content hash) of the copy kept in this run
         self.db = None
         self.near = None
 
@@ -145,7 +146,7 @@ class DedupPipeline:
             for fold in self.shared.folds - {self.fold}:  # every url_fold of the run's sources
                 state.archived[fold] = ArchivedKeys(state.db, fold, state.first_id, state.last_duplicate)
             state.near = open_index(state.db, self.threshold, batch_size=max(self.batch_size, 200)) if self.threshold > 0 else None
-            state.kept_this_run, state.story_of, state.merged_into = {}, {}, {}
+            state.kept_this_run = {}
         elif self.fold not in state.archived:  # a fold the runner did not announce: earlier runs' rows, as for the others
             state.archived[self.fold] = ArchivedKeys(state.db, self.fold, state.first_id, state.last_duplicate)
         state.users += 1
@@ -153,7 +154,7 @@ class DedupPipeline:
             state.seen.setdefault(fold, ByHash())
         self.db, self.near, self.fetched, self.hashes = state.db, state.near, state.fetched, state.hashes
         self.archived, self.seen = state.archived[self.fold], state.seen[self.fold]
-        self.kept_this_run, self.story_of, self.merged_into = state.kept_this_run, state.story_of, state.merged_into
+        self.kept_this_run = state.kept_this_run
         self.other_seen = [(fold, seen) for fold, seen in state.seen.items() if fold != self.fold]
 
     def close_spider(self, spider=None):
@@ -163,7 +164,6 @@ class DedupPipeline:
             stats = self.crawler.stats
             stats.set_value("arshif/near_candidates", self.near.candidates_checked)  # proposed by LSH
             stats.set_value("arshif/near_estimate_only", self.near.estimate_only)  # MinHash said yes, exact Jaccard no
-            stats.set_value("arshif/near_template_refused", self.near.template_refused)  # shared template text only
             stats.set_value("arshif/near_buckets_skipped", self.near.buckets_skipped)  # over-full LSH buckets
             if last:
                 self.near.close()
@@ -188,16 +188,18 @@ class DedupPipeline:
         original = next((found for key in (url_key, canonical_key) for found in (self.archived.key(key), self.seen.get(key))
                          if found is not None), None)
         if original is not None:
-            return self._duplicate(page, url_key, original, "url")
+            return self._duplicate(page, url_key, original)
         original = self._by_hash(record["content_hash"]) if record["content_hash"] else None
         if original is not None:
-            return self._duplicate(page, url_key, original, "exact")
+            return self._duplicate(page, url_key, original)
         sig = _signature(record) if self.near is not None else None
         record["id"] = self.next_id
         self.next_id += 1
-        self._join_story(record, self.near.matches(sig) if sig is not None else [])
+        record["story_id"], record["story_match"], record["story_similarity"] = record["id"], None, None
         self._remember(record, url_key, record["id"])
         if sig is not None:
+            if self.near.propose(record["id"], sig):
+                self.crawler.stats.inc_value("arshif/near_pairs")
             self.near.add(record["id"], sig)
         return item
 
@@ -222,68 +224,37 @@ class DedupPipeline:
             self.near.replace(row[0], _signature(record))
         return True
 
-    # -- stories ------------------------------------------------------------------
-
-    def _join_story(self, record: dict, matches: list[tuple[int, float]]) -> None:
-        """Set the record's story: its own, or the one its verified matches are in (joining theirs)."""
-        record["story_id"], record["story_match"], record["story_similarity"] = record["id"], None, None
-        story_of = self._stories_of([article_id for article_id, _ in matches])
-        # an indexed id with no article (a run killed after the index's write, before the article's) is no match
-        matches = [match for match in matches if match[0] in story_of]
-        if not matches:
-            return
-        stories = set(story_of.values())
-        story = min(stories)
-        record["story_id"] = story
-        record["story_match"], similarity = matches[0]
-        record["story_similarity"] = round(similarity, 4)
-        record["story_merges"] = sorted(stories - {story})
-        for other in record["story_merges"]:
-            self.merged_into[other] = story
-        self.crawler.stats.inc_value("arshif/story_joined")
-        if record["story_merges"]:
-            self.crawler.stats.inc_value("arshif/stories_merged", len(record["story_merges"]))
-
-    def _stories_of(self, article_ids: list[int]) -> dict[int, int]:
-        """The current story of each of these articles that exists: this run's from memory, earlier runs' from the archive."""
-        found = {i: self.story_of[i] for i in article_ids if i in self.story_of}
-        archived = [i for i in article_ids if i not in self.story_of]
-        if archived:
-            rows = self.db.execute(
-                f"SELECT id, story_id FROM articles WHERE id IN ({','.join('?' * len(archived))})", archived
-            ).fetchall()
-            found.update((article_id, article_id if story is None else story) for article_id, story in rows)
-        return {article_id: self._story(story) for article_id, story in found.items()}
-
-    def _story(self, story: int) -> int:
-        while story in self.merged_into:
-            story = self.merged_into[story]
-        return story
-
     # -- exact copies and URL aliases ----------------------------------------------
 
-    def _duplicate(self, page, url_key: str, original: int, kind: str):
+    def _duplicate(self, page, url_key: str, original: int):
         record = page["record"]
         kept = self.kept_this_run.get(original)
         if kept and self._rank(record) < kept[0]:
             record["id"] = original
-            record["story_id"] = self._story(self.story_of[original])
-            record["story_match"], record["story_similarity"] = kept[1], kept[2]
-            page["replaces"] = {"kind": kind, "similarity": 1.0}
+            record["story_id"], record["story_match"], record["story_similarity"] = original, None, None
+            # the copy kept so far becomes the duplicate: its kind from its own rank (at home or not) and text
+            page["replaces"] = {"kind": _kind(not kept[0][2], kept[1], record["content_hash"]), "similarity": 1.0}
             self._remember(record, url_key, original)
-            if self.near is not None and kind == "url":  # an alias may carry another text than its page
-                self.near.replace(original, _signature(record))
+            if self.near is not None and record["content_hash"] != kept[1]:  # an alias may carry another text
+                sig = _signature(record)
+                self.near.propose(original, sig)
+                self.near.replace(original, sig)
             return page.item
-        page["duplicate"] = {"of": original, "kind": kind, "similarity": 1.0}
+        text = kept[1] if kept else self._archived_hash(original)
+        page["duplicate"] = {"of": original, "kind": _kind(self._at_home(record), record["content_hash"], text),
+                             "similarity": 1.0}
         self.fetched[record["url"]] = original
         self.seen[url_key] = original
         self.seen.setdefault(self._fold(record["canonical_url"]), original)
         self._seen_by_other_folds(record, original, article=False)
         return page.item
 
+    def _archived_hash(self, article_id: int) -> str | None:
+        row = self.db.execute("SELECT content_hash FROM articles WHERE id = ?", [article_id]).fetchone()
+        return row[0] if row else None
+
     def _remember(self, record: dict, url_key: str, article_id: int) -> None:
-        self.kept_this_run[article_id] = (self._rank(record), record.get("story_match"), record.get("story_similarity"))
-        self.story_of[article_id] = record["story_id"]
+        self.kept_this_run[article_id] = (self._rank(record), record["content_hash"])
         self.fetched[record["url"]] = article_id
         self.seen[url_key] = self.seen[self._fold(record["canonical_url"])] = article_id
         if record["content_hash"]:
@@ -316,6 +287,14 @@ class DedupPipeline:
 
     def _fold(self, url: str) -> str:
         return fold_url(url, self.fold) if self.fold and url else url
+
+
+def _kind(at_home: bool, text: str | None, article_text: str | None) -> str:
+    """A copy's kind, from the page itself and the article's text, never from which page arrived first:
+    `exact` for the article's normalized text at a page's own address, `url` for a page fetched under an
+    alias (tracking parameters, AMP or host variant, a canonical address elsewhere) or whose text is not
+    the article's (an alias found by its address)."""
+    return "exact" if at_home and text and text == article_text else "url"
 
 
 def _signature(record: dict) -> Signature:

@@ -247,6 +247,24 @@ class StoragePipeline:
         """The spider's unit is through the pipelines (pipelines/outcomes/commit_units.py): write it whole."""
         self._final_flush(unit_end=True)
 
+    def _decide_stories(self) -> None:
+        """The run's last rows are written: its verified pairs become stories (pipelines/similarity/stories.py).
+        Not after a failed write (the next run's open decides them, for the articles that were written)."""
+        if failed(self.crawler) or self.state.users > 1:
+            return
+        from pipelines.similarity.stories import resolve_stories
+
+        try:
+            done = resolve_stories(self.db)
+        except WRITE_ERRORS as exc:
+            logger.warning("Stories not decided (%s): the next run decides them", exc)
+            return
+        stats = self.crawler.stats
+        stats.set_value("arshif/story_joined", done.joined)
+        stats.set_value("arshif/near_template_refused", done.template_refused)
+        stats.set_value("arshif/near_bucket_refused", done.bucket_refused)
+        stats.set_value("arshif/stories_merged", done.stories_merged)
+
     def _finish(self, row: tuple, error: str | None) -> None:
         if error:
             _drop_orphan_index_rows(self.db)
@@ -257,6 +275,7 @@ class StoragePipeline:
         if self.db is None or self.crawl_id is None or self.closed:
             return
         self._final_flush()
+        self._decide_stories()
         stats = self.crawler.stats.get_stats()
         counts = {outcome: stats.get(f"{STATS_PREFIX}{outcome}", 0) for outcome in (*OUTCOMES, *RUN_COUNTS)}
         counts["pages_fetched"] = stats.get("downloader/response_count", 0)

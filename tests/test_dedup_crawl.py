@@ -190,6 +190,19 @@ OTHER = "\n".join(
 )
 
 
+def decided(pipeline, *items) -> dict[int, tuple]:
+    """Write the items' articles as a crawl's storage does, end the run (its stories decided), and return
+    each article's (story_id, story_match, story_similarity) by id."""
+    from pipelines.archive.database import insert_rows
+    from pipelines.similarity.stories import resolve_stories
+
+    insert_rows(pipeline.db, [dict(item.record) for item in items if not item.duplicate], [], [])
+    pipeline.near.flush()
+    resolve_stories(pipeline.db)
+    return {row[0]: tuple(row[1:]) for row in pipeline.db.execute(
+        "SELECT id, story_id, story_match, story_similarity FROM articles")}
+
+
 def _item(url: str, text: str, canonical: str | None = None, published: str | None = "2025-04-08") -> PageItem:
     record = {"url": url, "canonical_url": canonical or url, "source": "t", "title": "عنوان", "text": text,
               "published": published, "fetched_at": "2025-04-09T10:00:00+00:00", "content_hash": content_hash(text)}
@@ -244,9 +257,10 @@ def test_a_near_copy_is_stored_in_the_same_story_in_either_order(dedup, copy_fir
     dedup.process_item(second)
     assert original.duplicate is copy.duplicate is None and original.replaces is copy.replaces is None
     assert (first.record["id"], second.record["id"]) == (1, 2)
-    assert first.record["story_id"] == second.record["story_id"] == 1
-    assert second.record["story_match"] == 1 and first.record["story_match"] is None
-    assert DEFAULT_THRESHOLD <= second.record["story_similarity"] < 1.0
+    assert first.record["story_id"] == 1 and second.record["story_id"] == 2  # each its own until the run ends
+    stories = decided(dedup, first, second)
+    assert stories[1][:2] == (1, None) and stories[2][:2] == (1, 1)  # then one story: the later page matched the earlier
+    assert DEFAULT_THRESHOLD <= stories[2][2] < 1.0
 
 
 @pytest.mark.parametrize("copy_first", [True, False])
@@ -279,10 +293,11 @@ def test_a_new_run_checks_the_archive(tmp_path):
         pipeline.process_item(_item("http://x.test/a.html?fbclid=1", STORY))
     near = pipeline.process_item(_item("http://y.test/b.html", STORY + "\nسطر إضافي في آخر الخبر المعاد نشره."))
     assert near.duplicate is None and near.record["id"] == 2
-    assert (near.record["story_id"], near.record["story_match"]) == (1, 1) and near.record["story_similarity"] < 1.0
     other = pipeline.process_item(_item("http://y.test/c.html", OTHER))
     assert other.duplicate is None and (other.record["id"], other.record["story_id"]) == (3, 3)
     assert crawler.stats.get_value("arshif/already_archived") == 2
+    stories = decided(pipeline, near, other)
+    assert stories[2][:2] == (1, 1) and stories[2][2] < 1.0 and stories[3][:2] == (3, None)
     pipeline.close_spider()
 
 

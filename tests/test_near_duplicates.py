@@ -110,6 +110,7 @@ def test_index_finds_verifies_and_persists(site, tmp_path):
     assert match is not None and match[0] == 2 and match[1] >= DEFAULT_THRESHOLD
     assert index.find(signature(text(site.D))) is None
     index.close()
+    db["articles"].insert_all([{"id": i, "url": f"http://x.test/{i}"} for i in (1, 2, 3)])  # the articles it names
     db.close()
 
     # tomorrow's crawl: a new connection finds today's articles without reading any text back

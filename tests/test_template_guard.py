@@ -1,11 +1,11 @@
-"""The near-duplicate index's template guard: recurring reports that share a template do not chain into one story.
+"""The template guard: recurring reports that share a template do not chain into one story, from the first run on.
 
 A family of reports shares a long template and each report adds a few words of
 its own: pairs of them reach the Jaccard threshold on the template alone. The
-first run indexes them (and, not knowing the template yet, still matches them:
-what a run learns applies from the next run, so no decision depends on the
-order pages arrive in); the next run refuses a new report of the family, finds a
-true copy of one report, and skips the LSH buckets the family over-filled.
+index records the verified pairs; when the run ends (pipelines/similarity/stories.py)
+the pairs sharing template text only, counted over the whole run, are refused, so
+the first run into an empty archive is guarded and the stories do not depend on the
+order pages arrive in, while a true copy of one report joins it.
 Real SQLite files, the index's own batched writes (more batches than one).
 """
 
@@ -17,6 +17,7 @@ from collections import Counter
 from pipelines.archive.database import open_archive
 from pipelines.similarity import near_duplicates as nd
 from pipelines.similarity.near_duplicates import open_index, sampled_hashes, signature
+from pipelines.similarity.stories import resolve_stories
 
 LETTERS = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"
 REPORTS = 120  # above COMMON_ARTICLES and BUCKET_CAP, and several batches of 16
@@ -43,61 +44,90 @@ def report(i: int) -> str:
     return f"{TEMPLATE} {words(1000 + 20 * i, 20)}"
 
 
-def test_reports_chain_in_the_run_that_learns_the_template_and_not_after(tmp_path):
+def _one_run(db_path, texts: list[str], order: list[int]) -> tuple[dict[int, int], object]:
+    """Index the texts in ``order`` in ONE run into an empty archive (article id = position + 1), write them
+    as a crawl's storage does, end the run; each text's story, by position, and what the decision counted."""
+    db = open_archive(db_path)
+    index = open_index(db, batch_size=16)
+    for n in order:
+        sig = signature(texts[n])
+        index.propose(n + 1, sig)
+        index.add(n + 1, sig)
+    index.close()
+    db["articles"].insert_all([{"id": n + 1, "url": f"http://x.test/{n}", "text": texts[n], "story_id": n + 1}
+                               for n in order])
+    done = resolve_stories(db)
+    stories = {row[0] - 1: row[1] for row in db.execute("SELECT id, story_id FROM articles")}
+    return stories, done
+
+
+def _partition(stories: dict[int, int]) -> set[frozenset]:
+    groups: dict[int, set] = {}
+    for n, story in stories.items():
+        groups.setdefault(story, set()).add(n)
+    return {frozenset(group) for group in groups.values()}
+
+
+def test_the_first_run_into_an_empty_archive_does_not_chain_reports(tmp_path):
+    """No earlier run learned the template: the whole run's counts do. No report joins another; the true
+    copy of report 5 joins report 5's story; more batches than one, reports above both caps."""
     assert REPORTS > max(nd.COMMON_ARTICLES, nd.BUCKET_CAP)
-    db_path = tmp_path / "archive.db"
-    first = open_index(open_archive(db_path), batch_size=16)
-    joined_first = 0
-    for i in range(REPORTS):
-        sig = signature(report(i))
-        joined_first += bool(first.matches(sig))
-        first.add(i + 1, sig)
-    first.close()
-    # every report after the first reaches the threshold on the template and, in this run, is matched
-    assert joined_first == REPORTS - 1 and first.template_refused == 0 and first.buckets_skipped == 0
-    db = first.db
-    assert nd.sampled_hashes(signature(TEMPLATE).hashes).size  # the template has counted shingles
-    assert {row[0] for row in db.execute("SELECT DISTINCT generation FROM near_duplicate_common")} == {first.generation}
-    assert db.execute("SELECT COUNT(*) FROM near_duplicate_full_bands").fetchone()[0] > 0
+    texts = [report(i) for i in range(REPORTS)] + [report(5) + " " + words(9000, 3)]
+    assert signature(texts[0]).jaccard(signature(texts[1])) >= nd.DEFAULT_THRESHOLD  # pairs pass the threshold...
+    stories, done = _one_run(tmp_path / "archive.db", texts, list(range(len(texts))))
+    partition = _partition(stories)
+    assert frozenset((5, REPORTS)) in partition  # the copy is in its report's story
+    assert len(partition) == REPORTS  # ...and no two reports are: template text only
+    assert done.runs == 1 and done.kept >= 1 and done.template_refused + done.bucket_refused > 0
+    db = open_archive(tmp_path / "archive.db")
+    assert db.execute("SELECT resolved FROM near_duplicate_runs").fetchall() == [(1,)]
+    assert db.execute("SELECT COUNT(*) FROM near_duplicate_pairs WHERE shared_sampled IS NOT NULL").fetchone() == (0,)
 
     # the counts summed over the batches are those of the texts
-    expected = Counter(h for i in range(REPORTS) for h in sampled_hashes(signature(report(i)).hashes).tolist())
-    stored = dict(db.execute("SELECT hash, articles FROM near_duplicate_shingle_counts").fetchall())
-    assert stored == dict(expected)
+    expected = Counter(h for text in texts for h in sampled_hashes(signature(text).hashes).tolist())
+    assert dict(db.execute("SELECT hash, articles FROM near_duplicate_shingle_counts").fetchall()) == dict(expected)
     common = {row[0] for row in db.execute("SELECT hash FROM near_duplicate_common")}
     assert common == {h for h, n in expected.items() if n >= nd.COMMON_ARTICLES}
-    own = set(sampled_hashes(signature(words(1000, 20 * REPORTS)).hashes).tolist())
-    assert not common & own
-
-    second = open_index(open_archive(db_path))
-    assert second.generation == first.generation + 1
-    new_report = signature(report(REPORTS))
-    assert new_report.jaccard(signature(report(0))) >= nd.DEFAULT_THRESHOLD  # the pair passes the threshold...
-    assert second.matches(new_report) == []  # ...and is refused: template text only
-    assert second.template_refused >= 1 and second.buckets_skipped > 0
-
-    copy = signature(report(5) + " " + words(9000, 3))  # a true copy: an update of report 5
-    found = second.matches(copy)
-    assert [article_id for article_id, _ in found] == [6]
-    second.close()
+    assert not common & set(sampled_hashes(signature(words(1000, 20 * REPORTS)).hashes).tolist())
 
 
-def test_decisions_within_a_run_do_not_depend_on_the_order(tmp_path):
-    """The same pages indexed in two orders in a run that learns the template: the same verified pairs."""
-    texts = [report(i) for i in range(REPORTS)] + [report(7) + " " + words(9100, 4)]
-    pairs = []
+def test_the_same_run_in_two_orders_gives_the_same_stories(tmp_path):
+    """Decided from the whole run: a report early in one order and late in the other is treated alike."""
+    texts = [report(i) for i in range(REPORTS)] + [report(7) + " " + words(9100, 4), report(30) + " " + words(9200, 2)]
+    partitions = []
     for seed in (1, 2):
         order = list(range(len(texts)))
         random.Random(seed).shuffle(order)
-        index = open_index(open_archive(tmp_path / f"order-{seed}.db"), batch_size=16)
-        found = set()
-        for n in order:
-            sig = signature(texts[n])
-            found |= {frozenset((n, article_id - 1)) for article_id, _ in index.matches(sig)}
-            index.add(n + 1, sig)
-        index.close()
-        pairs.append(found)
-    assert pairs[0] == pairs[1] and frozenset((7, REPORTS)) in pairs[0]
+        stories, _ = _one_run(tmp_path / f"order-{seed}.db", texts, order)
+        partitions.append(_partition(stories))
+    assert partitions[0] == partitions[1]
+    assert {frozenset((7, REPORTS)), frozenset((30, REPORTS + 1))} <= partitions[0]
+
+
+def test_a_run_killed_before_its_end_is_decided_at_the_next_open(tmp_path):
+    """The pairs of a run that never ended stay undecided; the next open_index decides them, for the
+    articles that were written (an indexed id without its article joins nothing)."""
+    db = open_archive(tmp_path / "archive.db")
+    index = open_index(db, batch_size=4)
+    texts = [report(3), report(3) + " " + words(9000, 3), report(4) + " " + words(9100, 3)]
+    for n, text in enumerate(texts):
+        sig = signature(text)
+        index.propose(n + 1, sig)
+        index.add(n + 1, sig)
+    index.flush()  # the index's batch committed; only articles 1 and 2 were written before the kill
+    db["articles"].insert_all([{"id": n + 1, "url": f"http://x.test/{n}", "text": texts[n], "story_id": n + 1} for n in (0, 1)])
+    assert db.execute("SELECT resolved FROM near_duplicate_runs").fetchall() == [(0,)]
+    assert db.execute("SELECT story_id FROM articles WHERE id = 2").fetchone() == (2,)
+    assert db.execute("SELECT COUNT(*) FROM near_duplicate_bands WHERE article_id = 3").fetchone()[0] == nd.BANDS
+    second = open_index(open_archive(tmp_path / "archive.db"))
+    assert second.db.execute("SELECT id, story_id, story_match FROM articles ORDER BY id").fetchall() == [(1, 1, None), (2, 1, 1)]
+    assert second.db.execute("SELECT resolved FROM near_duplicate_runs ORDER BY generation").fetchall() == [(1,), (0,)]
+    # article 3 was indexed, never written: its index rows are gone, so the id the next article gets starts clean
+    for table in ("near_duplicate_signatures", "near_duplicate_bands", "near_duplicate_pairs"):
+        assert second.db.execute(f"SELECT COUNT(*) FROM {table} WHERE article_id = 3").fetchone() == (0,), table
+    assert second.db.execute("SELECT COUNT(*) FROM near_duplicate_signatures").fetchone() == (2,)
+    assert 3 not in [article_id for article_id, _ in second.matches(signature(texts[2]))]  # no candidate any more
+    second.close()
 
 
 def test_a_rebuilt_index_forgets_its_counts(tmp_path, monkeypatch):

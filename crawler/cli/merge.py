@@ -254,6 +254,9 @@ def _merge_articles(db, target: Path, source: str, readers, crawl_ids, report: M
         writer.flush()
     finally:
         pipeline.close_spider()
+    from pipelines.similarity.stories import resolve_stories
+
+    resolve_stories(db)  # this source's merged articles: their verified pairs become stories
 
 
 class _Writer:
