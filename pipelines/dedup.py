@@ -121,13 +121,17 @@ class DedupPipeline:
     def unit_committed(self, spider=None):
         """The spider's unit is in the archive (pipelines/outcomes/commit_units.py): from here on its articles
         are decided on as a later run decides on an earlier run's. None is displaced by a better-ranked copy
-        (that copy becomes their duplicate), their signatures are written, and the shingles and buckets that
-        became template so far apply from the next unit on: what a killed import's rerun meets."""
+        (that copy becomes their duplicate), their signatures are written, their verified pairs become stories,
+        and the shingles and buckets that became template so far apply from the next unit on: what a killed
+        import's rerun meets."""
         self.kept_this_run.clear()
         if self.near is None:
             return
+        from pipelines.similarity.stories import resolve_stories
+
         try:
             self.near.flush()
+            resolve_stories(self.db)  # the unit's pairs, decided as a run's end decides them (a rerun meets the same)
             self.near.next_generation()
         except WRITE_ERRORS as exc:  # the unit is committed; the next run's open_index indexes what is missing
             report_write_failure(self.crawler, exc, "near-duplicate index")

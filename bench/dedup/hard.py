@@ -176,6 +176,7 @@ def _pairs(groups: Counter) -> int:
 
 def measure(path: Path, docs: int, threshold: float, run_docs: int = 1000) -> dict:
     from scrapy.settings import Settings
+    from scrapy.signalmanager import SignalManager
 
     from crawler.cli.merge import _Stats, _Writer  # what `arshif merge` drives the pipeline with
     from crawler.items import PageItem
@@ -195,7 +196,7 @@ def measure(path: Path, docs: int, threshold: float, run_docs: int = 1000) -> di
         crawler = SimpleNamespace(
             settings=Settings({"ARSHIF_DB": str(db_path), "ARSHIF_NEAR_DUPLICATE_THRESHOLD": threshold,
                                "ARSHIF_BATCH_SIZE": 50}),
-            stats=_Stats(), spider=SimpleNamespace(name="bench", source=None))
+            signals=SignalManager(), stats=_Stats(), spider=SimpleNamespace(name="bench", source=None))
         pipeline = DedupPipeline.from_crawler(crawler)
         pipeline.open_spider()
         db = open_archive(db_path)

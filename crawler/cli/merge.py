@@ -201,8 +201,11 @@ def _dedup_pipeline(target: Path, source_name: str, report: MergeReport):
         report.notes.append(f"source {source_name!r} is not in seeds/: its URLs are compared without url_fold")
     settings = _settings(str(target), "WARNING")
     settings.set("ARSHIF_REFRESH", True, priority="cmdline")  # a later fetch with another text is an edit
+    from scrapy.signalmanager import SignalManager
+
     crawler = SimpleNamespace(
         settings=settings,
+        signals=SignalManager(),  # the pipelines connect to signals (an import's commit units); merge sends none
         stats=_Stats(),
         spider=SimpleNamespace(name="merge", source=source, source_name=source_name),
     )

@@ -433,18 +433,27 @@ def open_index(db: Database, threshold: float = DEFAULT_THRESHOLD, batch_size: i
         generation = db.execute("INSERT INTO near_duplicate_runs (started) VALUES (datetime('now'))").lastrowid
     index = NearDuplicateIndex(db, threshold, batch_size, generation)
     last = db.execute("SELECT COALESCE(MAX(article_id), 0) FROM near_duplicate_signatures").fetchone()[0]
+    # articles a killed run wrote before their index rows: their pairs are proposed as on arrival (in id
+    # order, each against those before it), so they join the stories a clean run gives them; a whole
+    # index built anew (a new archive, changed parameters) only indexes: no archived story is redrawn
+    catching_up = last > 0
     added = 0
     while True:
         rows = db.execute("SELECT id, text FROM articles WHERE id > ? ORDER BY id LIMIT 500", [last]).fetchall()
         if not rows:
             break
         for article_id, text in rows:
-            index.add(article_id, signature(text or ""))
+            sig = signature(text or "")
+            if catching_up:
+                index.propose(article_id, sig)
+            index.add(article_id, sig)
         added += len(rows)
         last = rows[-1][0]
     index.flush()
     if added:
         logger.info("Near-duplicate index: %s archived articles indexed", added)
+        if catching_up:
+            resolve_stories(db)  # this generation's pairs: decided as their run's end would have
         # what they taught is an earlier run's (a run killed after its articles, before its index): it applies now
         index.next_generation()
     return index
