@@ -187,6 +187,26 @@ async def test_largest_stories_are_the_stories_view_largest_first(archive_db):
     assert all(len(r["source_list"].split(",")) == r["sources"] for r in rows)
 
 
+async def test_the_stories_view_page_is_served_without_a_count_or_a_sort_by_size(archive_db):
+    """Counting or sorting the view groups every article (the SQL time limit at 1 M): its page lists
+    stories in story order, uncounted, and points at the largest-stories query; `_nocount=0` counts."""
+    ds = make_datasette(archive_db)
+    with sqlite3.connect(archive_db) as connection:
+        reference = [list(row) for row in connection.execute("SELECT id, original_id, members FROM stories LIMIT 5")]
+        total = connection.execute("SELECT COUNT(*) FROM stories").fetchone()[0]
+    assert reference
+    page = (await ds.client.get("/archive/stories.json", params={"_size": "5"})).json()
+    assert page["filtered_table_rows_count"] is None  # no count query ran
+    assert "order by" not in page["query"]["sql"].lower()
+    assert [[row[0], row[1], row[2]] for row in page["rows"]] == reference
+    counted = (await ds.client.get("/archive/stories.json", params={"_size": "5", "_nocount": "0"})).json()
+    assert counted["filtered_table_rows_count"] == total
+    html = await ds.client.get("/archive/stories")
+    assert html.status_code == 200 and 'href="largest_stories"' in html.text
+    articles = (await ds.client.get("/archive/articles.json", params={"_size": "1"})).json()
+    assert articles["filtered_table_rows_count"] is not None  # other tables are counted as before
+
+
 async def test_articles_without_a_date(archive_db):
     db = open_archive(archive_db)
     undated = next_article_id(db)
