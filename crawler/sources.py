@@ -213,7 +213,7 @@ def scheduled_files(seeds_dir: Path | None = None) -> tuple[list[Path], list[Pat
         try:
             with open(path, "rb") as handle:
                 scheduled = tomllib.load(handle).get("scheduled", True)
-        except (OSError, tomllib.TOMLDecodeError):
+        except (OSError, ValueError):  # unreadable, not TOML, not UTF-8 (a windows-1256 file): reported when run
             scheduled = True
         (left_out if scheduled is False else run).append(path)
     return run, left_out

@@ -107,13 +107,34 @@ def test_all_leaves_out_a_source_that_is_not_scheduled_and_says_so(tmp_path, cap
 
     for name, extra in (("kept", ""), ("local", "scheduled = false\n"), ("broken", "name = [\n")):
         (tmp_path / f"{name}.toml").write_text(f'name = "{name}"\nsite_url = "http://127.0.0.1:1/"\nstart_urls = ["http://127.0.0.1:1/"]\n{extra}', encoding="utf-8")
+    # saved as windows-1256, not UTF-8: run too (its load reports the file), not a traceback stopping every source
+    (tmp_path / "cp1256.toml").write_bytes('name = "cp1256"\ntitle = "أخبار"\nsite_url = "http://127.0.0.1:1/"\n'.encode("cp1256"))
     args = build_parser().parse_args(["crawl", "--all", "--seeds", str(tmp_path)])
     specs = _specs(args)
     # a file that does not parse is still run, so its error gets a failed `crawls` row
-    assert sorted(Path(spec).stem for spec in specs) == ["broken", "kept"]
+    assert sorted(Path(spec).stem for spec in specs) == ["broken", "cp1256", "kept"]
     assert f"left out local (scheduled = false in {tmp_path / 'local.toml'}); name it to crawl it" in capsys.readouterr().out
     assert _specs(build_parser().parse_args(["crawl", "local"])) == ["local"]
     from crawler.sources import load_source, scheduled_files
 
     assert load_source(str(tmp_path / "local.toml")).scheduled is False
     assert [path.stem for path in scheduled_files()[1]] == ["demo"]  # the shipped demo only
+
+
+def test_a_base_url_map_naming_a_left_out_source_does_not_refuse_the_run(tmp_path):
+    """One map shared by `--all` and by runs that name the demo: its entry is set aside with a note, the rest runs."""
+    from tests.conftest import run_arshif
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    demo = (SEEDS_DIR / "demo.toml").read_text(encoding="utf-8")
+    (seeds / "on.toml").write_text(demo.replace('name = "demo"', 'name = "on"').replace("scheduled = false", ""), encoding="utf-8")
+    (seeds / "off.toml").write_text(demo.replace('name = "demo"', 'name = "off"'), encoding="utf-8")
+    base_map = tmp_path / "map.toml"
+    base_map.write_text('on = "http://127.0.0.1:9"\noff = "http://127.0.0.1:9"\n', encoding="utf-8")  # nothing listens
+    result = run_arshif("crawl", "--all", "--seeds", str(seeds), "--base-url-map", str(base_map), "--db",
+                        str(tmp_path / "archive.db"), "--local", "--log-level", "WARNING")
+    assert "--base-url for off not used (off is left out: scheduled = false)" in result.stdout, result.stdout + result.stderr
+    assert "not in this run" not in result.stderr
+    assert result.returncode == 2, result.stderr[-2000:]  # it ran: `on` yielded no article (its site is down)
+    assert "1 sources: 0 finished, 0 failed, 1 yielded no article" in result.stdout

@@ -160,5 +160,13 @@ def test_a_read_only_file_system_is_named_not_a_traceback(tmp_path):
         script = (f"mount -t tmpfs -o size=16m tmpfs {disk} && cd {PROJECT_DIR} && {command} > /dev/null 2>&1 && "
                   f"mount -o remount,ro {disk} && {command}")
         result = subprocess.run(["unshare", flag, "sh", "-c", script], capture_output=True, text=True, timeout=300)
+        # `arshif import` into the same read-only archive: the same message (it was a traceback from the lock file)
+        warc = tmp_path / "any.warc"
+        warc.write_bytes(b"")
+        imported = subprocess.run(["unshare", flag, "sh", "-c", f"mount -t tmpfs -o size=1m,ro tmpfs {disk} && cd {PROJECT_DIR} && "
+                                   f"{sys.executable} -m crawler.cli.main import {warc} --db {disk}/archive.db"],
+                                  capture_output=True, text=True, timeout=300)
     assert result.returncode == 1, result.stderr[-2000:]
     assert "read-only" in result.stderr and "Traceback" not in result.stderr
+    assert imported.returncode == 1, imported.stderr[-2000:]
+    assert "the file system is read-only" in imported.stderr and "Traceback" not in imported.stderr

@@ -90,6 +90,7 @@ def _specs(args) -> list[str]:
             raise _usage(f"no source files (*.toml) in {folder}" + (" with scheduled = true" if left_out else ""))
         for path in left_out:  # stdout: a note, not a failure cron should mail
             print(f"arshif crawl --all: left out {path.stem} (scheduled = false in {path}); name it to crawl it")
+        args.left_out = {path.stem for path in left_out}
         return [str(path) for path in files]
     if args.seeds:
         raise _usage("--seeds goes with --all")
@@ -126,6 +127,9 @@ def _base_urls(args, specs: list[str]) -> dict[str, str]:
 def cmd_crawl(args) -> int:
     specs = _specs(args)
     base_urls = _base_urls(args, specs)
+    for name in sorted(getattr(args, "left_out", set()) & set(base_urls)):  # a map shared with runs that name them
+        print(f"arshif crawl --all: --base-url for {name} not used ({name} is left out: scheduled = false)")
+        del base_urls[name]
     check_archive_path(args.db)  # ArchiveError: exit 4 before the lock file or anything else is made
     problem = write_problem(args.db)
     if problem:  # a read-only file system: say so, not a traceback from the lock file

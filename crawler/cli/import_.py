@@ -54,7 +54,7 @@ def register(sub) -> None:
 
 def cmd_import(args) -> int:
     from crawler.cli.common import crawl_settings, refuse_if_locked
-    from pipelines.archive.checks import check_archive_path
+    from pipelines.archive.checks import check_archive_path, write_problem
     from pipelines.archive.warc_import import file_digest
 
     if args.since is not None and not _is_date(args.since):
@@ -62,6 +62,10 @@ def cmd_import(args) -> int:
         return 2
     db_path = Path(args.db)
     check_archive_path(db_path)  # ArchiveError: exit 4 before anything is written
+    problem = write_problem(db_path)
+    if problem:  # a read-only file system: say so, not a traceback from the lock file
+        print(f"arshif: {problem}", file=sys.stderr)
+        return 1
     refuse_if_locked(str(db_path))
     downloads: list[Path] = []
     try:

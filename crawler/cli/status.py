@@ -56,7 +56,7 @@ def seeded_source_names() -> list[str]:
         try:
             with open(path, "rb") as handle:
                 name = tomllib.load(handle).get("name")
-        except (OSError, tomllib.TOMLDecodeError):
+        except (OSError, ValueError):  # not TOML, or not UTF-8
             name = None
         names.append(name if isinstance(name, str) and name else path.stem)
     return names
