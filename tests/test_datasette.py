@@ -121,7 +121,7 @@ async def test_latest_crawls_with_counts(archive_db, demo_crawl):
 
 
 async def test_duplicate_clusters_one_row_per_article_with_count(archive_db):
-    with sqlite3.connect(archive_db) as connection:
+    with open_archive(archive_db).conn as connection:  # registers the functions the triggers call
         original = connection.execute("select duplicate_of from duplicates where kind = 'exact'").fetchone()[0]
         connection.execute(
             "insert into duplicates (url, source, title, duplicate_of, similarity, kind)"
@@ -145,7 +145,7 @@ async def test_duplicate_clusters_pages_are_the_largest_clusters_in_order_with_e
     insert_rows(db, [{"id": 1000 + n, "url": f"https://many.example/{n}", "source": "many", "title": f"خبر {n}",
                       "text": "نص", "language": "ar"} for n in range(130)], [])
     db.close()
-    with sqlite3.connect(archive_db) as connection:
+    with open_archive(archive_db).conn as connection:  # registers the functions the triggers call
         ids = [row[0] for row in connection.execute("select id from articles order by id")]
         connection.executemany(
             "insert into duplicates (url, source, title, duplicate_of, similarity, kind) values (?, 'demo', 'نسخة', ?, ?, ?)",

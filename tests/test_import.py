@@ -509,8 +509,14 @@ with open(os.path.join(out, "stdout"), "w") as stdout, open(os.path.join(out, "s
         except sqlite3.Error:
             pass
     if size == "256m":  # else the disk fills up by itself
-        subprocess.run(["mount", "--bind", warc, warc], check=True)
-        subprocess.run(["mount", "-o", "remount,bind,ro", warc], check=True)
+        # bind and remount read-only in one command; a WARC file the import opens in between (it rotates
+        # every 64 KB) makes the remount busy: drop that bind and make it again (the import keeps writing)
+        for attempt in range(200):
+            if subprocess.run(["mount", "--bind", "-o", "ro", warc, warc], capture_output=True).returncode == 0:
+                break
+            subprocess.run(["umount", "-l", warc], capture_output=True)
+        else:
+            raise SystemExit("the WARC folder could not be made read-only in 200 attempts")
     finished_before = process.poll() is not None
     try:
         code = process.wait(timeout=120)
@@ -609,6 +615,29 @@ def test_a_directory_or_the_same_file_twice_gets_a_plain_answer(tmp_path):
     assert line.startswith(f"x.warc.gz: {made['records']} records")
     [entry] = json.loads(next(Database(tmp_path / "a.db").query("SELECT import_files FROM crawls"))["import_files"])
     assert entry["counts"]["records"] == made["records"] and "already_imported" not in entry["counts"]
+
+
+def test_a_file_that_is_not_a_warc_is_named_and_nothing_is_written(tmp_path):
+    """The wrong file named (a page, a text file, an empty file): a plain message, exit 2, no archive made;
+    it was read as one record "not http" (an HTML page also "wrong length") and exit 0."""
+    page = tmp_path / "article.html"
+    page.write_text("<!DOCTYPE html><html lang='ar'><body><p>خبر</p></body></html>", encoding="utf-8")
+    text = tmp_path / "notes.txt"
+    text.write_text("WARC files are listed in index.txt\n", encoding="utf-8")
+    empty = tmp_path / "empty.warc"
+    empty.write_bytes(b"")
+    for given, said in ((page, "is not a WARC or ARC file"), (text, "is not a WARC or ARC file"), (empty, "is empty")):
+        result = arshif_import(str(given), "--db", str(tmp_path / "a.db"))
+        assert result.returncode == 2 and f"{given} {said}" in result.stderr, result.stderr[-2000:]
+        assert "Traceback" not in result.stderr and not (tmp_path / "a.db").exists()
+    # an uncompressed WARC still passes, even after blank lines
+    warc = tmp_path / "plain.warc"
+    buffer = io.BytesIO()
+    WARCWriter(buffer, gzip=False).write_record(WARCWriter(io.BytesIO()).create_warc_record(
+        "http://127.0.0.1/x.html", "resource", payload=io.BytesIO(b"x"), warc_content_type="text/plain"))
+    warc.write_bytes(b"\r\n" + buffer.getvalue())
+    result = arshif_import(str(warc), "--db", str(tmp_path / "b.db"))
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 # -- ARC files, and Heritrix/Browsertrix WARCs ----------------------------------------------------

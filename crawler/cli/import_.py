@@ -55,7 +55,7 @@ def register(sub) -> None:
 def cmd_import(args) -> int:
     from crawler.cli.common import crawl_settings, refuse_if_locked
     from pipelines.archive.checks import check_archive_path, write_problem
-    from pipelines.archive.warc_import import file_digest
+    from pipelines.archive.warc_import import file_digest, format_problem
 
     if args.since is not None and not _is_date(args.since):
         print(f"arshif import: --since {args.since!r} is not a date: give YYYY, YYYY-MM-DD or YYYY-MM-DDTHH:MM", file=sys.stderr)
@@ -74,6 +74,10 @@ def cmd_import(args) -> int:
             entry = _local(given, db_path, downloads, args.no_copy)
             if isinstance(entry, str):
                 print(f"arshif import: {entry}", file=sys.stderr)
+                return 2
+            problem = format_problem(entry["path"])
+            if problem:  # the wrong file named: say so before anything is read or written
+                print(f"arshif import: {given} {problem}", file=sys.stderr)
                 return 2
             entry["sha256"] = file_digest(entry["path"])
             same = next((other for other in files if other["sha256"] == entry["sha256"]), None)

@@ -352,6 +352,23 @@ def _read_only(db_path: str | Path, query: str, params=()) -> list[tuple]:
         return []
 
 
+def format_problem(path: str | Path) -> str | None:
+    """Why the file is not a WARC or ARC file at all (empty; uncompressed and not starting with a
+    `WARC/` or ARC `filedesc://` header), or None. A gzip file passes: its members are checked one by
+    one as they are read, so a damaged first member is skipped and counted like any other."""
+    with open(path, "rb") as handle:
+        start = handle.read(64)
+    if not start:
+        return "is empty"
+    if start[:2] == b"\x1f\x8b":
+        return None
+    head = start.lstrip(b"\r\n")
+    if head.startswith((b"WARC/", b"filedesc://")):
+        return None
+    shown = head[:24].decode("utf-8", "replace").replace("\n", " ").replace("\r", " ")
+    return f"is not a WARC or ARC file (it starts with {shown!r}, not 'WARC/' or 'filedesc://', and is not gzipped)"
+
+
 def file_digest(path: str | Path) -> str:
     """sha256 of the file: its identity in the `crawls` row."""
     import hashlib
