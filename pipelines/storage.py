@@ -15,7 +15,17 @@ from itemadapter import ItemAdapter
 from scrapy import signals
 from scrapy.exceptions import DropItem
 
-from pipelines.archive.database import OUTCOMES, RUN_COUNTS, finish_crawl, insert_rows, open_archive, start_crawl, take_place, utc_now
+from pipelines.archive.database import (
+    OUTCOMES,
+    RUN_COUNTS,
+    committed_counts,
+    finish_crawl,
+    insert_rows,
+    open_archive,
+    start_crawl,
+    take_place,
+    utc_now,
+)
 from pipelines.archive.lock import ArchiveLock
 from pipelines.archive.request_meta import ROLE, WARC_REF
 from pipelines.archive.shared import SharedArchive, SharedField, shared_archive
@@ -280,6 +290,11 @@ class StoragePipeline:
         counts = {outcome: stats.get(f"{STATS_PREFIX}{outcome}", 0) for outcome in (*OUTCOMES, *RUN_COUNTS)}
         counts["pages_fetched"] = stats.get("downloader/response_count", 0)
         error = stats.get(WRITE_ERROR)
+        if error:  # a write failed (disk full, WARC folder gone): count what was committed, not what was batched
+            try:
+                counts["stored"], counts["duplicate"] = committed_counts(self.db, self.crawl_id)
+            except WRITE_ERRORS:
+                pass
         status = "failed" if error else _STATUS_BY_REASON.get(reason, "failed")
         faults = {key[len(FAULT_PREFIX):]: value for key, value in stats.items() if key.startswith(FAULT_PREFIX)}
         warning = layout_warning(self.crawler.spider, counts)

@@ -481,6 +481,13 @@ FORCED = ("stopped by a second SIGTERM/SIGINT (Scrapy's forced shutdown): pages 
           "were not written and are fetched again by the next run")
 
 
+def committed_counts(db: Database, crawl_id: int) -> tuple[int, int]:
+    """The articles and duplicates rows a run committed: what a failed run's counts must say (the
+    pages counted into a batch that was never written are not in the archive)."""
+    return (db.execute("SELECT COUNT(*) FROM articles WHERE crawl_id = ?", [crawl_id]).fetchone()[0],
+            db.execute("SELECT COUNT(*) FROM duplicates WHERE crawl_id = ?", [crawl_id]).fetchone()[0])
+
+
 def close_abandoned(db: Database, crawl_id: int, error: str = FORCED) -> bool:
     """Mark a run the crawl left `running` (the reactor stopped before its pipelines closed) `killed`, with why.
 
