@@ -130,6 +130,15 @@ def test_a_run_killed_before_its_end_is_decided_at_the_next_open(tmp_path):
     second.close()
 
 
+def _index_on_arrival(index, texts: list[str]) -> None:
+    """What a run's dedup does for each new article (ids 1, 2, ...): propose its pairs, index it; then the batch."""
+    for n, text in enumerate(texts):
+        sig = signature(text)
+        index.propose(n + 1, sig)
+        index.add(n + 1, sig)
+    index.flush()
+
+
 def test_articles_written_before_their_index_batch_join_their_stories_at_the_next_open(tmp_path):
     """A kill after the storage batch, before the index's (the index writes every 200, storage every 50):
     the next open indexes those articles and proposes their pairs as on arrival, so they join the stories
@@ -137,12 +146,7 @@ def test_articles_written_before_their_index_batch_join_their_stories_at_the_nex
     texts = [report(3), report(3) + " " + words(9000, 3), report(4) + " " + words(9100, 3), words(9500, 80),
              words(9500, 80) + " " + words(9700, 4)]
     clean = open_archive(tmp_path / "clean.db")
-    index = open_index(clean)
-    for n, text in enumerate(texts):
-        sig = signature(text)
-        index.propose(n + 1, sig)
-        index.add(n + 1, sig)
-    index.flush()
+    _index_on_arrival(open_index(clean), texts)
     clean["articles"].insert_all([{"id": n + 1, "url": f"http://x.test/{n}", "text": text, "story_id": n + 1}
                                   for n, text in enumerate(texts)])
     resolve_stories(clean)
@@ -150,12 +154,7 @@ def test_articles_written_before_their_index_batch_join_their_stories_at_the_nex
     assert len({story for _, story, _ in expected}) < len(texts)  # the texts do make stories
 
     killed = open_archive(tmp_path / "killed.db")
-    index = open_index(killed)
-    for n, text in enumerate(texts[:2]):  # articles 1-2 indexed; 3-5 written but their index batch never was
-        sig = signature(text)
-        index.propose(n + 1, sig)
-        index.add(n + 1, sig)
-    index.flush()
+    _index_on_arrival(open_index(killed), texts[:2])  # articles 1-2 indexed; 3-5 written, their index batch never
     killed["articles"].insert_all([{"id": n + 1, "url": f"http://x.test/{n}", "text": text, "story_id": n + 1}
                                    for n, text in enumerate(texts)])
     second = open_index(open_archive(tmp_path / "killed.db"))
