@@ -77,6 +77,7 @@ ARSHIF_EXTRACT_WORKERS = -1  # extraction processes; -1: cores - 1 (at least 1),
 ARSHIF_EXTRACT_IN_FLIGHT = 0  # pages in the pool at once; 0: 16 per worker
 ARSHIF_MAX_RETRY_AFTER = 60  # longest Retry-After wait honoured (seconds)
 ARSHIF_GC_THRESHOLD = 10_000  # collect new objects every N allocations, not 700, and freeze what is loaded at start (0: Python's own)
+ARSHIF_NEAR_INDEX_BATCH = 2000  # articles whose near-duplicate index rows are written in one transaction (pipelines/dedup.py)
 ARSHIF_NEAR_DUPLICATE_THRESHOLD = 0.6  # exact Jaccard of word 3-shingles from which two articles are one story; 0: off
 
 # --- Security (SECURITY.md): hostile pages and hostile DNS ---

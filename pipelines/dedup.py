@@ -51,26 +51,38 @@ from itemadapter import ItemAdapter
 
 from pipelines.archive.database import next_article_id, open_archive
 from pipelines.archive.shared import SharedArchive, SharedField, shared_archive
+from pipelines.outcomes.commit_units import UNIT_COMMITTED, commits_in_units
+from pipelines.outcomes.counters import drop
+from pipelines.outcomes.write_failure import WRITE_ERRORS
+from pipelines.outcomes.write_failure import report as report_write_failure
 from pipelines.similarity.near_duplicates import (
     DEFAULT_THRESHOLD,
     Signature,
     open_index,
     signature,
 )
-from pipelines.outcomes.commit_units import UNIT_COMMITTED, commits_in_units
-from pipelines.outcomes.counters import drop
-from pipelines.outcomes.write_failure import WRITE_ERRORS
-from pipelines.outcomes.write_failure import report as report_write_failure
-from pipelines.similarity.urls import canonical_url, check_fold, fold_key, fold_url, is_own_address
+from pipelines.similarity.urls import (
+    canonical_url,
+    check_fold,
+    fold_key,
+    fold_url,
+    is_own_address,
+)
 
 logger = logging.getLogger(__name__)
+# Articles whose near-duplicate index rows are written in one transaction. The rows' keys are random
+# hashes (32 band keys and ~75 sampled shingle counts a text), so a write dirties about min(keys,
+# B-tree leaves) pages: small batches in a big index write a page a key, and the cost a document grows
+# with the archive (bench/dedup/README.md, "Cost per document"). A killed run's unwritten rows are
+# written by the next run's open_index (they are derived from the stored articles).
+INDEX_BATCH = 2000
 
 
 class DedupPipeline:
     next_id = SharedField()  # one id sequence per archive (pipelines/archive/shared.py)
 
     def __init__(self, crawler, db_path: str, threshold: float = DEFAULT_THRESHOLD, batch_size: int = 50,
-                 refresh: bool = False, shared: SharedArchive | None = None):
+                 refresh: bool = False, shared: SharedArchive | None = None, index_batch: int = INDEX_BATCH):
         self.crawler = crawler
         # with `shared`, every source's DedupPipeline of this process uses the same maps, index and ids,
         # so a copy across sources is decided as within one run
@@ -81,6 +93,7 @@ class DedupPipeline:
         self.db_path = db_path
         self.threshold = threshold
         self.batch_size = batch_size
+        self.index_batch = max(1, index_batch)
         self.fold: frozenset[str] = frozenset()
         self.fetched: ByHash = ByHash()  # URLs fetched in this run → article id
         self.archived: ArchivedKeys | None = None  # earlier runs' URLs, URL keys and content hashes, looked up
@@ -101,6 +114,7 @@ class DedupPipeline:
             settings.getint("ARSHIF_BATCH_SIZE", 50),
             settings.getbool("ARSHIF_REFRESH"),
             shared_archive(settings.get("ARSHIF_DB")),
+            settings.getint("ARSHIF_NEAR_INDEX_BATCH", INDEX_BATCH),
         )
         crawler.signals.connect(pipeline.unit_committed, signal=UNIT_COMMITTED)
         return pipeline
@@ -114,7 +128,7 @@ class DedupPipeline:
         self.next_id = next_article_id(self.db)
         self.archived = ArchivedKeys(self.db, self.fold, self.next_id)
         if self.threshold > 0:
-            self.near = open_index(self.db, self.threshold, batch_size=max(self.batch_size, 200))
+            self.near = open_index(self.db, self.threshold, batch_size=self.index_batch)
             if commits_in_units(self.crawler):  # written when its unit is committed, never before: a kill leaves no orphans
                 self.near.batch_size = 1 << 62
 
@@ -149,7 +163,7 @@ class DedupPipeline:
             state.archived, state.seen = {self.fold: first}, {}
             for fold in self.shared.folds - {self.fold}:  # every url_fold of the run's sources
                 state.archived[fold] = ArchivedKeys(state.db, fold, state.first_id, state.last_duplicate)
-            state.near = open_index(state.db, self.threshold, batch_size=max(self.batch_size, 200)) if self.threshold > 0 else None
+            state.near = open_index(state.db, self.threshold, batch_size=self.index_batch) if self.threshold > 0 else None
             state.kept_this_run = {}
         elif self.fold not in state.archived:  # a fold the runner did not announce: earlier runs' rows, as for the others
             state.archived[self.fold] = ArchivedKeys(state.db, self.fold, state.first_id, state.last_duplicate)

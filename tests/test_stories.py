@@ -1,7 +1,8 @@
 """Story clusters on a real crawl: no distinct text is lost, copies are grouped, and the download order does not matter.
 
 The real engine crawls a generated site (tests/story_site.py: 160 stories, 217
-article pages, more than four ARSHIF_BATCH_SIZE batches) in which unrelated
+article pages, more than four ARSHIF_BATCH_SIZE batches; one crawl writes the
+near-duplicate index in batches of 7) in which unrelated
 templated reports share 43-60% of their paragraphs, alongside near copies,
 exact copies and AMP aliases. It is crawled three times into fresh archives: in
 the spider's own order and in two shuffled orders (tests/shuffled_order.py).
@@ -34,9 +35,9 @@ def site(tmp_path_factory):
         yield server
 
 
-def _crawl(site, tmp_path_factory, name: str, *extra: str):
-    run = crawl(str(site.root / "source.toml"), tmp_path_factory.mktemp(name) / "archive.db", site.origin,
-                "-s", "ARSHIF_BATCH_SIZE=50", *extra)
+def _crawl(site, tmp_path_factory, name: str | None, *extra: str, db_path=None):
+    db_path = db_path or tmp_path_factory.mktemp(name) / "archive.db"
+    run = crawl(str(site.root / "source.toml"), db_path, site.origin, "-s", "ARSHIF_BATCH_SIZE=50", *extra)
     assert run.returncode == 0, run.stderr[-3000:]
     return run
 
@@ -48,8 +49,10 @@ def plain(site, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def shuffled(site, tmp_path_factory):
-    return [_crawl(site, tmp_path_factory, f"shuffled{seed}", *SHUFFLED, "-s", f"ARSHIF_TEST_SHUFFLE_SEED={seed}")
-            for seed in (1, 2)]
+    """Two shuffled crawls; the second writes the near-duplicate index in batches of 7 articles (about 30
+    batches in the run, where the default writes one), so the stories cannot depend on when it is written."""
+    return [_crawl(site, tmp_path_factory, f"shuffled{seed}", *SHUFFLED, "-s", f"ARSHIF_TEST_SHUFFLE_SEED={seed}", *extra)
+            for seed, extra in ((1, ()), (2, ("-s", "ARSHIF_NEAR_INDEX_BATCH=7")))]
 
 
 def _path(url: str) -> str:
@@ -130,6 +133,33 @@ def test_a_second_run_adds_nothing_and_changes_nothing(site, plain, tmp_path_fac
     assert run.returncode == 0, run.stderr[-3000:]
     assert archive_snapshot(run.db) == before
     assert run.last_crawl()["stored"] == 0
+
+
+def test_a_first_crawl_killed_before_its_index_batch_then_rerun_equals_a_clean_crawl(site, plain, tmp_path, monkeypatch):
+    """kill -9 after two storage batches of the first crawl into a new archive: their articles written, none of
+    their near-duplicate index rows (written every ARSHIF_NEAR_INDEX_BATCH). The rerun indexes them, proposes
+    their pairs and fetches the rest: the same texts, URLs and stories as a clean crawl (it once left the
+    killed run's near copies stories of their own for good)."""
+    db_path = tmp_path / "archive.db"
+    monkeypatch.setenv("ARSHIF_TEST_EXIT_AFTER_BATCHES", "2")
+    killed = crawl(str(site.root / "source.toml"), db_path, site.origin, "-s", "ARSHIF_BATCH_SIZE=50")
+    assert killed.returncode == 137, killed.stderr[-3000:]
+    assert 0 < killed.db["articles"].count < len(site.plan.pages)
+    assert killed.db.execute("SELECT COUNT(*) FROM near_duplicate_signatures").fetchone() == (0,)
+    monkeypatch.delenv("ARSHIF_TEST_EXIT_AFTER_BATCHES")
+    rerun = _crawl(site, tmp_path_factory=None, name=None, db_path=db_path)
+    assert _by_text(rerun.db) == _by_text(plain.db)
+
+
+def _by_text(db) -> dict:
+    """What a crawl archives whichever URL of an exact copy it met first (an earlier run's article is never
+    displaced, so a killed run's choice stays): the texts, every URL kept, and the stories as sets of texts."""
+    stories: dict[int, set] = {}
+    for story, digest in db.execute("SELECT story_id, content_hash FROM articles"):
+        stories.setdefault(story, set()).add(digest)
+    return {"texts": {row[0] for row in db.execute("SELECT content_hash FROM articles")},
+            "urls": {row[0] for row in db.execute("SELECT url FROM articles UNION SELECT url FROM duplicates")},
+            "stories": {frozenset(texts) for texts in stories.values()}}
 
 
 def test_export_one_per_story_writes_each_story_original(site, plain, tmp_path):

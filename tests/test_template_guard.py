@@ -14,6 +14,8 @@ from __future__ import annotations
 import random
 from collections import Counter
 
+import pytest
+
 from pipelines.archive.database import open_archive
 from pipelines.similarity import near_duplicates as nd
 from pipelines.similarity.near_duplicates import open_index, sampled_hashes, signature
@@ -139,10 +141,13 @@ def _index_on_arrival(index, texts: list[str]) -> None:
     index.flush()
 
 
-def test_articles_written_before_their_index_batch_join_their_stories_at_the_next_open(tmp_path):
-    """A kill after the storage batch, before the index's (the index writes every 200, storage every 50):
-    the next open indexes those articles and proposes their pairs as on arrival, so they join the stories
-    a clean run gives them (an add-only catch-up left them stories of their own for good)."""
+@pytest.mark.parametrize("indexed", [2, 0], ids=["some-indexed", "first-run-none-indexed"])
+def test_articles_written_before_their_index_batch_join_their_stories_at_the_next_open(tmp_path, indexed):
+    """A kill after the storage batch, before the index's (the index writes every ARSHIF_NEAR_INDEX_BATCH,
+    storage every ARSHIF_BATCH_SIZE): the next open indexes those articles and proposes their pairs as on
+    arrival, so they join the stories a clean run gives them (an add-only catch-up left them stories of
+    their own for good). With none indexed: the first crawl into a new archive killed before its first
+    index batch, which the catch-up once took for an index to build anew, without pairs."""
     texts = [report(3), report(3) + " " + words(9000, 3), report(4) + " " + words(9100, 3), words(9500, 80),
              words(9500, 80) + " " + words(9700, 4)]
     clean = open_archive(tmp_path / "clean.db")
@@ -154,7 +159,7 @@ def test_articles_written_before_their_index_batch_join_their_stories_at_the_nex
     assert len({story for _, story, _ in expected}) < len(texts)  # the texts do make stories
 
     killed = open_archive(tmp_path / "killed.db")
-    _index_on_arrival(open_index(killed), texts[:2])  # articles 1-2 indexed; 3-5 written, their index batch never
+    _index_on_arrival(open_index(killed), texts[:indexed])  # the first articles indexed; all written, the rest's batch never
     killed["articles"].insert_all([{"id": n + 1, "url": f"http://x.test/{n}", "text": text, "story_id": n + 1}
                                    for n, text in enumerate(texts)])
     second = open_index(open_archive(tmp_path / "killed.db"))

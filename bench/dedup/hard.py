@@ -44,7 +44,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
+import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -174,29 +175,93 @@ def _pairs(groups: Counter) -> int:
     return sum(n * (n - 1) // 2 for n in groups.values())
 
 
-def measure(path: Path, docs: int, threshold: float, run_docs: int = 1000) -> dict:
+def _crawler(db_path: Path, threshold: float, index_batch: int | None):
     from scrapy.settings import Settings
     from scrapy.signalmanager import SignalManager
 
-    from crawler.cli.merge import _Stats, _Writer  # what `arshif merge` drives the pipeline with
+    from crawler.cli.merge import _Stats
+
+    settings = {"ARSHIF_DB": str(db_path), "ARSHIF_NEAR_DUPLICATE_THRESHOLD": threshold, "ARSHIF_BATCH_SIZE": 50}
+    if index_batch:
+        settings["ARSHIF_NEAR_INDEX_BATCH"] = index_batch
+    return SimpleNamespace(settings=Settings(settings), signals=SignalManager(), stats=_Stats(),
+                           spider=SimpleNamespace(name="bench", source=None))
+
+
+def _read(path: Path, start: int, stop: int) -> list[dict]:
+    documents = []
+    with path.open(encoding="utf-8") as lines:
+        for n, line in enumerate(lines):
+            if n == stop:
+                break
+            if n >= start:
+                documents.append(json.loads(line))
+    return documents
+
+
+def _record(doc: dict) -> dict:
+    url = f"http://bench.example/{doc['id']}"
+    return {"url": url, "canonical_url": url, "source": "bench", "title": doc["title"], "text": doc["text"],
+            "published": doc["published"], "fetched_at": doc["published"], "language": "ar"}
+
+
+def _process(pipeline, writer, record: dict):
+    """One page through the production decision and the batched writes: what a crawl pays a page."""
     from crawler.items import PageItem
+    from pipelines.similarity.fingerprints import content_hash
+
+    record["content_hash"] = content_hash(record["text"])
+    item = PageItem(url=record["url"], source="bench", body=b"", record=record)
+    pipeline.process_item(item)
+    if item.duplicate:
+        writer.duplicate(record, item.duplicate, None)
+    else:
+        writer.article(record, item.replaces)
+    return item
+
+
+def probe(snapshot: Path, path: Path, start: int, count: int, threshold: float, index_batch: int | None) -> dict:
+    """The next hourly run into an archive of a given size: documents [start, start + count) of the
+    corpus (the same ones for every size) as one new run into a copy of ``snapshot``, timed whole:
+    the pipeline's open (its index look-ups), every page, the last writes and the run's stories."""
+    from crawler.cli.merge import _Writer
+    from pipelines.archive.database import open_archive
+    from pipelines.dedup import DedupPipeline
+
+    documents = _read(path, start, start + count)
+    with tempfile.TemporaryDirectory(dir=snapshot.parent) as tmp:
+        db_path = Path(tmp) / "archive.db"
+        shutil.copyfile(snapshot, db_path)
+        crawler = _crawler(db_path, threshold, index_batch)
+        started, wall = time.process_time(), time.perf_counter()
+        pipeline = DedupPipeline.from_crawler(crawler)
+        pipeline.open_spider()
+        db = open_archive(db_path)
+        writer = _Writer(db)
+        for doc in documents:
+            _process(pipeline, writer, _record(doc))
+        writer.flush()
+        pipeline.close_spider()
+        _end_run(db, Counter())
+        cpu, wall = time.process_time() - started, time.perf_counter() - wall
+        db.close()
+    return {"cpu_ms_per_doc": 1000 * cpu / count, "wall_ms_per_doc": 1000 * wall / count}
+
+
+def measure(path: Path, docs: int, threshold: float, run_docs: int = 1000, index_batch: int | None = None,
+            keep: Path | None = None) -> dict:
+    from crawler.cli.merge import (
+        _Writer,  # what `arshif merge` drives the pipeline with
+    )
     from pipelines.archive.database import open_archive
     from pipelines.dedup import DedupPipeline
     from pipelines.similarity.fingerprints import content_hash
     from pipelines.similarity.near_duplicates import signature
 
-    documents = []
-    with path.open(encoding="utf-8") as lines:
-        for n, line in enumerate(lines):
-            if n == docs:
-                break
-            documents.append(json.loads(line))
+    documents = _read(path, 0, docs)
     with tempfile.TemporaryDirectory() as tmp:
         db_path = Path(tmp) / "archive.db"
-        crawler = SimpleNamespace(
-            settings=Settings({"ARSHIF_DB": str(db_path), "ARSHIF_NEAR_DUPLICATE_THRESHOLD": threshold,
-                               "ARSHIF_BATCH_SIZE": 50}),
-            signals=SignalManager(), stats=_Stats(), spider=SimpleNamespace(name="bench", source=None))
+        crawler = _crawler(db_path, threshold, index_batch)
         pipeline = DedupPipeline.from_crawler(crawler)
         pipeline.open_spider()
         db = open_archive(db_path)
@@ -206,24 +271,19 @@ def measure(path: Path, docs: int, threshold: float, run_docs: int = 1000) -> di
         cpu = tail_cpu = 0.0
         totals = Counter()
         for n, doc in enumerate(documents):
-            if run_docs and n and n % run_docs == 0:  # the service crawls every hour: a new run (not timed)
+            if run_docs and n and n % run_docs == 0:  # the service crawls every hour: a new run
+                started = time.process_time()
                 writer.flush()
                 totals.update(_counters(pipeline.near))
                 pipeline.close_spider()
-                cpu += _end_run(db, totals)
+                cpu += time.process_time() - started + _end_run(db, totals)
+                started = time.process_time()
                 pipeline = DedupPipeline.from_crawler(crawler)
                 pipeline.open_spider()
-            url = f"http://bench.example/{doc['id']}"
-            record = {"url": url, "canonical_url": url, "source": "bench", "title": doc["title"], "text": doc["text"],
-                      "published": doc["published"], "fetched_at": doc["published"], "language": "ar"}
+                cpu += time.process_time() - started
+            record = _record(doc)
             started = time.process_time()
-            record["content_hash"] = content_hash(doc["text"])
-            item = PageItem(url=url, source="bench", body=b"", record=record)
-            pipeline.process_item(item)
-            if item.duplicate:
-                writer.duplicate(record, item.duplicate, None)
-            else:
-                writer.article(record, item.replaces)
+            item = _process(pipeline, writer, record)
             spent = time.process_time() - started
             cpu += spent
             if n >= docs * 0.9:
@@ -238,10 +298,12 @@ def measure(path: Path, docs: int, threshold: float, run_docs: int = 1000) -> di
                     old_rule_lost += doc["story"] not in seen_stories
                 pipeline.near.buckets_skipped = skipped
             seen_stories.add(doc["story"])
+        started = time.process_time()  # the last writes: the index's last batch is written here
         writer.flush()
         totals.update(_counters(pipeline.near))
         pipeline.close_spider()
-        cpu += _end_run(db, totals)
+        cpu += time.process_time() - started + _end_run(db, totals)
+        tail_cpu += time.process_time() - started
         story_of = dict(db.execute("SELECT url, story_id FROM articles").fetchall())
         for url, of in db.execute("SELECT d.url, a.story_id FROM duplicates d JOIN articles a ON a.id = d.duplicate_of"):
             story_of[url] = of
@@ -249,6 +311,11 @@ def measure(path: Path, docs: int, threshold: float, run_docs: int = 1000) -> di
         articles = db["articles"].count
         stories = db.execute("SELECT COUNT(*) FROM stories").fetchone()[0]
         db.close()
+        if keep is not None:  # the archive of this size, for --probe: checkpointed into one file
+            connection = sqlite3.connect(db_path)
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            connection.close()
+            shutil.copyfile(db_path, keep)
     lost = sum(content_hash(doc["text"]) not in hashes for doc in documents)
     together, predicted, truth = Counter(), Counter(), Counter()
     for doc in documents:
@@ -268,39 +335,84 @@ def measure(path: Path, docs: int, threshold: float, run_docs: int = 1000) -> di
     }
 
 
+def _child(*args: str) -> dict:
+    command = [sys.executable, __file__, *args]
+    return json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[5000, 20000])
     parser.add_argument("--threshold", type=float, default=None, help="default: the module's DEFAULT_THRESHOLD")
     parser.add_argument("--seed", type=int, default=11, help="corpus seed")
     parser.add_argument("--corpus", type=int, default=None,
-                        help="documents in the corpus the sizes are prefixes of (default: the largest size)")
+                        help="documents in the corpus the sizes are prefixes of (default: the largest size, plus --probe)")
     parser.add_argument("--seeds-dir", type=Path, default=None, help="the seed pages (default: ../shared/seeds)")
     parser.add_argument("--run-docs", type=int, default=0,
                         help="documents a run (the pipeline is reopened, as the next hourly crawl; 0, the default: one run)")
+    parser.add_argument("--index-batch", type=int, default=0,
+                        help="ARSHIF_NEAR_INDEX_BATCH (0, the default: the pipeline's default)")
+    parser.add_argument("--probe", type=int, default=0,
+                        help="then time the next run of this many documents (the same ones) into each size's archive")
+    parser.add_argument("--repeat", type=int, default=5, help="probe rounds, sizes interleaved in each (medians)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--keep", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--probe-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--corpus-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     from corpus import SEEDS_DIR
+
     from pipelines.similarity.near_duplicates import DEFAULT_THRESHOLD
 
     threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
     if args.child:
-        print(json.dumps(measure(args.child, args.sizes[0], threshold, args.run_docs)))
+        print(json.dumps(measure(args.child, args.sizes[0], threshold, args.run_docs, args.index_batch, args.keep)))
         return 0
-    path = corpus_path(args.corpus or max(args.sizes), args.seed, args.seeds_dir or SEEDS_DIR)
+    if args.probe_child:
+        print(json.dumps(probe(args.probe_child, args.corpus_file, max(args.sizes), args.probe, threshold,
+                               args.index_batch)))
+        return 0
+    path = corpus_path(args.corpus or max(args.sizes) + args.probe, args.seed, args.seeds_dir or SEEDS_DIR)
     print(f"{'docs':>6} {'articles':>8} {'stories':>7} {'lost':>4} {'precision':>9} {'recall':>7} {'wrong pairs':>11} "
           f"{'CPU ms/doc':>10} {'last 10%':>8} {'candidates':>10} {'est. only':>9} {'template':>8} {'skipped':>7} "
           f"{'old: dropped':>12} {'old: originals lost':>19}")
+    with tempfile.TemporaryDirectory(dir=DATA_DIR) as snapshots:
+        for size in args.sizes:
+            keep = ["--keep", str(Path(snapshots) / f"{size}.db")] if args.probe else []
+            row = _child("--child", str(path), "--sizes", str(size), "--threshold", str(threshold),
+                         "--run-docs", str(args.run_docs), "--index-batch", str(args.index_batch), *keep)
+            print(f"{row['docs']:>6} {row['articles']:>8} {row['stories']:>7} {row['lost']:>4} {row['precision']:>9.4f} "
+                  f"{row['recall']:>7.4f} {row['wrong_pairs']:>11} {row['cpu_ms_per_doc']:>10.3f} {row['tail_cpu_ms_per_doc']:>8.3f} "
+                  f"{row['candidates_checked']:>10} {row['estimate_only']:>9} {row['template_refused']:>8} {row['buckets_skipped']:>7} "
+                  f"{row['old_rule_drops']:>12} {row['old_rule_originals_lost']:>19}", flush=True)
+            print(f"  {row['runs']} runs; roles {row['roles']}; true copy pairs {row['true_pairs']}; LSH candidates whose estimate passed "
+                  f"{row['estimate_accepted']}, exact Jaccard passed {row['exact_accepted']}", flush=True)
+        if not args.probe:
+            return 0
+        start = max(args.sizes)
+        if start + args.probe > sum(1 for _ in path.open(encoding="utf-8")):
+            raise SystemExit(f"the corpus {path} has fewer than {start + args.probe} documents: give --corpus")
+        # the next run (documents [largest size, + probe)) into each size's archive; sizes interleaved
+        # in every round, so a shared machine's slow minutes fall on every size alike
+        runs: dict[int, list[dict]] = {size: [] for size in args.sizes}
+        for _ in range(args.repeat):
+            for size in args.sizes:
+                runs[size].append(_child("--probe-child", str(Path(snapshots) / f"{size}.db"), "--corpus-file", str(path),
+                                         "--sizes", str(start), "--probe", str(args.probe), "--threshold", str(threshold),
+                                         "--index-batch", str(args.index_batch)))
+    first = _median([run["cpu_ms_per_doc"] for run in runs[args.sizes[0]]])
+    print(f"\nthe next run of {args.probe} documents into each archive ({args.repeat} rounds, medians):")
+    print(f"{'archive':>8} {'CPU ms/doc':>10} {'min-max':>13} {'wall ms/doc':>11} {'ratio':>6}")
     for size in args.sizes:
-        command = [sys.executable, __file__, "--child", str(path), "--sizes", str(size), "--threshold", str(threshold),
-                   "--run-docs", str(args.run_docs)]
-        row = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
-        print(f"{row['docs']:>6} {row['articles']:>8} {row['stories']:>7} {row['lost']:>4} {row['precision']:>9.4f} "
-              f"{row['recall']:>7.4f} {row['wrong_pairs']:>11} {row['cpu_ms_per_doc']:>10.3f} {row['tail_cpu_ms_per_doc']:>8.3f} "
-              f"{row['candidates_checked']:>10} {row['estimate_only']:>9} {row['template_refused']:>8} {row['buckets_skipped']:>7} "
-              f"{row['old_rule_drops']:>12} {row['old_rule_originals_lost']:>19}")
-        print(f"  {row['runs']} runs; roles {row['roles']}; true copy pairs {row['true_pairs']}; LSH candidates whose estimate passed "
-              f"{row['estimate_accepted']}, exact Jaccard passed {row['exact_accepted']}")
+        cpu = [run["cpu_ms_per_doc"] for run in runs[size]]
+        print(f"{size:>8} {_median(cpu):>10.3f} {min(cpu):>6.3f}-{max(cpu):<6.3f} "
+              f"{_median([run['wall_ms_per_doc'] for run in runs[size]]):>11.3f} {_median(cpu) / first:>6.2f}")
     return 0
 
 

@@ -410,6 +410,9 @@ def open_index(db: Database, threshold: float = DEFAULT_THRESHOLD, batch_size: i
     migrations.apply(db)
     stored = {row[0]: row[1] for row in db.execute("SELECT name, value FROM near_duplicate_params")}
     wanted = {name: str(value) for name, value in PARAMS.items()}
+    # an index some run opened before with these parameters: articles it has no rows for were written by a
+    # run killed before its index batch (even the first run into a new archive), not by a tool that does not index
+    opened_before = stored == wanted and db.execute("SELECT 1 FROM near_duplicate_runs LIMIT 1").fetchone() is not None
     if stored != wanted:
         if stored:
             logger.warning("Near-duplicate index parameters changed (%s → %s): rebuilding it", stored, wanted)
@@ -435,8 +438,9 @@ def open_index(db: Database, threshold: float = DEFAULT_THRESHOLD, batch_size: i
     last = db.execute("SELECT COALESCE(MAX(article_id), 0) FROM near_duplicate_signatures").fetchone()[0]
     # articles a killed run wrote before their index rows: their pairs are proposed as on arrival (in id
     # order, each against those before it), so they join the stories a clean run gives them; a whole
-    # index built anew (a new archive, changed parameters) only indexes: no archived story is redrawn
-    catching_up = last > 0
+    # index built anew (an archive from before the index, changed parameters) only indexes: no archived
+    # story is redrawn
+    catching_up = opened_before or last > 0
     added = 0
     while True:
         rows = db.execute("SELECT id, text FROM articles WHERE id > ? ORDER BY id LIMIT 500", [last]).fetchall()
