@@ -24,6 +24,7 @@ from sqlite_utils import Database
 from warcio.warcwriter import WARCWriter
 
 from tests.conftest import PROJECT_DIR, archive_snapshot, run_arshif
+from tests.mount_namespace import IMPORT_RECORDS_COMMITTED, run_on_small_disk
 
 cc_news = importlib.import_module("bench.import.cc_news")  # `import` is a keyword: bench/import/
 bench_run = importlib.import_module("bench.import.run")
@@ -488,71 +489,25 @@ def test_reextract_refuses_a_no_copy_original_edited_since_its_import(tmp_path):
 
 # -- the WARC copy cannot be written (F1) -------------------------------------------------------
 
-IMPORT_DRIVER = r"""
-import json, os, shutil, sqlite3, subprocess, sys, time
-disk, saved, warc_in, out, size = sys.argv[1:6]
-subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", disk], check=True)
-warc = os.path.join(disk, "warc")
-os.makedirs(warc)
-db = os.path.join(disk, "archive.db")
-with open(os.path.join(out, "stdout"), "w") as stdout, open(os.path.join(out, "stderr"), "w") as stderr:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "crawler.cli.main", "import", warc_in, "--db", db,
-         "-s", "ARSHIF_IMPORT_UNIT_RECORDS=150", "-s", "ARSHIF_WARC_MAX_SIZE=65536"], stdout=stdout, stderr=stderr)
-    committed = 0
-    while process.poll() is None and committed < 150 and size == "256m":
-        time.sleep(0.02)
-        try:
-            with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
-                row = conn.execute("SELECT import_files FROM crawls ORDER BY id DESC LIMIT 1").fetchone()
-            committed = sum(e["counts"].get("records", 0) for e in json.loads(row[0] or "[]")) if row else 0
-        except sqlite3.Error:
-            pass
-    if size == "256m":  # else the disk fills up by itself
-        # bind and remount read-only in one command; a WARC file the import opens in between (it rotates
-        # every 64 KB) makes the remount busy: drop that bind and make it again (the import keeps writing)
-        for attempt in range(200):
-            if subprocess.run(["mount", "--bind", "-o", "ro", warc, warc], capture_output=True).returncode == 0:
-                break
-            subprocess.run(["umount", "-l", warc], capture_output=True)
-        else:
-            raise SystemExit("the WARC folder could not be made read-only in 200 attempts")
-    finished_before = process.poll() is not None
-    try:
-        code = process.wait(timeout=120)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        code = "timeout"
-shutil.copytree(disk, saved)
-json.dump({"code": code, "committed": committed, "finished_before": finished_before},
-          open(os.path.join(out, "result.json"), "w"))
-"""
+IMPORT_ARGS = ["-s", "ARSHIF_IMPORT_UNIT_RECORDS=150", "-s", "ARSHIF_WARC_MAX_SIZE=65536"]  # many units, many WARC files
 
 
 def test_a_warc_folder_turned_read_only_mid_import_fails_it_and_the_rerun_equals_a_clean_import(tmp_path):
     """The copy into the archive's WARC folder fails (EROFS) after a unit is committed: the import used to hang
     holding the lock. It must stop, exit 1, say why, leave its run `failed` with the cause and the lock free,
     keep what it committed, and the same command afterwards must give what a clean import gives."""
-    from tests.test_write_failures import _can_mount, _check
+    from tests.test_write_failures import _check
 
-    flag = _can_mount()
-    if flag not in ("-m", "-rm"):
-        pytest.skip(f"no read-only file system can be made here: {flag}")
     warc = tmp_path / "big.warc.gz"
     cc_news.write_cc_news(warc, arabic=180, other=120, seed=5)
-    disk, saved = tmp_path / "disk", tmp_path / "saved"
-    disk.mkdir()
-    (tmp_path / "driver.py").write_text(IMPORT_DRIVER, encoding="utf-8")
-    run = subprocess.run(["unshare", flag, sys.executable, str(tmp_path / "driver.py"), str(disk), str(saved), str(warc),
-                          str(tmp_path), "256m"], cwd=PROJECT_DIR, check=False, capture_output=True, text=True, timeout=400)
-    assert run.returncode == 0, run.stderr[-3000:]
-    result = json.loads((tmp_path / "result.json").read_text())
-    stderr = (tmp_path / "stderr").read_text(encoding="utf-8", errors="replace")
-    assert result["committed"] >= 150 and not result["finished_before"], result  # the import was mid-way
-    assert result["code"] == 1, (result, stderr[-3000:])
+    run = run_on_small_disk(tmp_path, ["import", str(warc), *IMPORT_ARGS], "256m", until=IMPORT_RECORDS_COMMITTED,
+                            at_least=150)
+    result, stderr = {"code": run.code, "committed": run.committed}, run.stderr
+    assert run.committed >= 150 and not run.finished_before, result  # the import was mid-way
+    assert run.code == 1, (result, stderr[-3000:])
     assert "Read-only file system" in stderr and "did not finish (failed: WARC copy" in stderr, stderr[-3000:]
     assert "Traceback" not in stderr
-    db_path = saved / "archive.db"
+    db_path = run.saved / "archive.db"
     row = next(Database(db_path).query("SELECT * FROM crawls ORDER BY id DESC LIMIT 1"))
     assert row["status"] == "failed" and "Read-only file system" in row["error"], row
     _check(db_path)
@@ -728,25 +683,16 @@ def test_a_disk_that_fills_up_mid_import_fails_it_and_the_rerun_equals_a_clean_i
     """ENOSPC in the WARC copy or the database commit, wherever it lands first: exit 1, the run `failed` with the
     cause (the lock file's reserve makes room for that row), an intact archive, and the same command on a disk with
     room gives what a clean import gives."""
-    from tests.test_write_failures import _can_mount, _check
+    from tests.test_write_failures import _check
 
-    flag = _can_mount()
-    if flag not in ("-m", "-rm"):
-        pytest.skip(f"no small file system can be made here: {flag}")
     warc = tmp_path / "big.warc.gz"
     cc_news.write_cc_news(warc, arabic=180, other=120, seed=5)
-    disk, saved = tmp_path / "disk", tmp_path / "saved"
-    disk.mkdir()
-    (tmp_path / "driver.py").write_text(IMPORT_DRIVER, encoding="utf-8")
-    run = subprocess.run(["unshare", flag, sys.executable, str(tmp_path / "driver.py"), str(disk), str(saved), str(warc),
-                          str(tmp_path), "3m"], cwd=PROJECT_DIR, check=False, capture_output=True, text=True, timeout=400)
-    assert run.returncode == 0, run.stderr[-3000:]
-    result = json.loads((tmp_path / "result.json").read_text())
-    stderr = (tmp_path / "stderr").read_text(encoding="utf-8", errors="replace")
-    assert result["code"] == 1, (result, stderr[-3000:])
+    run = run_on_small_disk(tmp_path, ["import", str(warc), *IMPORT_ARGS], "3m")
+    result, stderr = {"code": run.code}, run.stderr
+    assert run.code == 1, (result, stderr[-3000:])
     assert "No space left on device" in stderr or "database or disk is full" in stderr, stderr[-3000:]
     assert "Traceback" not in stderr
-    db_path = saved / "archive.db"
+    db_path = run.saved / "archive.db"
     row = next(Database(db_path).query("SELECT * FROM crawls ORDER BY id DESC LIMIT 1"))
     assert row["status"] == "failed" and row["error"], row
     _check(db_path)

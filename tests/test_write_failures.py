@@ -15,20 +15,9 @@ from sqlite_utils import Database
 from bench.throughput.generate import generate
 from crawler.demo.server import DEMO_SITE, SiteServer
 from tests.conftest import PROJECT_DIR, crawl
+from tests.mount_namespace import can_mount, run_on_small_disk
 
 DISK_MB = 2  # the small filesystem the archive is crawled into: full after about a third of the site
-
-
-def _can_mount() -> str | None:
-    if not shutil.which("unshare"):
-        return "no unshare command"
-    probe = subprocess.run(["unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt"], capture_output=True, text=True)
-    if probe.returncode != 0:
-        probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt"], capture_output=True, text=True)
-        if probe.returncode != 0:
-            return f"cannot mount a tmpfs in a mount namespace here: {probe.stderr.strip()[:200]}"
-        return "-rm"
-    return "-m"
 
 
 def _check(db_path) -> None:
@@ -52,30 +41,17 @@ def site(tmp_path_factory):
 
 
 def test_disk_full_stops_the_crawl_and_the_next_run_resumes(tmp_path, site):
-    flag = _can_mount()
-    if flag not in ("-m", "-rm"):
-        pytest.skip(flag)
-    mount, saved = tmp_path / "small", tmp_path / "saved"
-    mount.mkdir()
     with SiteServer(site) as server:
-        crawl_command = " ".join([
-            sys.executable, "-m", "crawler.cli.main", "crawl", str(site / "bench.toml"), "--db", str(mount / "archive.db"),
-            "--base-url", server.origin, "--local", "-s", "ARSHIF_BATCH_SIZE=10",
-        ])
-        script = (f"mount -t tmpfs -o size={DISK_MB}m tmpfs {mount} && cd {PROJECT_DIR} && "
-                  f"{{ {crawl_command} > {tmp_path}/stdout 2> {tmp_path}/stderr; rc=$?; }}; "
-                  f"cp -a {mount} {saved}; exit $rc")
-        started = time.monotonic()
-        full = subprocess.run(["unshare", flag, "sh", "-c", script], capture_output=True, text=True, timeout=300)
-        seconds = time.monotonic() - started
-        stderr = (tmp_path / "stderr").read_text(encoding="utf-8", errors="replace")
-        assert full.returncode == 1, (full.returncode, full.stderr, stderr[-3000:])
-        assert seconds < 60
+        full = run_on_small_disk(tmp_path, ["crawl", str(site / "bench.toml"), "--base-url", server.origin, "--local",
+                                            "-s", "ARSHIF_BATCH_SIZE=10"], f"{DISK_MB}m")
+        stderr = full.stderr
+        assert full.code == 1, (full.code, stderr[-3000:])
+        assert full.seconds < 60
         assert "the crawl stopped:" in stderr and ("No space left on device" in stderr or "disk is full" in stderr)
         causes = [line for line in stderr.splitlines() if "Cannot write the archive" in line]
         assert 1 <= len(causes) <= 3, causes  # one line per cause (WARC, database, ...), not one per page
         assert len(stderr) < 200_000 and "<html" not in stderr and "body=b" not in stderr
-        db_path = saved / "archive.db"
+        db_path = full.saved / "archive.db"
         row = next(Database(db_path).query("SELECT * FROM crawls ORDER BY id DESC LIMIT 1"))
         assert row["status"] == "failed" and ("No space left" in row["error"] or "disk is full" in row["error"]), row
         _check(db_path)
@@ -149,7 +125,7 @@ def test_a_crawl_waits_while_serve_immutable_publishes_the_archive(tmp_path, dem
 
 
 def test_a_read_only_file_system_is_named_not_a_traceback(tmp_path):
-    flag = _can_mount()
+    flag = can_mount()
     if flag not in ("-m", "-rm"):
         pytest.skip(flag)
     disk = tmp_path / "disk"
