@@ -513,6 +513,8 @@ def test_a_warc_folder_turned_read_only_mid_import_fails_it_and_the_rerun_equals
     _check(db_path)
     stored = Database(db_path)["articles"].count
     assert stored > 0
+    assert _unindexed(run.saved / "warc")  # the file closed at the rotation that failed: its index could not be made
+    files, refs = _warc_state(db_path)
     again = arshif_import(str(warc), "--db", str(db_path), "-s", UNIT)  # the lock is free: it runs
     assert again.returncode == 0, again.stderr[-3000:]
     clean = tmp_path / "clean" / "archive.db"
@@ -520,6 +522,100 @@ def test_a_warc_folder_turned_read_only_mid_import_fails_it_and_the_rerun_equals
     _check(db_path)
     assert archive_snapshot(Database(db_path)) == archive_snapshot(Database(clean))
     assert stored < Database(clean)["articles"].count
+    _assert_indexes_whole(run.saved / "warc")  # the rerun wrote the missing index, and those of its own files
+    after_files, after_refs = _warc_state(db_path)
+    assert files.items() <= after_files.items() and refs.items() <= after_refs.items()  # nothing earlier changed
+
+
+def _warc_state(db_path: Path) -> tuple[dict, dict]:
+    """The archive's WARC files (name: sha256) and where each `pages` row points (url: file, offset, length)."""
+    import hashlib
+
+    files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (db_path.parent / "warc").glob("*.warc.gz")}
+    refs = {url: (name, offset, length) for url, name, offset, length in
+            Database(db_path).execute("SELECT url, warc_file, warc_offset, warc_length FROM pages")}
+    return files, refs
+
+
+def _unindexed(folder: Path) -> list[str]:
+    from pipelines.archive.warc import cdxj_path
+
+    return sorted(p.name for p in folder.glob("*.warc.gz") if not cdxj_path(p).exists())
+
+
+def _assert_indexes_whole(folder: Path) -> None:
+    """Every WARC file has its CDXJ index, each what cdxj-indexer reads off the file, and no partial one is left."""
+    from cdxj_indexer.main import write_cdx_index
+
+    from pipelines.archive.warc import cdxj_path
+
+    files = sorted(folder.glob("*.warc.gz"))
+    assert files
+    for path in files:
+        reference = io.StringIO()
+        write_cdx_index(reference, [str(path)], {"sort": True})
+        assert cdxj_path(path).read_text(encoding="utf-8") == reference.getvalue(), path.name
+    assert not [p.name for p in folder.iterdir() if p.name.endswith(".partial")]
+
+
+def test_an_import_whose_cdxj_cannot_be_written_fails_and_the_next_import_or_crawl_writes_it(tmp_path, demo_site):
+    """The WARC folder turns read-only mid-import, with one copy file open (no rotation): the import keeps
+    appending to it (its descriptor predates the read-only bind), stores every article, and only the file's
+    CDXJ index, written at the close, fails. The run is `failed` (exit 1), the file has no index, and only
+    crawls wrote missing indexes: an archive filled by imports alone kept it unindexed forever. The next
+    import writes it (and adds nothing: the WARC records and `pages` references stay as they are), so does a
+    crawl; and `arshif status` shows the hosts' last run as that clean rerun, not the failed import that brought
+    their articles (`failed (import)` forever, before)."""
+    from pipelines.archive.warc import cdxj_path
+    from tests.conftest import crawl
+    from tests.test_write_failures import _check
+
+    warc = tmp_path / "big.warc.gz"
+    cc_news.write_cc_news(warc, arabic=180, other=120, seed=5)
+    run = run_on_small_disk(tmp_path, ["import", str(warc), "-s", UNIT], "256m", until=IMPORT_RECORDS_COMMITTED,
+                            at_least=150)
+    assert run.committed >= 150 and not run.finished_before, run  # the folder turned with the copy file open
+    assert run.code == 1, run.stderr[-3000:]
+    assert "did not finish (failed: WARC index: Read-only file system" in run.stderr, run.stderr[-3000:]
+    assert "Traceback" not in run.stderr
+    db_path, folder = run.saved / "archive.db", run.saved / "warc"
+    failed_run = next(Database(db_path).query("SELECT * FROM crawls ORDER BY id DESC LIMIT 1"))
+    assert failed_run["status"] == "failed" and "cdxj" in failed_run["error"], failed_run
+    _check(db_path)
+    clean = tmp_path / "clean" / "archive.db"
+    assert arshif_import(str(warc), "--db", str(clean), "-s", UNIT).returncode == 0
+    assert archive_snapshot(Database(db_path)) == archive_snapshot(Database(clean))  # every article was stored
+    [copy] = folder.glob("*.warc.gz")
+    assert _unindexed(folder) == [copy.name] and not cdxj_path(copy).exists()
+    crawled = Path(shutil.copytree(run.saved, tmp_path / "crawled"))
+    before = _warc_state(db_path)
+    assert len(before[1]) == Database(db_path)["pages"].count > 100
+
+    again = arshif_import(str(warc), "--db", str(db_path), "-s", UNIT)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "import: 0 articles stored" in again.stdout
+    assert _warc_state(db_path) == before  # no record added or changed; every pages row points where it did
+    _assert_indexes_whole(folder)
+
+    db = Database(db_path)
+    rerun = db.execute("SELECT MAX(id) FROM crawls").fetchone()[0]
+    hosts = [row[0] for row in db.execute("SELECT DISTINCT source FROM articles")]
+    assert hosts and all(not (PROJECT_DIR / "seeds" / f"{host}.toml").exists() for host in hosts)
+    status = json.loads(run_arshif("status", "--db", str(db_path), "--json").stdout)
+    rows = {row["source"]: row for row in status["sources"]}
+    for name in (*hosts, "import"):
+        last = rows[name]["last_run"]
+        assert (last["id"], last["status"], last["kind"]) == (rerun, "finished", "import"), (name, last)
+    table = run_arshif("status", "--db", str(db_path)).stdout
+    assert all("finished (import)" in next(line for line in table.splitlines() if line.startswith(host)) for host in hosts)
+
+    # a crawl writes it too (it indexes every file of the folder before its own)
+    crawled_before = _warc_state(crawled / "archive.db")
+    result = crawl("demo", crawled / "archive.db", demo_site.origin)
+    assert result.returncode == 0, result.stderr[-3000:]
+    _assert_indexes_whole(crawled / "warc")
+    files, refs = _warc_state(crawled / "archive.db")
+    assert crawled_before[0].items() <= files.items() and crawled_before[1].items() <= refs.items()
 
 
 def test_ctrl_c_mid_import_stops_it_and_the_rerun_equals_a_clean_import(tmp_path):
@@ -702,3 +798,4 @@ def test_a_disk_that_fills_up_mid_import_fails_it_and_the_rerun_equals_a_clean_i
     assert arshif_import(str(warc), "--db", str(clean), "-s", UNIT).returncode == 0
     _check(db_path)
     assert archive_snapshot(Database(db_path)) == archive_snapshot(Database(clean))
+    _assert_indexes_whole(run.saved / "warc")  # an index the full disk cut is written whole by the rerun
