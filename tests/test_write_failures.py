@@ -3,6 +3,9 @@ cause once and never page bytes, exits non-zero, and the next run resumes cleanl
 
 from __future__ import annotations
 
+import io
+import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -146,3 +149,85 @@ def test_a_read_only_file_system_is_named_not_a_traceback(tmp_path):
     assert "read-only" in result.stderr and "Traceback" not in result.stderr
     assert imported.returncode == 1, imported.stderr[-2000:]
     assert "the file system is read-only" in imported.stderr and "Traceback" not in imported.stderr
+
+
+FULL_INDEX_DRIVER = r"""
+import errno, json, os, subprocess, sys
+from pipelines.archive.warc import WarcWriter, cdxj_path
+disk = sys.argv[1]
+subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", disk], check=True)
+writer = WarcWriter(disk)
+for number in range(20):  # 20 pages: an index of about 5 KB, written in one buffer at the close
+    body = f"<html><body><p>خبر رقم {number}</p>{os.urandom(600).hex()}</body></html>".encode()
+    writer.write_exchange(f"http://news.test/{number}.html", "200 OK", [("Content-Type", "text/html")], body)
+with open(os.path.join(disk, "filler"), "wb", buffering=0) as filler:  # the disk fills up before the close
+    try:
+        while True:
+            filler.write(b"\0" * 4096)
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC, exc
+try:
+    writer.close()
+    raised = None
+except OSError as exc:
+    raised = errno.errorcode.get(exc.errno)
+os.unlink(os.path.join(disk, "filler"))
+listing = sorted(os.listdir(disk))
+subprocess.run(["cp", "-a", disk + "/.", sys.argv[2]], check=True)
+print(json.dumps({"raised": raised, "listing": listing}))
+"""
+
+
+def test_a_cdxj_index_that_meets_a_full_disk_is_not_left_cut_and_the_next_run_writes_it(tmp_path):
+    """ENOSPC while the index is written (on a real full tmpfs): the file used to be created, cut (empty here),
+    and kept, so `index_unindexed` took it for done and the WARC file stayed unindexed for good. Now nothing is
+    left (not even the hidden partial file), and the next run writes the whole index."""
+    from cdxj_indexer.main import write_cdx_index
+
+    from pipelines.archive.warc import cdxj_path, index_unindexed
+
+    flag = can_mount()
+    if flag not in ("-m", "-rm"):
+        pytest.skip(flag)
+    disk, saved = tmp_path / "disk", tmp_path / "saved"
+    disk.mkdir()
+    saved.mkdir()
+    (tmp_path / "driver.py").write_text(FULL_INDEX_DRIVER, encoding="utf-8")
+    run = subprocess.run(["unshare", flag, sys.executable, str(tmp_path / "driver.py"), str(disk), str(saved)],
+                         cwd=PROJECT_DIR, env={**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["raised"] == "ENOSPC", result
+    [warc] = [name for name in result["listing"] if name.endswith(".warc.gz")]
+    assert result["listing"] == [warc], result  # no .cdxj, cut or whole, and no partial file
+    path = saved / warc
+    assert index_unindexed(saved) == [path]
+    reference = io.StringIO()
+    write_cdx_index(reference, [str(path)], {"sort": True})
+    assert cdxj_path(path).read_text(encoding="utf-8") == reference.getvalue() and reference.getvalue().count("\n") == 20
+
+
+def test_a_cut_or_wrongly_empty_index_left_by_an_older_version_is_written_again(tmp_path):
+    """Before the rename into place, a full disk left a cut index: ending inside a line, or empty. Both are
+    written again; an empty index of a file with no response (a kill right after its warcinfo) is left alone."""
+    from pipelines.archive.warc import WarcWriter, cdxj_path, index_unindexed
+
+    writer = WarcWriter(tmp_path)
+    for number in range(30):
+        body = f"<html><body><p>خبر رقم {number}</p>{os.urandom(300).hex()}</body></html>".encode()
+        writer.write_exchange(f"http://news.test/{number}.html", "200 OK", [("Content-Type", "text/html")], body)
+    writer.close()
+    [path] = tmp_path.glob("*.warc.gz")
+    whole = cdxj_path(path).read_text(encoding="utf-8")
+    assert index_unindexed(tmp_path) == []
+    for cut in (whole[:4096], ""):  # an 8 KB buffer cut short; nothing flushed at all
+        cdxj_path(path).write_text(cut, encoding="utf-8")
+        assert index_unindexed(tmp_path) == [path]
+        assert cdxj_path(path).read_text(encoding="utf-8") == whole
+    empty = WarcWriter(tmp_path / "killed")
+    empty._open()  # killed right after the warcinfo record
+    empty._file.close()
+    [only_info] = (tmp_path / "killed").glob("*.warc.gz")
+    cdxj_path(only_info).write_text("", encoding="utf-8")
+    assert index_unindexed(tmp_path / "killed") == []
