@@ -37,7 +37,12 @@ from crawler.items import PageItem
 from crawler.middlewares import WarcLocation
 from crawler.sources import SourceError, all_sources, load_source
 from pipelines.archive.request_meta import ROLE, WARC_REF
-from pipelines.archive.warc import ROLE_HEADER, SOURCE_HEADER, WarcWriter, index_unindexed
+from pipelines.archive.warc import (
+    ROLE_HEADER,
+    SOURCE_HEADER,
+    WarcWriter,
+    index_unindexed,
+)
 from pipelines.archive.warc_import import (
     ARABIC_SCRIPT_LANGUAGES,
     ImportCounts,
