@@ -178,8 +178,7 @@ class WarcMiddleware:
 
     def __init__(self, crawler, folder: str, max_size: int, gzip_level: int = DEFAULT_GZIP_LEVEL, defer_articles: bool = True):
         self.crawler = crawler
-        for path in index_unindexed(folder):
-            logger.info("Indexed %s, left without a CDXJ index by an interrupted crawl", path.name)
+        index_unindexed(folder)  # files an earlier crawl or import left without their index
         self.writer = WarcWriter(
             folder, prefix=f"arshif-{_warc_prefix(crawler.spider)}", max_size=max_size, gzip_level=gzip_level
         )

@@ -23,7 +23,8 @@ from sqlite_utils import Database
 from bench.throughput.generate import generate
 from crawler.demo.server import SiteServer
 from tests.conftest import PROJECT_DIR, crawl
-from tests.test_write_failures import _can_mount, _check
+from tests.mount_namespace import can_mount
+from tests.test_write_failures import _check
 
 LISTED = 100_000  # packed pending entries far past the frontier file's 4 MB page cache
 TMPFS = "2m"
@@ -49,7 +50,7 @@ def _big_sitemap(origin: str) -> dict:
 
 
 def test_a_full_tmpdir_under_the_frontier_fails_the_run_once_and_the_next_run_completes(tmp_path, site):
-    flag = _can_mount()
+    flag = can_mount()
     if flag not in ("-m", "-rm"):
         pytest.skip(f"no small tmpfs can be mounted here: {flag}")
     tmpdir, db, clean = tmp_path / "tmpdir", tmp_path / "archive.db", tmp_path / "clean.db"

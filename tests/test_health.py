@@ -373,3 +373,81 @@ def test_warc_imports_are_not_runs_of_a_source(health_db):
     # its last run shown is the import (kind import): status covers imports without counting them as crawls
     assert rows["alarabiya"].stored_24h == 80 and rows["alarabiya"].last_run["kind"] == "import"
     assert rows["aljazeera"].last_run["kind"] != "import"
+
+
+def _import_run(db, started, status, digests, stored=0) -> int:
+    """An `arshif import` row as the import spider writes it: source `import`, kind import, its files by sha256."""
+    files = [{"name": f"{digest[:6]}.warc.gz", "sha256": digest, "size": 1, "path": f"/data/{digest[:6]}.warc.gz",
+              "copied": True, "counts": {}} for digest in digests]
+    return _run(db, "import", started, status=status, stored=stored, kind="import", import_files=json.dumps(files))
+
+
+def _imported_articles(db, source, crawl_id, fetched_at: list[str]) -> None:
+    first = next_article_id(db)
+    insert_rows(db, [{"id": first + i, "url": f"https://{source}/a/{first + i}", "source": source, "title": "خبر",
+                      "text": "نص الخبر", "language": "ar", "fetched_at": at, "crawl_id": crawl_id}
+                     for i, at in enumerate(fetched_at)], [])
+
+
+def _with_import_columns(path) -> None:
+    db = open_archive(path)
+    for column in ("kind", "import_files"):  # m100 (arshif import) adds them
+        if column not in db["crawls"].columns_dict:
+            db["crawls"].add_column(column, str)
+    db.close()
+
+
+def test_a_failed_import_then_its_clean_rerun_shows_the_rerun_as_the_hosts_last_run(health_db):
+    """A host known only from imports: its last run is the latest run of the file its latest article came
+    from, finished or not. The import that brought its articles failed after writing them; the same command
+    again added nothing and finished: the host's row shows that rerun (it stayed `failed (import)` before).
+    A later import of another file, with nothing of this host, is not the host's run."""
+    _with_import_columns(health_db)
+    file_a, file_b = hashlib.sha256(b"a").hexdigest(), hashlib.sha256(b"b").hexdigest()
+    db = open_archive(health_db)
+    failed_import = _import_run(db, _at(hours=3), "failed", [file_b, file_a], stored=4)
+    _imported_articles(db, "wire2.example", failed_import, [_at(days=2)] * 4)
+    rerun = _import_run(db, _at(hours=2), "finished", [file_a, file_b])  # the same two files, listed in another order
+    other = _import_run(db, _at(hours=1), "finished", [hashlib.sha256(b"c").hexdigest()], stored=3)
+    _imported_articles(db, "wire3.example", other, [_at(days=1)] * 3)
+    db.close()
+    connection = open_readonly(health_db)
+    rows = {row.source: row for row in collect(connection, ["demo"], NOW)}
+    connection.close()
+    assert (rows["wire2.example"].last_run["id"], rows["wire2.example"].last_run["status"]) == (rerun, "finished")
+    assert rows["wire2.example"].last_run["kind"] == "import" and rows["wire2.example"].state == "untracked"
+    assert rows["wire3.example"].last_run["id"] == other and rows["import"].last_run["id"] == other
+    shown = run_arshif("status", "--db", str(health_db)).stdout
+    assert "finished (import)" in next(line for line in shown.splitlines() if line.startswith("wire2.example"))
+
+    # the rerun killed in its turn: that is the last run now (the latest run of the file, whatever its end)
+    db = open_archive(health_db)
+    killed = _import_run(db, _at(minutes=30), "killed", [file_a])
+    db.close()
+    connection = open_readonly(health_db)
+    rows = {row.source: row for row in collect(connection, ["demo"], NOW)}
+    connection.close()
+    assert (rows["wire2.example"].last_run["id"], rows["wire2.example"].last_run["status"]) == (killed, "killed")
+
+
+def test_fail_if_stale_refuses_a_source_known_only_from_imports(health_db):
+    """Freshness counts crawl runs: named to --fail-if-stale, an import-only source was reported stale on every
+    run, whatever its imports brought. It is refused by name (exit 2); without --fail-if-stale its row is shown;
+    a seeded source that was only imported so far is still expected to be crawled (stale: exit 1)."""
+    _with_import_columns(health_db)
+    db = open_archive(health_db)
+    brought = _import_run(db, _at(hours=2), "finished", [hashlib.sha256(b"a").hexdigest()], stored=5)
+    _imported_articles(db, "wire2.example", brought, [_at(hours=3)] * 5)
+    _imported_articles(db, "alarabiya", brought, [_at(hours=3)] * 2)  # seeds/alarabiya.toml: a seeded source
+    db.close()
+    db_path = str(health_db)
+    for named in (["wire2.example"], ["import"], ["demo", "wire2.example"]):
+        refused = run_arshif("status", "--db", db_path, "--fail-if-stale", "48", *named)
+        assert refused.returncode == 2, (named, refused.stderr)
+        assert "known only from WARC imports" in refused.stderr and refused.stdout == "", refused.stderr
+        assert "demo" not in refused.stderr.split("watch ")[1].split(":")[0]  # only the import-only ones are named
+    shown = run_arshif("status", "--db", db_path, "wire2.example")
+    assert shown.returncode == 0 and "wire2.example" in shown.stdout
+    seeded = run_arshif("status", "--db", db_path, "--fail-if-stale", "48", "alarabiya")
+    assert seeded.returncode == 1 and "alarabiya" in seeded.stderr, seeded.stderr
+    assert run_arshif("status", "--db", db_path, "--fail-if-stale", "48").returncode == 1  # all sources: unchanged

@@ -24,6 +24,7 @@ from sqlite_utils import Database
 from warcio.warcwriter import WARCWriter
 
 from tests.conftest import PROJECT_DIR, archive_snapshot, run_arshif
+from tests.mount_namespace import IMPORT_RECORDS_COMMITTED, run_on_small_disk
 
 cc_news = importlib.import_module("bench.import.cc_news")  # `import` is a keyword: bench/import/
 bench_run = importlib.import_module("bench.import.run")
@@ -122,9 +123,11 @@ def test_hosts_no_seed_covers_become_sources_and_since_filters_on_warc_date(tmp_
     status = json.loads(run_arshif("status", "--db", str(db_path), "--json").stdout)
     rows = {row["source"]: row for row in status["sources"]}
     db = Database(db_path)
-    expected = {"import": db.execute("SELECT MAX(id) FROM crawls").fetchone()[0],  # the imports' own row: the latest
-                # a host: the import that brought its latest article (by WARC-Date)
-                "almarsad-news.example": db.execute("SELECT crawl_id FROM articles ORDER BY fetched_at DESC LIMIT 1").fetchone()[0]}
+    latest = db.execute("SELECT MAX(id) FROM crawls").fetchone()[0]
+    # the --since import may have brought the latest article (by WARC-Date: the file's last record); the second
+    # run read the same file, so it is the host's last run either way
+    expected = {"import": latest,  # the imports' own row: the latest
+                "almarsad-news.example": latest}  # a host: the latest run of the file its latest article came from
     for name, crawl_id in expected.items():
         assert rows[name]["state"] == "untracked" and not rows[name]["stale"], rows[name]
         assert (rows[name]["last_run"]["id"], rows[name]["last_run"]["kind"]) == (crawl_id, "import"), rows[name]
@@ -488,76 +491,32 @@ def test_reextract_refuses_a_no_copy_original_edited_since_its_import(tmp_path):
 
 # -- the WARC copy cannot be written (F1) -------------------------------------------------------
 
-IMPORT_DRIVER = r"""
-import json, os, shutil, sqlite3, subprocess, sys, time
-disk, saved, warc_in, out, size = sys.argv[1:6]
-subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", disk], check=True)
-warc = os.path.join(disk, "warc")
-os.makedirs(warc)
-db = os.path.join(disk, "archive.db")
-with open(os.path.join(out, "stdout"), "w") as stdout, open(os.path.join(out, "stderr"), "w") as stderr:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "crawler.cli.main", "import", warc_in, "--db", db,
-         "-s", "ARSHIF_IMPORT_UNIT_RECORDS=150", "-s", "ARSHIF_WARC_MAX_SIZE=65536"], stdout=stdout, stderr=stderr)
-    committed = 0
-    while process.poll() is None and committed < 150 and size == "256m":
-        time.sleep(0.02)
-        try:
-            with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
-                row = conn.execute("SELECT import_files FROM crawls ORDER BY id DESC LIMIT 1").fetchone()
-            committed = sum(e["counts"].get("records", 0) for e in json.loads(row[0] or "[]")) if row else 0
-        except sqlite3.Error:
-            pass
-    if size == "256m":  # else the disk fills up by itself
-        # bind and remount read-only in one command; a WARC file the import opens in between (it rotates
-        # every 64 KB) makes the remount busy: drop that bind and make it again (the import keeps writing)
-        for attempt in range(200):
-            if subprocess.run(["mount", "--bind", "-o", "ro", warc, warc], capture_output=True).returncode == 0:
-                break
-            subprocess.run(["umount", "-l", warc], capture_output=True)
-        else:
-            raise SystemExit("the WARC folder could not be made read-only in 200 attempts")
-    finished_before = process.poll() is not None
-    try:
-        code = process.wait(timeout=120)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        code = "timeout"
-shutil.copytree(disk, saved)
-json.dump({"code": code, "committed": committed, "finished_before": finished_before},
-          open(os.path.join(out, "result.json"), "w"))
-"""
+IMPORT_ARGS = ["-s", "ARSHIF_IMPORT_UNIT_RECORDS=150", "-s", "ARSHIF_WARC_MAX_SIZE=65536"]  # many units, many WARC files
 
 
 def test_a_warc_folder_turned_read_only_mid_import_fails_it_and_the_rerun_equals_a_clean_import(tmp_path):
     """The copy into the archive's WARC folder fails (EROFS) after a unit is committed: the import used to hang
     holding the lock. It must stop, exit 1, say why, leave its run `failed` with the cause and the lock free,
     keep what it committed, and the same command afterwards must give what a clean import gives."""
-    from tests.test_write_failures import _can_mount, _check
+    from tests.test_write_failures import _check
 
-    flag = _can_mount()
-    if flag not in ("-m", "-rm"):
-        pytest.skip(f"no read-only file system can be made here: {flag}")
     warc = tmp_path / "big.warc.gz"
     cc_news.write_cc_news(warc, arabic=180, other=120, seed=5)
-    disk, saved = tmp_path / "disk", tmp_path / "saved"
-    disk.mkdir()
-    (tmp_path / "driver.py").write_text(IMPORT_DRIVER, encoding="utf-8")
-    run = subprocess.run(["unshare", flag, sys.executable, str(tmp_path / "driver.py"), str(disk), str(saved), str(warc),
-                          str(tmp_path), "256m"], cwd=PROJECT_DIR, check=False, capture_output=True, text=True, timeout=400)
-    assert run.returncode == 0, run.stderr[-3000:]
-    result = json.loads((tmp_path / "result.json").read_text())
-    stderr = (tmp_path / "stderr").read_text(encoding="utf-8", errors="replace")
-    assert result["committed"] >= 150 and not result["finished_before"], result  # the import was mid-way
-    assert result["code"] == 1, (result, stderr[-3000:])
+    run = run_on_small_disk(tmp_path, ["import", str(warc), *IMPORT_ARGS], "256m", until=IMPORT_RECORDS_COMMITTED,
+                            at_least=150)
+    result, stderr = {"code": run.code, "committed": run.committed}, run.stderr
+    assert run.committed >= 150 and not run.finished_before, result  # the import was mid-way
+    assert run.code == 1, (result, stderr[-3000:])
     assert "Read-only file system" in stderr and "did not finish (failed: WARC copy" in stderr, stderr[-3000:]
     assert "Traceback" not in stderr
-    db_path = saved / "archive.db"
+    db_path = run.saved / "archive.db"
     row = next(Database(db_path).query("SELECT * FROM crawls ORDER BY id DESC LIMIT 1"))
     assert row["status"] == "failed" and "Read-only file system" in row["error"], row
     _check(db_path)
     stored = Database(db_path)["articles"].count
     assert stored > 0
+    assert _unindexed(run.saved / "warc")  # the file closed at the rotation that failed: its index could not be made
+    files, refs = _warc_state(db_path)
     again = arshif_import(str(warc), "--db", str(db_path), "-s", UNIT)  # the lock is free: it runs
     assert again.returncode == 0, again.stderr[-3000:]
     clean = tmp_path / "clean" / "archive.db"
@@ -565,6 +524,100 @@ def test_a_warc_folder_turned_read_only_mid_import_fails_it_and_the_rerun_equals
     _check(db_path)
     assert archive_snapshot(Database(db_path)) == archive_snapshot(Database(clean))
     assert stored < Database(clean)["articles"].count
+    _assert_indexes_whole(run.saved / "warc")  # the rerun wrote the missing index, and those of its own files
+    after_files, after_refs = _warc_state(db_path)
+    assert files.items() <= after_files.items() and refs.items() <= after_refs.items()  # nothing earlier changed
+
+
+def _warc_state(db_path: Path) -> tuple[dict, dict]:
+    """The archive's WARC files (name: sha256) and where each `pages` row points (url: file, offset, length)."""
+    import hashlib
+
+    files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (db_path.parent / "warc").glob("*.warc.gz")}
+    refs = {url: (name, offset, length) for url, name, offset, length in
+            Database(db_path).execute("SELECT url, warc_file, warc_offset, warc_length FROM pages")}
+    return files, refs
+
+
+def _unindexed(folder: Path) -> list[str]:
+    from pipelines.archive.warc import cdxj_path
+
+    return sorted(p.name for p in folder.glob("*.warc.gz") if not cdxj_path(p).exists())
+
+
+def _assert_indexes_whole(folder: Path) -> None:
+    """Every WARC file has its CDXJ index, each what cdxj-indexer reads off the file, and no partial one is left."""
+    from cdxj_indexer.main import write_cdx_index
+
+    from pipelines.archive.warc import cdxj_path
+
+    files = sorted(folder.glob("*.warc.gz"))
+    assert files
+    for path in files:
+        reference = io.StringIO()
+        write_cdx_index(reference, [str(path)], {"sort": True})
+        assert cdxj_path(path).read_text(encoding="utf-8") == reference.getvalue(), path.name
+    assert not [p.name for p in folder.iterdir() if p.name.endswith(".partial")]
+
+
+def test_an_import_whose_cdxj_cannot_be_written_fails_and_the_next_import_or_crawl_writes_it(tmp_path, demo_site):
+    """The WARC folder turns read-only mid-import, with one copy file open (no rotation): the import keeps
+    appending to it (its descriptor predates the read-only bind), stores every article, and only the file's
+    CDXJ index, written at the close, fails. The run is `failed` (exit 1), the file has no index, and only
+    crawls wrote missing indexes: an archive filled by imports alone kept it unindexed forever. The next
+    import writes it (and adds nothing: the WARC records and `pages` references stay as they are), so does a
+    crawl; and `arshif status` shows the hosts' last run as that clean rerun, not the failed import that brought
+    their articles (`failed (import)` forever, before)."""
+    from pipelines.archive.warc import cdxj_path
+    from tests.conftest import crawl
+    from tests.test_write_failures import _check
+
+    warc = tmp_path / "big.warc.gz"
+    cc_news.write_cc_news(warc, arabic=180, other=120, seed=5)
+    run = run_on_small_disk(tmp_path, ["import", str(warc), "-s", UNIT], "256m", until=IMPORT_RECORDS_COMMITTED,
+                            at_least=150)
+    assert run.committed >= 150 and not run.finished_before, run  # the folder turned with the copy file open
+    assert run.code == 1, run.stderr[-3000:]
+    assert "did not finish (failed: WARC index: Read-only file system" in run.stderr, run.stderr[-3000:]
+    assert "Traceback" not in run.stderr
+    db_path, folder = run.saved / "archive.db", run.saved / "warc"
+    failed_run = next(Database(db_path).query("SELECT * FROM crawls ORDER BY id DESC LIMIT 1"))
+    assert failed_run["status"] == "failed" and "cdxj" in failed_run["error"], failed_run
+    _check(db_path)
+    clean = tmp_path / "clean" / "archive.db"
+    assert arshif_import(str(warc), "--db", str(clean), "-s", UNIT).returncode == 0
+    assert archive_snapshot(Database(db_path)) == archive_snapshot(Database(clean))  # every article was stored
+    [copy] = folder.glob("*.warc.gz")
+    assert _unindexed(folder) == [copy.name] and not cdxj_path(copy).exists()
+    crawled = Path(shutil.copytree(run.saved, tmp_path / "crawled"))
+    before = _warc_state(db_path)
+    assert len(before[1]) == Database(db_path)["pages"].count > 100
+
+    again = arshif_import(str(warc), "--db", str(db_path), "-s", UNIT)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "import: 0 articles stored" in again.stdout
+    assert _warc_state(db_path) == before  # no record added or changed; every pages row points where it did
+    _assert_indexes_whole(folder)
+
+    db = Database(db_path)
+    rerun = db.execute("SELECT MAX(id) FROM crawls").fetchone()[0]
+    hosts = [row[0] for row in db.execute("SELECT DISTINCT source FROM articles")]
+    assert hosts and all(not (PROJECT_DIR / "seeds" / f"{host}.toml").exists() for host in hosts)
+    status = json.loads(run_arshif("status", "--db", str(db_path), "--json").stdout)
+    rows = {row["source"]: row for row in status["sources"]}
+    for name in (*hosts, "import"):
+        last = rows[name]["last_run"]
+        assert (last["id"], last["status"], last["kind"]) == (rerun, "finished", "import"), (name, last)
+    table = run_arshif("status", "--db", str(db_path)).stdout
+    assert all("finished (import)" in next(line for line in table.splitlines() if line.startswith(host)) for host in hosts)
+
+    # a crawl writes it too (it indexes every file of the folder before its own)
+    crawled_before = _warc_state(crawled / "archive.db")
+    result = crawl("demo", crawled / "archive.db", demo_site.origin)
+    assert result.returncode == 0, result.stderr[-3000:]
+    _assert_indexes_whole(crawled / "warc")
+    files, refs = _warc_state(crawled / "archive.db")
+    assert crawled_before[0].items() <= files.items() and crawled_before[1].items() <= refs.items()
 
 
 def test_ctrl_c_mid_import_stops_it_and_the_rerun_equals_a_clean_import(tmp_path):
@@ -728,25 +781,16 @@ def test_a_disk_that_fills_up_mid_import_fails_it_and_the_rerun_equals_a_clean_i
     """ENOSPC in the WARC copy or the database commit, wherever it lands first: exit 1, the run `failed` with the
     cause (the lock file's reserve makes room for that row), an intact archive, and the same command on a disk with
     room gives what a clean import gives."""
-    from tests.test_write_failures import _can_mount, _check
+    from tests.test_write_failures import _check
 
-    flag = _can_mount()
-    if flag not in ("-m", "-rm"):
-        pytest.skip(f"no small file system can be made here: {flag}")
     warc = tmp_path / "big.warc.gz"
     cc_news.write_cc_news(warc, arabic=180, other=120, seed=5)
-    disk, saved = tmp_path / "disk", tmp_path / "saved"
-    disk.mkdir()
-    (tmp_path / "driver.py").write_text(IMPORT_DRIVER, encoding="utf-8")
-    run = subprocess.run(["unshare", flag, sys.executable, str(tmp_path / "driver.py"), str(disk), str(saved), str(warc),
-                          str(tmp_path), "3m"], cwd=PROJECT_DIR, check=False, capture_output=True, text=True, timeout=400)
-    assert run.returncode == 0, run.stderr[-3000:]
-    result = json.loads((tmp_path / "result.json").read_text())
-    stderr = (tmp_path / "stderr").read_text(encoding="utf-8", errors="replace")
-    assert result["code"] == 1, (result, stderr[-3000:])
+    run = run_on_small_disk(tmp_path, ["import", str(warc), *IMPORT_ARGS], "3m")
+    result, stderr = {"code": run.code}, run.stderr
+    assert run.code == 1, (result, stderr[-3000:])
     assert "No space left on device" in stderr or "database or disk is full" in stderr, stderr[-3000:]
     assert "Traceback" not in stderr
-    db_path = saved / "archive.db"
+    db_path = run.saved / "archive.db"
     row = next(Database(db_path).query("SELECT * FROM crawls ORDER BY id DESC LIMIT 1"))
     assert row["status"] == "failed" and row["error"], row
     _check(db_path)
@@ -756,3 +800,4 @@ def test_a_disk_that_fills_up_mid_import_fails_it_and_the_rerun_equals_a_clean_i
     assert arshif_import(str(warc), "--db", str(clean), "-s", UNIT).returncode == 0
     _check(db_path)
     assert archive_snapshot(Database(db_path)) == archive_snapshot(Database(clean))
+    _assert_indexes_whole(run.saved / "warc")  # an index the full disk cut is written whole by the rerun

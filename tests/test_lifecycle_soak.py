@@ -33,8 +33,8 @@ import pytest
 from crawler.demo.server import SiteServer
 from tests.conftest import PROJECT_DIR, copy_archive, crawl, run_arshif
 from tests.lifecycle_site import SOURCES, History
+from tests.mount_namespace import can_mount
 from tests.test_lifecycle_short import check_invariants
-from tests.test_write_failures import _can_mount
 
 FAST = ("-s", "ARSHIF_EXTRACT_WORKERS=1", "--log-level", "WARNING")
 
@@ -159,7 +159,7 @@ class Soak:
     def disk_full(self, source: str, day: int) -> None:
         """The day's crawl on a disk that fills: the archive copied into a tmpfs a little larger than it, in a
         mount namespace; what the failed run left is copied back, and the day's crawl runs again."""
-        flag = _can_mount()
+        flag = can_mount()
         if flag not in ("-m", "-rm"):
             self.notes.append(f"day {day}: disk-full episode skipped: {flag}")
             return

@@ -270,9 +270,10 @@ def test_disk_full_stops_every_source_and_the_next_run_resumes(tmp_path):
     """The archive's own failure is every source's: all stop, each `crawls` row says failed, nothing is
     half-written, and the next `--all` brings the archive to what a clean run stores."""
     from bench.throughput.generate import generate
-    from tests.test_write_failures import DISK_MB, _can_mount, _check
+    from tests.mount_namespace import can_mount
+    from tests.test_write_failures import DISK_MB, _check
 
-    flag = _can_mount()
+    flag = can_mount()
     if flag not in ("-m", "-rm"):
         pytest.skip(flag)
     site = tmp_path / "site"

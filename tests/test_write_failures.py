@@ -3,6 +3,9 @@ cause once and never page bytes, exits non-zero, and the next run resumes cleanl
 
 from __future__ import annotations
 
+import io
+import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -15,20 +18,9 @@ from sqlite_utils import Database
 from bench.throughput.generate import generate
 from crawler.demo.server import DEMO_SITE, SiteServer
 from tests.conftest import PROJECT_DIR, crawl
+from tests.mount_namespace import can_mount, run_on_small_disk
 
 DISK_MB = 2  # the small filesystem the archive is crawled into: full after about a third of the site
-
-
-def _can_mount() -> str | None:
-    if not shutil.which("unshare"):
-        return "no unshare command"
-    probe = subprocess.run(["unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt"], capture_output=True, text=True)
-    if probe.returncode != 0:
-        probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt"], capture_output=True, text=True)
-        if probe.returncode != 0:
-            return f"cannot mount a tmpfs in a mount namespace here: {probe.stderr.strip()[:200]}"
-        return "-rm"
-    return "-m"
 
 
 def _check(db_path) -> None:
@@ -52,30 +44,17 @@ def site(tmp_path_factory):
 
 
 def test_disk_full_stops_the_crawl_and_the_next_run_resumes(tmp_path, site):
-    flag = _can_mount()
-    if flag not in ("-m", "-rm"):
-        pytest.skip(flag)
-    mount, saved = tmp_path / "small", tmp_path / "saved"
-    mount.mkdir()
     with SiteServer(site) as server:
-        crawl_command = " ".join([
-            sys.executable, "-m", "crawler.cli.main", "crawl", str(site / "bench.toml"), "--db", str(mount / "archive.db"),
-            "--base-url", server.origin, "--local", "-s", "ARSHIF_BATCH_SIZE=10",
-        ])
-        script = (f"mount -t tmpfs -o size={DISK_MB}m tmpfs {mount} && cd {PROJECT_DIR} && "
-                  f"{{ {crawl_command} > {tmp_path}/stdout 2> {tmp_path}/stderr; rc=$?; }}; "
-                  f"cp -a {mount} {saved}; exit $rc")
-        started = time.monotonic()
-        full = subprocess.run(["unshare", flag, "sh", "-c", script], capture_output=True, text=True, timeout=300)
-        seconds = time.monotonic() - started
-        stderr = (tmp_path / "stderr").read_text(encoding="utf-8", errors="replace")
-        assert full.returncode == 1, (full.returncode, full.stderr, stderr[-3000:])
-        assert seconds < 60
+        full = run_on_small_disk(tmp_path, ["crawl", str(site / "bench.toml"), "--base-url", server.origin, "--local",
+                                            "-s", "ARSHIF_BATCH_SIZE=10"], f"{DISK_MB}m")
+        stderr = full.stderr
+        assert full.code == 1, (full.code, stderr[-3000:])
+        assert full.seconds < 60
         assert "the crawl stopped:" in stderr and ("No space left on device" in stderr or "disk is full" in stderr)
         causes = [line for line in stderr.splitlines() if "Cannot write the archive" in line]
         assert 1 <= len(causes) <= 3, causes  # one line per cause (WARC, database, ...), not one per page
         assert len(stderr) < 200_000 and "<html" not in stderr and "body=b" not in stderr
-        db_path = saved / "archive.db"
+        db_path = full.saved / "archive.db"
         row = next(Database(db_path).query("SELECT * FROM crawls ORDER BY id DESC LIMIT 1"))
         assert row["status"] == "failed" and ("No space left" in row["error"] or "disk is full" in row["error"]), row
         _check(db_path)
@@ -149,7 +128,7 @@ def test_a_crawl_waits_while_serve_immutable_publishes_the_archive(tmp_path, dem
 
 
 def test_a_read_only_file_system_is_named_not_a_traceback(tmp_path):
-    flag = _can_mount()
+    flag = can_mount()
     if flag not in ("-m", "-rm"):
         pytest.skip(flag)
     disk = tmp_path / "disk"
@@ -170,3 +149,85 @@ def test_a_read_only_file_system_is_named_not_a_traceback(tmp_path):
     assert "read-only" in result.stderr and "Traceback" not in result.stderr
     assert imported.returncode == 1, imported.stderr[-2000:]
     assert "the file system is read-only" in imported.stderr and "Traceback" not in imported.stderr
+
+
+FULL_INDEX_DRIVER = r"""
+import errno, json, os, subprocess, sys
+from pipelines.archive.warc import WarcWriter, cdxj_path
+disk = sys.argv[1]
+subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", disk], check=True)
+writer = WarcWriter(disk)
+for number in range(20):  # 20 pages: an index of about 5 KB, written in one buffer at the close
+    body = f"<html><body><p>خبر رقم {number}</p>{os.urandom(600).hex()}</body></html>".encode()
+    writer.write_exchange(f"http://news.test/{number}.html", "200 OK", [("Content-Type", "text/html")], body)
+with open(os.path.join(disk, "filler"), "wb", buffering=0) as filler:  # the disk fills up before the close
+    try:
+        while True:
+            filler.write(b"\0" * 4096)
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC, exc
+try:
+    writer.close()
+    raised = None
+except OSError as exc:
+    raised = errno.errorcode.get(exc.errno)
+os.unlink(os.path.join(disk, "filler"))
+listing = sorted(os.listdir(disk))
+subprocess.run(["cp", "-a", disk + "/.", sys.argv[2]], check=True)
+print(json.dumps({"raised": raised, "listing": listing}))
+"""
+
+
+def test_a_cdxj_index_that_meets_a_full_disk_is_not_left_cut_and_the_next_run_writes_it(tmp_path):
+    """ENOSPC while the index is written (on a real full tmpfs): the file used to be created, cut (empty here),
+    and kept, so `index_unindexed` took it for done and the WARC file stayed unindexed for good. Now nothing is
+    left (not even the hidden partial file), and the next run writes the whole index."""
+    from cdxj_indexer.main import write_cdx_index
+
+    from pipelines.archive.warc import cdxj_path, index_unindexed
+
+    flag = can_mount()
+    if flag not in ("-m", "-rm"):
+        pytest.skip(flag)
+    disk, saved = tmp_path / "disk", tmp_path / "saved"
+    disk.mkdir()
+    saved.mkdir()
+    (tmp_path / "driver.py").write_text(FULL_INDEX_DRIVER, encoding="utf-8")
+    run = subprocess.run(["unshare", flag, sys.executable, str(tmp_path / "driver.py"), str(disk), str(saved)],
+                         cwd=PROJECT_DIR, env={**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["raised"] == "ENOSPC", result
+    [warc] = [name for name in result["listing"] if name.endswith(".warc.gz")]
+    assert result["listing"] == [warc], result  # no .cdxj, cut or whole, and no partial file
+    path = saved / warc
+    assert index_unindexed(saved) == [path]
+    reference = io.StringIO()
+    write_cdx_index(reference, [str(path)], {"sort": True})
+    assert cdxj_path(path).read_text(encoding="utf-8") == reference.getvalue() and reference.getvalue().count("\n") == 20
+
+
+def test_a_cut_or_wrongly_empty_index_left_by_an_older_version_is_written_again(tmp_path):
+    """Before the rename into place, a full disk left a cut index: ending inside a line, or empty. Both are
+    written again; an empty index of a file with no response (a kill right after its warcinfo) is left alone."""
+    from pipelines.archive.warc import WarcWriter, cdxj_path, index_unindexed
+
+    writer = WarcWriter(tmp_path)
+    for number in range(30):
+        body = f"<html><body><p>خبر رقم {number}</p>{os.urandom(300).hex()}</body></html>".encode()
+        writer.write_exchange(f"http://news.test/{number}.html", "200 OK", [("Content-Type", "text/html")], body)
+    writer.close()
+    [path] = tmp_path.glob("*.warc.gz")
+    whole = cdxj_path(path).read_text(encoding="utf-8")
+    assert index_unindexed(tmp_path) == []
+    for cut in (whole[:4096], ""):  # an 8 KB buffer cut short; nothing flushed at all
+        cdxj_path(path).write_text(cut, encoding="utf-8")
+        assert index_unindexed(tmp_path) == [path]
+        assert cdxj_path(path).read_text(encoding="utf-8") == whole
+    empty = WarcWriter(tmp_path / "killed")
+    empty._open()  # killed right after the warcinfo record
+    empty._file.close()
+    [only_info] = (tmp_path / "killed").glob("*.warc.gz")
+    cdxj_path(only_info).write_text("", encoding="utf-8")
+    assert index_unindexed(tmp_path / "killed") == []

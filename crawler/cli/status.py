@@ -18,7 +18,7 @@ from crawler.cli.common import DEFAULT_DB
 
 EXIT_OK = 0
 EXIT_STALE = 1  # --fail-if-stale: a tracked source stored nothing, or had no finished run, for HOURS
-EXIT_USAGE = 2  # no archive at --db, or a bad argument
+EXIT_USAGE = 2  # no archive at --db, or a bad argument (--fail-if-stale naming a source known only from imports)
 EXIT_NOT_ARCHIVE = 4  # --db is not an Arshif archive (as every command)
 EXIT_UNREADABLE = 5  # the archive could not be read to the end (a damaged file)
 SPARKS = " ▁▂▃▄▅▆▇█"
@@ -26,7 +26,8 @@ SPARK_DAYS = 14
 
 EXAMPLE = """Example: arshif status --db data/archive.db
 cron: arshif status --fail-if-stale 6 || echo "a source went quiet"
-exit codes: 0 fine; 1 a tracked source is stale (--fail-if-stale); 2 no archive at --db; 4 not an Arshif archive;
+exit codes: 0 fine; 1 a tracked source is stale (--fail-if-stale); 2 no archive at --db, or --fail-if-stale naming
+a source known only from WARC imports; 4 not an Arshif archive;
 5 the archive could not be read (damaged)"""
 
 
@@ -39,7 +40,8 @@ def register(sub) -> None:
     status.add_argument("--json", action="store_true", help="print the rows as JSON")
     status.add_argument("--fail-if-stale", type=float, metavar="HOURS",
                         help="exit 1 when a tracked source (seeded and crawled here, or named) has stored no article "
-                             "or had no finished run for HOURS; sources only imported from WARC files are not tracked")
+                             "or had no finished run for HOURS; sources only imported from WARC files are not tracked (named with "
+                             "this option, they are refused: exit 2)")
     status.set_defaults(func=cmd_status)
 
 
@@ -140,6 +142,13 @@ def cmd_status(args) -> int:
         return EXIT_UNREADABLE
     finally:
         connection.close()
+    imported_only = [row.source for row in rows if not row.seeded and (row.last_run or {}).get("kind") == "import"]
+    if args.fail_if_stale is not None and args.sources and imported_only:
+        # freshness counts crawl runs: such a source would be stale whatever its imports brought, every time
+        print(f"arshif status: --fail-if-stale cannot watch {', '.join(imported_only)}: known only from WARC imports "
+              "(arshif import), which are not crawl runs, so nothing keeps it fresh; name crawled sources, or run "
+              "without --fail-if-stale to see its row", file=sys.stderr)
+        return EXIT_USAGE
     stale = [row.source for row in rows if row.stale]
     if args.json:
         text = json.dumps({"archive": str(args.db), "generated_at": now.isoformat(timespec="seconds"), "stale_hours": hours,

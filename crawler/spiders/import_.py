@@ -37,7 +37,12 @@ from crawler.items import PageItem
 from crawler.middlewares import WarcLocation
 from crawler.sources import SourceError, all_sources, load_source
 from pipelines.archive.request_meta import ROLE, WARC_REF
-from pipelines.archive.warc import ROLE_HEADER, SOURCE_HEADER, WarcWriter
+from pipelines.archive.warc import (
+    ROLE_HEADER,
+    SOURCE_HEADER,
+    WarcWriter,
+    index_unindexed,
+)
 from pipelines.archive.warc_import import (
     ARABIC_SCRIPT_LANGUAGES,
     ImportCounts,
@@ -143,6 +148,12 @@ class ImportSpider(scrapy.Spider):
         self._db = self._connect()
         self._record_run()
         try:
+            if Path(self.warc["folder"]).is_dir():  # earlier copies whose index a failure or a kill left unwritten
+                try:
+                    index_unindexed(self.warc["folder"])
+                except WRITE_ERRORS as exc:
+                    report_write_failure(self.crawler, exc, "WARC index")
+                    return
             if self.copy:
                 self.writer = WarcWriter(**self.warc)
             for entry in self.files:
@@ -296,8 +307,8 @@ class ImportSpider(scrapy.Spider):
         if self.writer is not None:
             try:
                 self.writer.close()  # the CDXJ index of the copies
-            except WRITE_ERRORS as exc:  # the folder the copy failed in: already the run's cause
-                report_write_failure(self.crawler, exc, "WARC copy")
+            except WRITE_ERRORS as exc:  # the run fails (a failed copy before it stays the cause); the next run writes it
+                report_write_failure(self.crawler, exc, "WARC index")
         db = getattr(self, "_db", None)
         if db is not None:
             try:

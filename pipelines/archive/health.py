@@ -152,6 +152,7 @@ class HealthReader:
         self.connection = connection
         crawls = _columns(connection, "crawls")
         self.has_kind = "kind" in crawls
+        self.has_import_files = "import_files" in crawls
         self.run_columns = [c for c in ("id", "source", "started_at", "finished_at", "status", "limit_reached", "stored",
                                         "pages_fetched", "http_error", "error", "warning", "faults", "kind") if c in crawls]
         self.has_stats = "stats" in crawls
@@ -172,6 +173,25 @@ class HealthReader:
             f"SELECT c.id FROM articles a JOIN crawls c ON c.id = a.crawl_id WHERE a.source = ? AND c.kind = '{IMPORT_KIND}'"
             " ORDER BY a.fetched_at DESC LIMIT 1", [source]).fetchone()
         return row[0] if row else None
+
+    def latest_rerun(self, crawl_id: int) -> int:
+        """The latest import that read a file the import `crawl_id` read (by sha256), finished or not: after an
+        import that failed, the same command again is its last run, even when it had nothing left to add.
+        A walk of the (source, id) index over the imports after `crawl_id` only."""
+        if not self.has_import_files:
+            return crawl_id
+        source, files = self.connection.execute("SELECT source, import_files FROM crawls WHERE id = ?", [crawl_id]).fetchone()
+        try:
+            digests = [entry["sha256"] for entry in json.loads(files or "[]") if entry.get("sha256")]
+        except (ValueError, TypeError, AttributeError):
+            return crawl_id
+        latest = crawl_id
+        for digest in digests:
+            row = self.connection.execute(
+                f"SELECT MAX(id) FROM crawls WHERE source = ? AND id > ? AND kind = '{IMPORT_KIND}' AND instr(import_files, ?)",
+                [source, crawl_id, f'"{digest}"']).fetchone()
+            latest = max(latest, row[0] or 0)
+        return latest
 
     def last_finished(self, source: str) -> int | None:
         not_import = f" AND COALESCE(kind, '') != '{IMPORT_KIND}'" if self.has_kind else ""
@@ -274,8 +294,12 @@ def source_health(reader: HealthReader, source: str, seeded: bool, now: datetime
     health.runs_capped = max(health.failed_runs, health.empty_runs) >= SCAN_RUNS
     if last_success_id is None and crawl_runs >= SCAN_RUNS:  # further back than the scan: one more index walk
         last_success_id = reader.last_finished(source)
-    if latest_id is None:  # never crawled here: the import it came from, if any, is its last run (kind import)
-        latest_id = latest_import_id or reader.import_of_last_article(source)
+    if latest_id is None:  # never crawled here: its latest import is its last run (kind import)
+        latest_id = latest_import_id
+        if latest_id is None:  # a host (its pages' source): the import its latest article came from, or a later
+            latest_id = reader.import_of_last_article(source)  # run of the same file (one that failed, then the rerun)
+            if latest_id is not None:
+                latest_id = reader.latest_rerun(latest_id)
     if latest_id is not None:
         run = reader.run(latest_id)
         health.last_run = {key: run.get(key) for key in ("id", "started_at", "finished_at", "status", "limit_reached",

@@ -470,19 +470,55 @@ def cdxj_path(warc_path: str | Path) -> Path:
 
 
 def write_index(warc_path: Path, lines: list[str]) -> None:
-    """The file's CDXJ index, its lines sorted (in place)."""
+    """The file's CDXJ index, its lines sorted (in place). Written beside it under a hidden name and renamed
+    into place: a full disk or a kill mid-write leaves no `.cdxj` (which the next run writes), never a cut one
+    (which it would take for done)."""
     lines.sort()
-    with open(cdxj_path(warc_path), "w", encoding="utf-8") as out:
-        out.writelines(lines)  # not "".join: no second copy of a file's index at its peak
+    final = cdxj_path(warc_path)
+    partial = final.with_name(f".{final.name}.partial")
+    try:
+        with open(partial, "w", encoding="utf-8") as out:
+            out.writelines(lines)  # not "".join: no second copy of a file's index at its peak
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, final)
+    except BaseException:
+        try:
+            partial.unlink(missing_ok=True)
+        except OSError:  # a read-only folder: nothing was made there
+            pass
+        raise
+
+
+def _indexed(path: Path) -> bool:
+    """The WARC file has a whole CDXJ index: one is there, and is not cut short. An index cut by a full disk
+    (as Arshif wrote them before `write_index` renamed into place) is empty or ends inside a line."""
+    index = cdxj_path(path)
+    try:
+        with open(index, "rb") as stream:
+            size = stream.seek(0, os.SEEK_END)
+            if size:
+                stream.seek(size - 1)
+                return stream.read(1) == b"\n"
+    except FileNotFoundError:
+        return False
+    try:  # empty: right only for a file with no response (a kill right after its warcinfo record)
+        with open(path, "rb") as stream:
+            for _ in _placed_records(path, stream, ("response", "revisit"), with_payload=False):
+                return False
+    except Exception:  # noqa: BLE001  (a file broken from its first record has nothing to index)
+        return True
+    return True
 
 
 def index_unindexed(folder: str | Path) -> list[Path]:
-    """Write the CDXJ index of every WARC file in `folder` that has none: a crawl killed before it
-    closed its file (kill -9, power loss) leaves one. A record cut short by the kill ends the
+    """Write the CDXJ index of every WARC file in `folder` that has none, or a cut one: a crawl or an import
+    killed before it closed its file (kill -9, power loss), or whose index write failed (a disk full or turned
+    read-only) leaves one. Every crawl and every import calls this first. A record cut short by a kill ends the
     file's readable part; the index covers the records before it."""
     indexed = []
     for path in sorted(Path(folder).glob("*.warc.gz")):
-        if cdxj_path(path).exists():
+        if _indexed(path):
             continue
         lines = []
         try:
@@ -495,5 +531,6 @@ def index_unindexed(folder: str | Path) -> list[Path]:
             logger.warning("WARC file %s ends in a broken record (%s: %s); indexed the %d responses before it",
                            path.name, type(exc).__name__, exc, len(lines))
         write_index(path, lines)
+        logger.info("Indexed %s, left without a whole CDXJ index by an interrupted or failed run", path.name)
         indexed.append(path)
     return indexed
