@@ -68,6 +68,7 @@ from pipelines.similarity.urls import (
     fold_url,
     is_own_address,
 )
+from pipelines.text.dates import utc_sort_key
 
 logger = logging.getLogger(__name__)
 # Articles whose near-duplicate index rows are written in one transaction. The rows' keys are random
@@ -294,7 +295,8 @@ class DedupPipeline:
         """Which copy is the article, smallest first: decided by the page, not by when it arrived."""
         published = record.get("published")
         canonical = record["canonical_url"] or record["url"]
-        return (published is None, published or "", not self._at_home(record), self._fold(canonical), record["url"])
+        return (published is None, utc_sort_key(published or ""), not self._at_home(record), self._fold(canonical),
+                record["url"])
 
     def _at_home(self, record: dict) -> bool:
         """Fetched at its canonical address, not under an alias (tracking, AMP, mobile)."""

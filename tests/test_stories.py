@@ -351,3 +351,21 @@ def test_a_displacing_copy_is_committed_with_its_outcome(tmp_path):
     assert committed.execute("SELECT url, kind FROM duplicates").fetchall() == [("http://x.test/a?utm_source=t", "url")]
     assert committed.execute("SELECT outcome FROM pages WHERE url = ?", [page["url"]]).fetchone() == ("duplicate",)
     storage.db.close()
+
+
+def test_the_original_is_the_earliest_member_in_utc_not_by_its_text(tmp_path):
+    """`published` keeps each page's UTC offset: 23:00-05:00 (04:00 UTC the next day) is later than 01:00+03:00
+    of that next day (22:00 UTC the day before), though it sorts first as text. Both the stories view and the
+    choice among exact copies (pipelines.dedup's rank) compare in UTC."""
+    from pipelines.archive.database import open_archive
+    from pipelines.text.dates import utc_sort_key
+
+    db = open_archive(tmp_path / "archive.db")
+    db["articles"].insert_all([
+        {"id": 1, "url": "http://a.test/1", "text": "x", "published": "2025-05-01T23:00:00-05:00", "story_id": 1},
+        {"id": 2, "url": "http://b.test/2", "text": "y", "published": "2025-05-02T01:00:00+03:00", "story_id": 1},
+        {"id": 3, "url": "http://c.test/3", "text": "z", "published": "2025-05-03", "story_id": 3},
+        {"id": 4, "url": "http://c.test/4", "text": "w", "published": "not a date", "story_id": 3},
+    ])
+    assert dict(db.execute("SELECT id, original_id FROM stories").fetchall()) == {1: 2, 3: 3}
+    assert sorted(["2025-05-01T23:00:00-05:00", "2025-05-02T01:00:00+03:00"], key=utc_sort_key)[0].endswith("+03:00")

@@ -178,3 +178,34 @@ def test_a_rebuilt_index_forgets_its_counts(tmp_path, monkeypatch):
     monkeypatch.setitem(nd.PARAMS, "tokens", "another tokenizer")
     open_index(db).close()
     assert db.execute("SELECT SUM(articles) FROM near_duplicate_shingle_counts").fetchone()[0] == before
+
+
+def test_a_story_id_edited_by_hand_into_text_or_null_does_not_stop_later_runs(tmp_path, caplog):
+    """The sqlite3 shell accepts story_id = 'abc' in the INTEGER column: deciding stories then compared text
+    with integers and every later run failed at open. The next open makes such articles stories of their own
+    (and says which), and a near copy of one of them still joins it."""
+    import sqlite3
+
+    texts = [words(9500, 80), words(20000, 80), words(30000, 80)]
+    db = open_archive(tmp_path / "archive.db")
+    _index_on_arrival(open_index(db), texts)
+    db["articles"].insert_all([{"id": n + 1, "url": f"http://x.test/{n}", "text": text, "story_id": n + 1}
+                               for n, text in enumerate(texts)])
+    resolve_stories(db)
+    db.close()
+    with sqlite3.connect(tmp_path / "archive.db") as shell:
+        shell.execute("UPDATE articles SET story_id = 'abc' WHERE id = 1")
+        shell.execute("UPDATE articles SET story_id = NULL WHERE id = 2")
+    shell.close()
+    db = open_archive(tmp_path / "archive.db")
+    index = open_index(db)
+    assert "Articles 1, 2 had a story_id that is not an article id" in caplog.text
+    assert db.execute("SELECT id, story_id FROM articles ORDER BY id").fetchall() == [(1, 1), (2, 2), (3, 3)]
+    copy = texts[0] + " " + words(40000, 3)
+    sig = signature(copy)
+    index.propose(4, sig)
+    index.add(4, sig)
+    index.close()
+    db["articles"].insert({"id": 4, "url": "http://x.test/copy", "text": copy, "story_id": 4})
+    resolve_stories(db)
+    assert db.execute("SELECT story_id FROM articles WHERE id = 4").fetchone() == (1,)

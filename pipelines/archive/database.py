@@ -215,7 +215,11 @@ def m006_too_old(db: Database) -> None:
     db["crawls"].add_column("too_old", int)
 
 
-STORY_ORIGINAL_ORDER = "published IS NULL, published, fetched_at, id"  # the original: earliest published, then first fetched
+# the original: earliest published, then first fetched. `published` keeps the page's own UTC offset
+# (2025-05-01T23:00:00-05:00 is later than 2025-05-02T01:00:00+03:00), so it is compared in UTC
+# (julianday); a date SQLite cannot read sorts after those it can, by its text
+STORY_ORIGINAL_ORDER = "published IS NULL, julianday(published) IS NULL, julianday(published), published, fetched_at, id"
+_STORY_ORIGINAL_ORDER_TEXT = "published IS NULL, published, fetched_at, id"  # m007's, until m180
 _STORIES_VIEW = f"""
 SELECT a.story_id AS id,
        (SELECT o.id FROM articles o WHERE o.story_id = a.story_id ORDER BY {STORY_ORIGINAL_ORDER} LIMIT 1) AS original_id,
@@ -247,7 +251,7 @@ def m007_stories(db: Database) -> None:
     db["articles"].add_column("story_similarity", float)
     db.execute("UPDATE articles SET story_id = id")
     db["articles"].create_index(["story_id"])
-    db.execute(f"CREATE VIEW stories AS {_STORIES_VIEW}")
+    db.execute(f"CREATE VIEW stories AS {_STORIES_VIEW.replace(STORY_ORIGINAL_ORDER, _STORY_ORIGINAL_ORDER_TEXT)}")
 
 
 VERSIONED_COLUMNS = ("title", "author", "description", "text", "word_count", "content_hash", "fetched_at",
@@ -769,3 +773,11 @@ def m120_url_fold_keys(db: Database) -> None:
                     yield key, kind, row_id
 
     db.conn.executemany("INSERT OR IGNORE INTO url_fold_keys (key, kind, row_id) VALUES (?, ?, ?)", keys())
+
+
+@migrations()
+def m180_story_original_in_utc(db: Database) -> None:
+    """A story's original is its earliest member in UTC: the view compared `published` as text, which put
+    a page published at 23:00-05:00 before one at 01:00+03:00 the next day (04:00 UTC against 22:00 UTC)."""
+    db.execute("DROP VIEW IF EXISTS stories")
+    db.execute(f"CREATE VIEW stories AS {_STORIES_VIEW}")

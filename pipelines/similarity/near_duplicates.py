@@ -383,6 +383,19 @@ def sampled_hashes(hashes: np.ndarray) -> np.ndarray:
     return hashes[hashes % np.uint32(COUNT_SAMPLE) == 0]
 
 
+def _repair_story_ids(db: Database) -> list[int]:
+    """Articles whose story_id is NULL or text (edited by hand: the sqlite3 shell accepts 'abc' in an INTEGER
+    column) become stories of their own, so that deciding stories never meets a story it cannot order and
+    the stories view and --one-per-story keep them. Two index range reads (NULLs, then values that sort as
+    text or blob), not a scan."""
+    ids = sorted(row[0] for row in db.execute("SELECT id FROM articles WHERE story_id IS NULL OR story_id >= ''"))
+    if ids:
+        with db.atomic():
+            db.conn.executemany("UPDATE articles SET story_id = id, story_match = NULL, story_similarity = NULL"
+                                " WHERE id = ?", [(article_id,) for article_id in ids])
+    return ids
+
+
 def _drop_unwritten(db: Database) -> int:
     """Index rows of articles a killed run indexed but never wrote: ids above the last written article's
     (batches are written in id order), so the next run, which gives those ids again, does not inherit
@@ -426,6 +439,10 @@ def open_index(db: Database, threshold: float = DEFAULT_THRESHOLD, batch_size: i
     # imported here: pipelines.similarity.stories imports this module's constants
     from pipelines.similarity.stories import resolve_stories
 
+    repaired = _repair_story_ids(db)
+    if repaired:
+        logger.warning("Articles %s had a story_id that is not an article id (a hand edit?): each is a story of its own"
+                       " again", ", ".join(map(str, repaired[:20])) + (" …" if len(repaired) > 20 else ""))
     left = resolve_stories(db)  # a run killed before its end: its written articles' pairs
     if left.runs:
         logger.info("Stories of %s unfinished run(s) decided: %s of %s verified pairs joined", left.runs, left.kept, left.pairs)

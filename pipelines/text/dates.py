@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from hijridate import Hijri
 
 from .normalize import normalize_arabic
 
-__all__ = ["parse_date_text", "parse_iso_date", "jalali_to_gregorian", "hijri_to_gregorian"]
+__all__ = ["hijri_to_gregorian", "jalali_to_gregorian", "parse_date_text", "parse_iso_date"]
 
 MIN_YEAR = 1990
 MAX_YEAR = 2100
@@ -114,13 +114,7 @@ _PM = frozenset({"م", "مساء", "مساءا", "عصرا", "pm", "p.m.", "p.m"
 # "٠٢:٠٠ الثلاثاء ١ / ١٢ / ٢٠٢٠", "2020-12-01T02:00").
 _FILLER_WORDS = frozenset(
     normalize_arabic(w)
-    for w in (
-        "t at on في على عند يوم الساعة ساعة ساعت الموافق بتاريخ تاريخ "
-        "الأحد الإثنين الاثنين الثلاثاء الأربعاء الخميس الجمعة السبت "
-        "أحد إثنين اثنين ثلاثاء أربعاء خميس جمعة سبت "
-        "شنبه یکشنبه دوشنبه سه‌شنبه سه چهارشنبه پنجشنبه پنج‌شنبه جمعه "
-        "monday tuesday wednesday thursday friday saturday sunday mon tue wed thu fri sat sun"
-    ).split()
+    for w in ["t", "at", "on", "في", "على", "عند", "يوم", "الساعة", "ساعة", "ساعت", "الموافق", "بتاريخ", "تاريخ", "الأحد", "الإثنين", "الاثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت", "أحد", "إثنين", "اثنين", "ثلاثاء", "أربعاء", "خميس", "جمعة", "سبت", "شنبه", "یکشنبه", "دوشنبه", "سه\u200cشنبه", "سه", "چهارشنبه", "پنجشنبه", "پنج\u200cشنبه", "جمعه", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 )
 _MAX_GAP = 40
 _GAP_WORD_RE = re.compile(r"[^\W_]+")
@@ -328,11 +322,7 @@ def _find_dates(text: str, persian_hint: bool, hijri_hint: bool, max_year: int) 
                 continue
             calendar, month = MONTHS[match["month"].rstrip(".")]
             year, era = int(match["year"]), match["era"]
-            if calendar == GREGORIAN and (year < 1700 or era == "ه"):
-                calendar = None
-            elif calendar != GREGORIAN and (year >= 1700 or era in ("م", "ad")):
-                calendar = None
-            elif calendar == JALALI and era == "ه":
+            if calendar == GREGORIAN and (year < 1700 or era == "ه") or calendar != GREGORIAN and (year >= 1700 or era in ("م", "ad")) or calendar == JALALI and era == "ه":
                 calendar = None
             add(match, calendar, year, month, int(match["day"]))
 
@@ -529,3 +519,16 @@ def parse_iso_date(value: str, *, now: datetime | None = None, persian: bool = F
         if offset is None:
             return None
     return _format(day, _Time(hour, minute, second, offset))
+
+
+def utc_sort_key(published: str) -> str:
+    """``published`` as it sorts in time: a date-time with a UTC offset (as pages give it, and as the
+    archive keeps it) in UTC, so 2025-05-01T23:00:00-05:00 sorts after 2025-05-02T01:00:00+03:00. A date
+    alone or a time without an offset sorts as written; what is not ISO 8601 sorts as written."""
+    try:
+        moment = datetime.fromisoformat(published)
+    except ValueError:
+        return published
+    if "T" not in published and " " not in published or moment.tzinfo is None:
+        return published
+    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat()
