@@ -105,22 +105,29 @@ def test_a_crawl_waits_while_serve_immutable_publishes_the_archive(tmp_path, dem
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    log = open(tmp_path / "serve.log", "w")  # noqa: SIM115 - closed below
     serve = subprocess.Popen([sys.executable, "-m", "crawler.cli.main", "serve", str(db_path), "--immutable", "--port", str(port)],
-                             cwd=PROJECT_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             cwd=PROJECT_DIR, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        # the lock is taken before datasette starts: once it listens, the archive is locked (a loaded
+        # machine can take long to start it; the wait is on that event, not on a guessed time)
+        deadline = time.monotonic() + 300
+        listening = False
+        while not listening and serve.poll() is None and time.monotonic() < deadline:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
+                listening = True
             except OSError:
                 time.sleep(0.2)
+        assert listening and serve.poll() is None, \
+            f"serve did not start (exit {serve.poll()}): {(tmp_path / 'serve.log').read_text()[-2000:]}"
         run = crawl("demo", db_path, demo_site.origin, "--refresh")
         assert run.returncode == 3, run.stderr[-2000:]  # refused: the immutable reader would see a malformed file
         assert "another Arshif run" in run.stderr
     finally:
         serve.terminate()
         serve.wait(timeout=30)
+        log.close()
     run = crawl("demo", db_path, demo_site.origin)
     assert run.returncode == 0, run.stderr[-2000:]
     _check(db_path)
