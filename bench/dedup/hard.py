@@ -361,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probe", type=int, default=0,
                         help="then time the next run of this many documents (the same ones) into each size's archive")
     parser.add_argument("--repeat", type=int, default=5, help="probe rounds, sizes interleaved in each (medians)")
+    parser.add_argument("--snapshots", type=Path, default=None,
+                        help="keep each size's archive here for --probe, and reuse those already there (no build)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--keep", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--probe-child", type=Path, help=argparse.SUPPRESS)
@@ -382,8 +384,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'docs':>6} {'articles':>8} {'stories':>7} {'lost':>4} {'precision':>9} {'recall':>7} {'wrong pairs':>11} "
           f"{'CPU ms/doc':>10} {'last 10%':>8} {'candidates':>10} {'est. only':>9} {'template':>8} {'skipped':>7} "
           f"{'old: dropped':>12} {'old: originals lost':>19}")
-    with tempfile.TemporaryDirectory(dir=DATA_DIR) as snapshots:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=DATA_DIR) as scratch:
+        snapshots = args.snapshots or Path(scratch)
+        snapshots.mkdir(parents=True, exist_ok=True)
         for size in args.sizes:
+            if args.snapshots and (snapshots / f"{size}.db").exists():
+                print(f"{size:>6} (the archive in {snapshots}: not built again)")
+                continue
             keep = ["--keep", str(Path(snapshots) / f"{size}.db")] if args.probe else []
             row = _child("--child", str(path), "--sizes", str(size), "--threshold", str(threshold),
                          "--run-docs", str(args.run_docs), "--index-batch", str(args.index_batch), *keep)
