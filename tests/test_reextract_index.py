@@ -21,7 +21,7 @@ from sqlite_utils import Database
 from crawler.demo.server import SiteServer
 from pipelines.similarity.near_duplicates import COUNT_SAMPLE
 from tests.conftest import archive_snapshot, copy_archive, crawl, run_arshif
-from tests.story_site import build, pages
+from tests.story_site import EXTRA, build, pages
 
 STORIES = 60
 EDIT = "<p>وأضافت الصحيفة في تحديث لاحق أن الاجتماع تأجل إلى الأسبوع المقبل بطلب من الوفود المشاركة.</p>\n</article>"
@@ -39,6 +39,17 @@ def index_tables(db_path) -> dict:
             "full": {k for (k,) in conn.execute("SELECT band_key FROM near_duplicate_full_bands")},
             "signatures": {(url.get(a, a), s) for a, s in conn.execute("SELECT article_id, signature FROM near_duplicate_signatures")},
         }
+
+
+def all_rows(db_path) -> dict:
+    """Every row a reextract may touch, ids and generations included."""
+    with sqlite3.connect(db_path) as conn:
+        tables = ["articles", "duplicates", "versions", "pages", "crawls", "near_duplicate_signatures", "near_duplicate_bands",
+                  "near_duplicate_pairs", "near_duplicate_shingle_counts", "near_duplicate_common", "near_duplicate_full_bands",
+                  "near_duplicate_runs"]
+        rows = {table: conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall() for table in tables}
+        rows["fts"] = conn.execute("SELECT rowid, title, text FROM articles_fts ORDER BY rowid").fetchall()
+        return rows
 
 
 def problems(db_path) -> list[str]:
@@ -83,12 +94,13 @@ def archives(tmp_path_factory):
         fresh = base / "fresh" / "archive.db"
         run = crawl(str(root / "source.toml"), fresh, server.origin, "-s", "ARSHIF_BATCH_SIZE=10")
         assert run.returncode == 0, run.stderr[-3000:]
+        port = server.httpd.server_address[1]  # a later crawl of the same URLs serves from the same origin
     (base / "live").mkdir()
     live = copy_archive(old, base / "live" / "archive.db")
     shutil.copytree(old.parent / "warc", base / "live" / "warc")
     result = run_arshif("reextract", "--db", str(live))
     assert result.returncode == 0, result.stderr
-    return {"old": old, "live": live, "fresh": fresh, "root": root, "plan": plan, "base": base}
+    return {"old": old, "live": live, "fresh": fresh, "root": root, "plan": plan, "base": base, "port": port}
 
 
 def test_the_older_archive_lacks_the_reports(archives):
@@ -114,3 +126,97 @@ def test_after_reextract_the_index_equals_a_fresh_crawls(archives):
     assert fresh["pairs"]  # the site has near copies
     for key in fresh:
         assert live[key] == fresh[key], key
+
+
+def _copy(db_path, folder):
+    """The archive and its WARC files in another folder."""
+    folder.mkdir()
+    copied = copy_archive(db_path, folder / "archive.db")
+    shutil.copytree(db_path.parent / "warc", folder / "warc")
+    return copied
+
+
+def test_a_second_reextract_changes_nothing(archives, tmp_path):
+    db_path = _copy(archives["live"], tmp_path / "again")
+    before = all_rows(db_path)
+    result = run_arshif("reextract", "--db", str(db_path))
+    assert result.returncode == 0, result.stderr
+    assert all_rows(db_path) == before
+
+
+@pytest.mark.parametrize("point", ["index", "swapped"])
+def test_a_reextract_killed_in_the_swap_leaves_the_archive_as_it_was(archives, tmp_path, monkeypatch, point):
+    """Killed (as kill -9) before the index's tables are rewritten, or after everything, before COMMIT."""
+    db_path = _copy(archives["old"], tmp_path / "killed")
+    before = all_rows(db_path)
+    monkeypatch.setenv("ARSHIF_TEST_EXIT_IN_SWAP", point)
+    result = run_arshif("reextract", "--db", str(db_path))
+    assert result.returncode == 137, result.stderr
+    assert all_rows(db_path) == before
+    monkeypatch.delenv("ARSHIF_TEST_EXIT_IN_SWAP")
+    result = run_arshif("reextract", "--db", str(db_path))  # the rerun finds the scratch file and lock of the killed one
+    assert result.returncode == 0, result.stderr
+    assert index_tables(db_path) == index_tables(archives["live"])
+    assert problems(db_path) == []
+
+
+def _grow(archives, root):
+    """The site with a late near copy of every fifth story (reports included), listed from its home page."""
+    shutil.copytree(archives["root"], root)
+    late = []
+    for page in archives["plan"].pages:
+        if page.kind == "story" and page.story % 5 == 0:
+            path = f"/wire/late-{page.story:04d}.html"
+            paragraphs = page.paragraphs + [EXTRA + f" (متابعة {page.story})"]
+            pages.write(root / path.lstrip("/"), pages.page(path, "متابعة: " + page.title, "2025-07-01T09:00:00+03:00",
+                                                           paragraphs))
+            late.append((path, page.path))
+    pages.write(root / "list" / "late.html", pages.listing("متابعات", [(path, "متابعة") for path, _ in late]))
+    home = root / "index.html"
+    home.write_text(home.read_text(encoding="utf-8").replace("</ul>", '<li><a href="/list/late.html">متابعات</a></li>\n</ul>'),
+                    encoding="utf-8")
+    return late
+
+
+def test_a_crawl_after_reextract_puts_new_copies_into_their_stories(archives, tmp_path):
+    """New near copies crawled into the reextracted archive join the stories of their originals, and the archive
+    and its index equal a fresh crawl of the grown site."""
+    db_path = _copy(archives["live"], tmp_path / "live")
+    root = tmp_path / "site"
+    late = _grow(archives, root)
+    with SiteServer(root, port=archives["port"]) as server:
+        run = crawl(str(root / "source.toml"), db_path, server.origin, "-s", "ARSHIF_BATCH_SIZE=10")
+        assert run.returncode == 0, run.stderr[-3000:]
+        fresh = tmp_path / "fresh" / "archive.db"
+        run = crawl(str(root / "source.toml"), fresh, server.origin, "-s", "ARSHIF_BATCH_SIZE=10")
+        assert run.returncode == 0, run.stderr[-3000:]
+    db = Database(db_path)
+    story = {url.split("/", 3)[3]: story_id for url, story_id in db.execute("SELECT url, story_id FROM articles")}
+    assert len(late) == 12
+    for copy, original in late:
+        assert story[copy.lstrip("/")] == story[original.lstrip("/")], copy
+    assert problems(db_path) == []
+    got, expected = archive_snapshot(db), archive_snapshot(Database(fresh))
+    for key in expected:
+        assert got[key] == expected[key], key
+    got, expected = index_tables(db_path), index_tables(fresh)
+    for key in expected:
+        assert got[key] == expected[key], key
+
+
+def test_a_reextract_after_a_killed_crawl_leaves_no_run_undecided(archives, tmp_path, monkeypatch):
+    """A crawl killed (kill -9) after its first index write leaves its run undecided; the reextract decides the
+    stories of everything archived, so no run stays open for the next crawl to decide again."""
+    db_path = _copy(archives["old"], tmp_path / "killed")
+    root = tmp_path / "site"
+    _grow(archives, root)
+    with SiteServer(root, port=archives["port"]) as server:
+        monkeypatch.setenv("ARSHIF_TEST_EXIT_AFTER_INDEX_WRITES", "1")
+        run = crawl(str(root / "source.toml"), db_path, server.origin, "-s", "ARSHIF_BATCH_SIZE=10")
+        monkeypatch.delenv("ARSHIF_TEST_EXIT_AFTER_INDEX_WRITES")
+    assert run.returncode != 0
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM near_duplicate_runs WHERE resolved = 0").fetchone()[0] == 1
+    result = run_arshif("reextract", "--db", str(db_path))
+    assert result.returncode == 0, result.stderr
+    assert problems(db_path) == []

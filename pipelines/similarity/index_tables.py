@@ -16,7 +16,11 @@ import sqlite3
 
 import numpy as np
 
-from pipelines.similarity.near_duplicates import BUCKET_CAP, COMMON_ARTICLES, sampled_hashes
+from pipelines.similarity.near_duplicates import (
+    BUCKET_CAP,
+    COMMON_ARTICLES,
+    sampled_hashes,
+)
 
 TABLES = ("near_duplicate_pairs", "near_duplicate_shingle_counts", "near_duplicate_common", "near_duplicate_full_bands",
           "near_duplicate_runs")
