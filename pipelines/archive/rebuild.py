@@ -7,10 +7,13 @@ that fails rolls the whole swap back, so readers see the old archive or the new.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from array import array
 from bisect import bisect_left
 from pathlib import Path
+
+from pipelines.similarity import index_tables
 
 
 class RebuildRefused(RuntimeError):
@@ -28,7 +31,9 @@ def replace_tables(connection: sqlite3.Connection, source: Path) -> dict:
     `crawl_id` and `fetched_at` (and its `story_match` while it stays in the same story: which member
     it matched on arrival depends on the replay's order); only rows of URLs new to the archive get ids, above every id it ever gave.
     Stories are renumbered with them (a story's id is its smallest article id), and the
-    near-duplicate index is copied from the rebuild under the same ids. A URL the archive holds
+    near-duplicate index is copied from the rebuild under the same ids: signatures, bands and verified
+    pairs; the template counts and over-full buckets are counted again from what is then indexed,
+    and every run counts as decided (pipelines/similarity/index_tables.py). A URL the archive holds
     that the rebuild did not produce (its WARC was unreadable and skipped, or its page no longer
     extracts) keeps its old row: a reextract never removes an archived article.
 
@@ -55,9 +60,15 @@ def replace_tables(connection: sqlite3.Connection, source: Path) -> dict:
         return report
     finally:
         for table in ("old_rows", "produced", "kept_articles", "kept_duplicates", "idmap", "storymap", "kept_signatures",
-                      "kept_bands"):
+                      "kept_bands", *index_tables.TEMP_TABLES):
             connection.execute(f"DROP TABLE IF EXISTS temp.{table}")
         connection.execute("DETACH DATABASE rebuilt")
+
+
+def _exit_point(name: str) -> None:
+    """Tests only (ARSHIF_TEST_EXIT_IN_SWAP=name): die as kill -9 would, inside the swap's open transaction."""
+    if os.environ.get("ARSHIF_TEST_EXIT_IN_SWAP") == name:
+        os._exit(137)
 
 
 def _swap(c: sqlite3.Connection) -> dict:
@@ -156,6 +167,10 @@ def _swap(c: sqlite3.Connection) -> dict:
                   " SELECT r.band_key, m.new FROM rebuilt.near_duplicate_bands r JOIN temp.idmap m ON m.old = r.article_id")
         c.execute("INSERT OR REPLACE INTO main.near_duplicate_signatures SELECT * FROM temp.kept_signatures")
         c.execute("INSERT OR IGNORE INTO main.near_duplicate_bands SELECT * FROM temp.kept_bands")
+        if index_tables.has_tables(c, "main") and index_tables.has_tables(c, "rebuilt"):
+            _exit_point("index")
+            index_tables.describe_archive(c)  # pairs, template counts, full buckets, runs: of the archive as it now is
+    _exit_point("swapped")
     return {
         "articles": c.execute("SELECT COUNT(*) FROM rebuilt.articles").fetchone()[0],
         "duplicates": c.execute("SELECT COUNT(*) FROM rebuilt.duplicates").fetchone()[0],
@@ -188,6 +203,11 @@ def _check_swapped(c: sqlite3.Connection, report: dict) -> None:
                             " WHERE article_id NOT IN (SELECT id FROM main.articles)").fetchone()[0]
         if orphans:
             problems.append(f"{orphans} near-duplicate signatures would name no article")
+        if index_tables.has_tables(c, "main"):
+            orphans = c.execute("SELECT COUNT(*) FROM main.near_duplicate_pairs WHERE article_id NOT IN"
+                                " (SELECT id FROM main.articles) OR match_id NOT IN (SELECT id FROM main.articles)").fetchone()[0]
+            if orphans:
+                problems.append(f"{orphans} near-duplicate pairs would name no article")
     fts = c.execute("SELECT COUNT(*) FROM main.articles_fts").fetchone()[0]
     missing = c.execute("SELECT COUNT(*) FROM main.articles WHERE id NOT IN (SELECT rowid FROM main.articles_fts)").fetchone()[0]
     if fts != articles or missing:
