@@ -132,12 +132,8 @@ def test_after_reextract_the_index_describes_the_archive(archives):
     assert problems(archives["live"]) == []
 
 
-@pytest.mark.xfail(reason="not reextract's: NearDuplicateIndex.replace (a better-ranked copy taking an article's id in"
-                          " the same run, e.g. the canonical page after its AMP alias; an edit under --refresh) counts"
-                          " the new text's sampled shingles without uncounting the old text's; whether a copy arrives after"
-                          " the article it displaces depends on download order (at 440 stories, 1 crawl in 2: 71 of"
-                          " 3,432 hashes, story-0003 counted 3 times); the reextract's own recount is right", strict=False)
 def test_a_fresh_crawl_counts_each_text_once(archives):
+    """NearDuplicateIndex.replace uncounts the replaced text (a copy taking an article's id, an edit under --refresh)."""
     assert problems(archives["fresh"]) == []
 
 

@@ -209,3 +209,20 @@ def test_a_story_id_edited_by_hand_into_text_or_null_does_not_stop_later_runs(tm
     db["articles"].insert({"id": 4, "url": "http://x.test/copy", "text": copy, "story_id": 4})
     resolve_stories(db)
     assert db.execute("SELECT story_id FROM articles WHERE id = 4").fetchone() == (1,)
+
+
+def test_a_replaced_text_is_uncounted_so_each_text_counts_once(tmp_path):
+    """An article whose text is replaced (a better-ranked copy takes its id in the same run, an edit under
+    --refresh) once kept its old text's sampled shingles counted beside the new one's, so template counts
+    grew with every replacement and the guard could call a story's own text template."""
+    db = open_archive(tmp_path / "archive.db")
+    index = open_index(db)
+    old, new, other = words(100, 300), words(5000, 300), words(100, 150) + " " + words(9000, 150)
+    for article_id, text in ((1, old), (2, other)):
+        index.add(article_id, signature(text))
+    index.flush()
+    index.replace(1, signature(new))
+    index.flush()
+    expected = Counter(sampled_hashes(signature(new).hashes).tolist()) + Counter(sampled_hashes(signature(other).hashes).tolist())
+    counted = dict(db.execute("SELECT hash, articles FROM near_duplicate_shingle_counts WHERE articles > 0"))
+    assert counted == dict(expected)

@@ -307,16 +307,18 @@ class NearDuplicateIndex:
     def flush(self) -> None:
         if not self.pending and not self.replaced and not self.pending_pairs:
             return
+        uncounted = Counter()  # the replaced texts' sampled shingles: no longer in any indexed article
         with self.db.atomic():  # nested in a caller's transaction (arshif merge): a savepoint, committed with it
             for article_id in self.replaced:
                 row = self.db.execute(
-                    "SELECT signature FROM near_duplicate_signatures WHERE article_id = ?", [article_id]
+                    "SELECT signature, shingle_hashes FROM near_duplicate_signatures WHERE article_id = ?", [article_id]
                 ).fetchone()
                 if row:
                     self.db.conn.executemany(
                         "DELETE FROM near_duplicate_bands WHERE band_key = ? AND article_id = ?",
                         [(key, article_id) for key in Signature.from_bytes(row[0]).band_keys()],
                     )
+                    uncounted.update(sampled_hashes(np.frombuffer(row[1] or b"", dtype=_U32)).tolist())
             self.db.conn.executemany(
                 "INSERT OR REPLACE INTO near_duplicate_signatures (article_id, signature, shingles, shingle_hashes)"
                 " VALUES (?, ?, ?, ?)",
@@ -336,24 +338,31 @@ class NearDuplicateIndex:
                     " (article_id, match_id, similarity, generation, shared_sampled, shared_bands) VALUES (?, ?, ?, ?, ?, ?)",
                     [pair for pairs in self.pending_pairs.values() for pair in pairs],
                 )
-            self._learn_templates()
+            self._learn_templates(uncounted)
         _exit_point()  # after the index's own commit, or inside the caller's transaction that holds it
         self.pending.clear()
         self.pending_bands.clear()
         self.pending_pairs.clear()
         self.replaced.clear()
 
-    def _learn_templates(self) -> None:
-        """Count the batch's sampled shingles; stamp those that became template, and the band keys that
-        became over-full, with this run's generation. Indexed writes only."""
+    def _learn_templates(self, uncounted: Counter | None = None) -> None:
+        """Count the batch's sampled shingles, less those of the texts its articles replaced (each text
+        counts once); stamp those that became template, and the band keys that became over-full, with
+        this run's generation. Indexed writes only."""
         counts = Counter()
         for sig in self.pending.values():
             counts.update(sampled_hashes(sig.hashes).tolist())
+        counts.subtract(uncounted or {})
         self.db.conn.executemany(
             "INSERT INTO near_duplicate_shingle_counts (hash, articles) VALUES (?, ?)"
             " ON CONFLICT (hash) DO UPDATE SET articles = articles + excluded.articles",
-            sorted(counts.items()),
+            sorted((value, n) for value, n in counts.items() if n > 0),
         )
+        self.db.conn.executemany(  # counted when the replaced text was indexed: the row is there
+            "UPDATE near_duplicate_shingle_counts SET articles = MAX(0, articles + ?) WHERE hash = ?",
+            sorted((n, value) for value, n in counts.items() if n < 0),
+        )
+        counts = +counts  # what grew: only those can have become template
         hashes = sorted(counts)
         for start in range(0, len(hashes), 500):
             chunk = hashes[start : start + 500]
