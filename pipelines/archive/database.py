@@ -217,8 +217,11 @@ def m006_too_old(db: Database) -> None:
 
 # the original: earliest published, then first fetched. `published` keeps the page's own UTC offset
 # (2025-05-01T23:00:00-05:00 is later than 2025-05-02T01:00:00+03:00), so it is compared in UTC
-# (julianday); a date SQLite cannot read sorts after those it can, by its text
-STORY_ORIGINAL_ORDER = "published IS NULL, julianday(published) IS NULL, julianday(published), published, fetched_at, id"
+# (julianday); a date SQLite cannot read sorts after those it can, by its text. Last, the URL, not the id:
+# members published and fetched in the same second (an import's WARC dates) are ordered by the pages
+# themselves, so a killed and rerun import or crawl names the same original as a clean one
+STORY_ORIGINAL_ORDER = ("published IS NULL, julianday(published) IS NULL, julianday(published), published, fetched_at,"
+                        " url, id")
 _STORY_ORIGINAL_ORDER_TEXT = "published IS NULL, published, fetched_at, id"  # m007's, until m180
 _STORIES_VIEW = f"""
 SELECT a.story_id AS id,
@@ -778,6 +781,7 @@ def m120_url_fold_keys(db: Database) -> None:
 @migrations()
 def m180_story_original_in_utc(db: Database) -> None:
     """A story's original is its earliest member in UTC: the view compared `published` as text, which put
-    a page published at 23:00-05:00 before one at 01:00+03:00 the next day (04:00 UTC against 22:00 UTC)."""
+    a page published at 23:00-05:00 before one at 01:00+03:00 the next day (04:00 UTC against 22:00 UTC).
+    Ties of publication and fetch time go to the smaller URL (they went to the smaller id: arrival order)."""
     db.execute("DROP VIEW IF EXISTS stories")
     db.execute(f"CREATE VIEW stories AS {_STORIES_VIEW}")
