@@ -134,3 +134,20 @@ async def test_articles_table_and_row_link_titles_to_the_reading_view(archive_db
     assert f'<a href="/-/article/{article_id}" class="arshif-read">' in row_page
     # And the link resolves.
     assert (await ds.client.get(f"/-/article/{links[0]}")).status_code == 200
+
+
+def test_what_changed_between_two_texts_is_their_headline_and_paragraphs():
+    """The versions table's 'what changed': a paragraph edited shows as removed then added, a paragraph kept
+    is not shown, a headline change is shown as a pair."""
+    import importlib.util
+
+    from tests.conftest import PROJECT_DIR
+
+    spec = importlib.util.spec_from_file_location("arshif_reading", PROJECT_DIR / "datasette/plugins/arshif_reading.py")
+    reading = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(reading)
+    before = {"title": "اجتماع الوزراء", "text": "الفقرة الأولى\nعدد القتلى 12\nالفقرة الأخيرة"}
+    after = {"title": "اجتماع الوزراء (محدث)", "text": "الفقرة الأولى\nعدد القتلى 15\nالفقرة الأخيرة\nتحديث: وصل الوفد"}
+    assert reading.changes(before, after) == {"title": ("اجتماع الوزراء", "اجتماع الوزراء (محدث)"),
+                                              "removed": ["عدد القتلى 12"], "added": ["عدد القتلى 15", "تحديث: وصل الوفد"]}
+    assert reading.changes(after, after) == {"title": None, "removed": [], "added": []}

@@ -221,6 +221,9 @@ async def test_an_edited_article_keeps_its_earlier_text_as_a_version(tmp_path):
 
     page = (await make_datasette(db_path).client.get(f"/-/article/{old['article_id']}")).text
     assert 'class="arshif-versions"' in page and old["fetched_at"] in page.split('class="arshif-versions"', 1)[1]
+    changed = page.split('class="arshif-version-changes"', 1)[1].split("</tr>", 1)[0]  # what the edit did: one paragraph added
+    assert f'<p class="arshif-added"><ins>{new_paragraph}</ins></p>' in changed
+    assert "arshif-removed" not in changed and "arshif-title-change" not in changed
 
 
 async def test_reading_view_lists_the_story_members(site, plain):

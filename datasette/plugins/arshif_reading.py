@@ -3,12 +3,14 @@
 Headline, source, date, author, links to the original and to the archived copy,
 the body as right-to-left paragraphs, the copies found of it, the other
 articles of its story (near copies stored as articles of their own) and its
-earlier versions (texts it had before an edit). Every scraped
-value goes through Jinja's autoescape; nothing is marked safe.
+earlier versions (texts it had before an edit), each with what changed from it to
+the next text (headline, and paragraphs removed and added: difflib over paragraphs).
+Every scraped value goes through Jinja's autoescape; nothing is marked safe.
 """
 
 from __future__ import annotations
 
+from difflib import SequenceMatcher
 from urllib.parse import urlencode, urlsplit
 
 from datasette.utils.asgi import NotFound, Response
@@ -22,7 +24,8 @@ SQLITE_MAX_INTEGER = 2**63 - 1
 DUPLICATE_COLUMNS = ("id", "url", "source", "title", "fetched_at", "similarity", "kind")
 STORY_SQL = """select a.id, a.url, a.source, a.title, a.published, a.story_similarity, a.id = s.original_id as is_original
 from articles a join stories s on s.id = a.story_id where a.story_id = ? order by a.published is null, a.published, a.id"""
-VERSIONS_SQL = "select fetched_at, superseded_at, title, word_count, content_hash from versions where article_id = ? order by id"
+VERSIONS_SQL = ("select fetched_at, superseded_at, title, word_count, content_hash, text from versions where article_id = ?"
+                " order by id")
 
 
 async def archive_database(datasette, request=None):
@@ -46,6 +49,20 @@ async def archive_database(datasette, request=None):
 def paragraphs(text: str | None) -> list[str]:
     """Body paragraphs: the stored text split on newlines, blank lines dropped."""
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def changes(before: dict, after: dict) -> dict:
+    """What changed from one text of an article to the next: the headline (if it changed) and the
+    paragraphs removed and added, in order (a paragraph edited shows as removed, then added)."""
+    old, new = paragraphs(before.get("text")), paragraphs(after.get("text"))
+    removed, added = [], []
+    for tag, i1, i2, j1, j2 in SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
+        if tag in ("replace", "delete"):
+            removed += old[i1:i2]
+        if tag in ("replace", "insert"):
+            added += new[j1:j2]
+    title = (before.get("title"), after.get("title")) if before.get("title") != after.get("title") else None
+    return {"title": title, "removed": removed, "added": added}
 
 
 def safe_href(url: str | None) -> str | None:
@@ -92,6 +109,8 @@ async def article_page(datasette, request):
     versions = []
     if await db.table_exists("versions"):
         versions = [dict(r) for r in (await db.execute(VERSIONS_SQL, [article_id])).rows]
+        for version, following in zip(versions, [*versions[1:], article]):  # oldest first: each against the next text
+            version["changes"] = changes(version, following)
     context = {
         "database": db.name,
         "article": article,
