@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sqlite3
 import subprocess
@@ -237,8 +236,6 @@ def probe(snapshot: Path, path: Path, start: int, count: int, threshold: float, 
         started, wall = time.process_time(), time.perf_counter()
         pipeline = DedupPipeline.from_crawler(crawler)
         pipeline.open_spider()
-        if os.environ.get("EXPERIMENT_CACHE_KIB"):
-            pipeline.db.execute(f"PRAGMA cache_size = -{int(os.environ['EXPERIMENT_CACHE_KIB'])}")
         db = open_archive(db_path)
         writer = _Writer(db)
         for doc in documents:
