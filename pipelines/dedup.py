@@ -7,9 +7,14 @@ Order of checks, each against the archive and against this run:
    stops it before it is fetched);
 2. the page's URL or its canonical URL (`<link rel="canonical">` or `og:url` on
    the same site) is a known page's, once tracking parameters are dropped and
-   host and AMP variants folded as the source's `url_fold` says: a `url`
-   duplicate. So every URL is fetched at most once across runs, and each alias
-   of a story (tracking parameters, AMP page) is recorded, never lost;
+   host and AMP variants folded as the source's `url_fold` says, and the page
+   carries that page's text (or, fetched under an alias, a text close enough to
+   be its copy: exact Jaccard at the near-duplicate threshold, an AMP page's
+   slightly different extraction): a `url` duplicate. So every URL is fetched at
+   most once across runs, and each alias of a story (tracking parameters, AMP
+   page) is recorded, never lost. A page with another text behind a known
+   address (a CMS declaring one canonical URL for every page) is a distinct text
+   and goes on to the next steps like any page (`_copy_of`);
 3. the hash of the normalized body is known: an `exact` duplicate;
 4. otherwise the page is stored as an article, a story of its own for now.
    MinHash-LSH proposes archived articles that may share its text; each is decided
@@ -34,10 +39,14 @@ then the page fetched at its own canonical address, then the smallest
 canonical URL, then the smallest URL. A duplicates row's kind is the page's own
 too (`_kind`): `exact` when it is the article's normalized text at a page's own
 address, `url` when it was fetched under an alias (tracking parameters, AMP or
-host variant, a canonical address elsewhere) or carries another text than the
-article's; so neither depends on the order in which copies and aliases arrive. Within one run a better-ranked copy takes
-the article's id and the one kept so far becomes its duplicates row: the id
-keeps naming the same normalized text. Articles from earlier runs are never
+host variant, a canonical address elsewhere) or carries a near copy of the
+article's text; so neither depends on the order in which copies and aliases
+arrive. Within one run a better-ranked copy of the same normalized text (content
+hash) takes the article's id and the one kept so far becomes its duplicates row:
+an id keeps naming one text, and a page with another text never takes an
+article's place. One order dependence is left: an alias carrying a near (not
+identical) copy of a page's text that arrives before the page is stored as an
+article of the page's story, after it as the page's `url` row. Articles from earlier runs are never
 displaced; the only column a later run changes on them is `story_id`, when a
 new article joins their story to another.
 """
@@ -205,7 +214,7 @@ class DedupPipeline:
             raise drop(self.crawler, "already_archived", f"{url} is archived (article {archived})")
         original = next((found for key in (url_key, canonical_key) for found in (self.archived.key(key), self.seen.get(key))
                          if found is not None), None)
-        if original is not None:
+        if original is not None and self._copy_of(record, original):
             return self._duplicate(page, url_key, original)
         original = self._by_hash(record["content_hash"]) if record["content_hash"] else None
         if original is not None:
@@ -247,16 +256,13 @@ class DedupPipeline:
     def _duplicate(self, page, url_key: str, original: int):
         record = page["record"]
         kept = self.kept_this_run.get(original)
-        if kept and self._rank(record) < kept[0]:
+        if kept and record["content_hash"] == kept[1] and self._rank(record) < kept[0]:
+            # only the same text takes an article's place (an id always names one text): the copy kept so far
+            # becomes the duplicate, its kind from its own rank (at home or not)
             record["id"] = original
             record["story_id"], record["story_match"], record["story_similarity"] = original, None, None
-            # the copy kept so far becomes the duplicate: its kind from its own rank (at home or not) and text
             page["replaces"] = {"kind": _kind(not kept[0][2], kept[1], record["content_hash"]), "similarity": 1.0}
             self._remember(record, url_key, original)
-            if self.near is not None and record["content_hash"] != kept[1]:  # an alias may carry another text
-                sig = _signature(record)
-                self.near.propose(original, sig)
-                self.near.replace(original, sig)
             return page.item
         text = kept[1] if kept else self._archived_hash(original)
         page["duplicate"] = {"of": original, "kind": _kind(self._at_home(record), record["content_hash"], text),
@@ -266,6 +272,35 @@ class DedupPipeline:
         self.seen.setdefault(self._fold(record["canonical_url"]), original)
         self._seen_by_other_folds(record, original, article=False)
         return page.item
+
+    def _copy_of(self, record: dict, article_id: int) -> bool:
+        """A page found by its address (folded URL or declared canonical) is that article's alias only if it
+        carries the article's text, or, fetched under an alias (AMP, tracking, a canonical elsewhere), a text
+        close enough to be its copy (exact Jaccard of the shingles at the near-duplicate threshold: an AMP
+        page's slightly different extraction). Otherwise it is a distinct text (a CMS declaring one canonical
+        for every page): it goes on to the content-hash and near-duplicate steps like any page."""
+        kept = self.kept_this_run.get(article_id)
+        text = kept[1] if kept else self._archived_hash(article_id)
+        if record["content_hash"] == text:
+            return True
+        if self._at_home(record) or not record["text"]:
+            return False
+        theirs = self._article_signature(article_id)
+        return theirs is not None and _signature(record).jaccard(theirs) >= (self.threshold or DEFAULT_THRESHOLD)
+
+    def _article_signature(self, article_id: int) -> Signature | None:
+        """The article's shingles: from the near-duplicate index (pending or written), else from its stored text;
+        None for an article of this run not yet written with the index off (then no alias but the same text)."""
+        if self.near is not None:
+            sig = self.near.pending.get(article_id)
+            if sig is not None and sig.hashes is not None:
+                return sig
+            row = self.db.execute("SELECT signature, shingles, shingle_hashes FROM near_duplicate_signatures"
+                                  " WHERE article_id = ?", [article_id]).fetchone()
+            if row is not None and row[2] is not None:
+                return Signature.from_bytes(row[0], row[1], None, row[2])
+        row = self.db.execute("SELECT text FROM articles WHERE id = ?", [article_id]).fetchone()
+        return signature(row[0] or "") if row else None
 
     def _archived_hash(self, article_id: int) -> str | None:
         row = self.db.execute("SELECT content_hash FROM articles WHERE id = ?", [article_id]).fetchone()
@@ -310,8 +345,8 @@ class DedupPipeline:
 def _kind(at_home: bool, text: str | None, article_text: str | None) -> str:
     """A copy's kind, from the page itself and the article's text, never from which page arrived first:
     `exact` for the article's normalized text at a page's own address, `url` for a page fetched under an
-    alias (tracking parameters, AMP or host variant, a canonical address elsewhere) or whose text is not
-    the article's (an alias found by its address)."""
+    alias (tracking parameters, AMP or host variant, a canonical address elsewhere) or whose text is a near
+    copy of the article's (an alias found by its address, `_copy_of`)."""
     return "exact" if at_home and text and text == article_text else "url"
 
 
