@@ -209,16 +209,19 @@ class DedupPipeline:
         if archived is None:
             archived = self.archived.fetched(url)
         if archived is not None:
-            if self.refresh and self._edited(page, archived):
+            refetched = self._refetched(page) if self.refresh else None
+            if refetched == "edit":
                 return item
-            raise drop(self.crawler, "already_archived", f"{url} is archived (article {archived})")
-        original = next((found for key in (url_key, canonical_key) for found in (self.archived.key(key), self.seen.get(key))
-                         if found is not None), None)
-        if original is not None and self._copy_of(record, original):
-            return self._duplicate(page, url_key, original)
-        original = self._by_hash(record["content_hash"]) if record["content_hash"] else None
-        if original is not None:
-            return self._duplicate(page, url_key, original)
+            if refetched != "new":
+                raise drop(self.crawler, "already_archived", f"{url} is archived (article {archived})")
+        else:  # (a duplicate's URL with a new text is not its article's alias any more: it is stored below)
+            original = next((found for key in (url_key, canonical_key) for found in (self.archived.key(key), self.seen.get(key))
+                             if found is not None), None)
+            if original is not None and self._copy_of(record, original):
+                return self._duplicate(page, url_key, original)
+            original = self._by_hash(record["content_hash"]) if record["content_hash"] else None
+            if original is not None:
+                return self._duplicate(page, url_key, original)
         sig = _signature(record) if self.near is not None else None
         record["id"] = self.next_id
         self.next_id += 1
@@ -235,21 +238,32 @@ class DedupPipeline:
         found = self.archived.content(digest)
         return found if found is not None else self.hashes.get(digest)
 
-    def _edited(self, page, article_id: int) -> bool:
-        """The page is this archived article's own URL and its text changed: an edit (pipelines.archive.database
-        keeps the text it had as a `versions` row). An unchanged text, or a duplicate's URL, is not."""
+    def _refetched(self, page) -> str | None:
+        """An archived URL fetched again (`--refresh`, `arshif merge`): "edit" when it is an article's own URL
+        and its text changed (pipelines.archive.database keeps the text it had as a `versions` row); "new" when it is a
+        duplicates row's URL that now carries a text the archive does not hold (stored as an article of its
+        own, the duplicates row staying as the record of what it was); None when nothing is new."""
         record = page["record"]
+        digest = record["content_hash"]
         row = self.db.execute("SELECT id, content_hash, fetched_at FROM articles WHERE url = ?", [record["url"]]).fetchone()
-        if row is None or not record["content_hash"] or row[1] == record["content_hash"]:
-            return False
-        if row[2] and record.get("fetched_at") and record["fetched_at"] <= row[2]:
-            return False  # an older fetch than the article's (`arshif merge` meeting a shard's earlier copy)
+        if not digest or (row is not None and row[1] == digest):
+            return None
+        if row is None:  # a duplicates row's URL (or an article of this run not written yet: `arshif merge` writes and asks again)
+            if not self.db.execute("SELECT 1 FROM duplicates WHERE url = ?", [record["url"]]).fetchone():
+                return None
+            if self._by_hash(digest) is not None or self.db.execute(
+                    "SELECT 1 FROM versions v JOIN duplicates d ON d.duplicate_of = v.article_id"
+                    " WHERE d.url = ? AND v.content_hash = ?", [record["url"], digest]).fetchone():
+                return None  # a text the archive holds
+            return "new"
         record["id"] = row[0]
+        if row[2] and record.get("fetched_at") and record["fetched_at"] <= row[2]:
+            return None  # an older fetch than the article's (`arshif merge` meeting a shard's earlier copy)
         page["edit"] = True
-        self.hashes.setdefault(record["content_hash"], row[0])
+        self.hashes.setdefault(digest, row[0])
         if self.near is not None:
             self.near.replace(row[0], _signature(record))
-        return True
+        return "edit"
 
     # -- exact copies and URL aliases ----------------------------------------------
 
