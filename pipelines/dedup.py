@@ -240,7 +240,8 @@ class DedupPipeline:
 
     def _refetched(self, page) -> str | None:
         """An archived URL fetched again (`--refresh`, `arshif merge`): "edit" when it is an article's own URL
-        and its text changed (pipelines.archive.database keeps the text it had as a `versions` row); "new" when it is a
+        and its text changed (pipelines.archive.database keeps the other text as a `versions` row: the text
+        it had, or, for a fetch older than the article's, this one, placed before it); "new" when it is a
         duplicates row's URL that now carries a text the archive does not hold (stored as an article of its
         own, the duplicates row staying as the record of what it was); None when nothing is new."""
         record = page["record"]
@@ -257,8 +258,12 @@ class DedupPipeline:
                 return None  # a text the archive holds
             return "new"
         record["id"] = row[0]
-        if row[2] and record.get("fetched_at") and record["fetched_at"] <= row[2]:
-            return None  # an older fetch than the article's (`arshif merge` meeting a shard's earlier copy)
+        if row[2] and record.get("fetched_at") and record["fetched_at"] < row[2]:
+            # an older fetch than the article's (`arshif merge` meeting a shard's earlier copy): a version, once
+            if self.db.execute("SELECT 1 FROM versions WHERE article_id = ? AND content_hash = ?", [row[0], digest]).fetchone():
+                return None
+            page["edit"] = "earlier"
+            return "edit"
         page["edit"] = True
         self.hashes.setdefault(digest, row[0])
         if self.near is not None:
