@@ -7,9 +7,14 @@ Order of checks, each against the archive and against this run:
    stops it before it is fetched);
 2. the page's URL or its canonical URL (`<link rel="canonical">` or `og:url` on
    the same site) is a known page's, once tracking parameters are dropped and
-   host and AMP variants folded as the source's `url_fold` says: a `url`
-   duplicate. So every URL is fetched at most once across runs, and each alias
-   of a story (tracking parameters, AMP page) is recorded, never lost;
+   host and AMP variants folded as the source's `url_fold` says, and the page
+   carries that page's text (or, fetched under an alias, a text close enough to
+   be its copy: exact Jaccard at the near-duplicate threshold, an AMP page's
+   slightly different extraction): a `url` duplicate. So every URL is fetched at
+   most once across runs, and each alias of a story (tracking parameters, AMP
+   page) is recorded, never lost. A page with another text behind a known
+   address (a CMS declaring one canonical URL for every page) is a distinct text
+   and goes on to the next steps like any page (`_copy_of`);
 3. the hash of the normalized body is known: an `exact` duplicate;
 4. otherwise the page is stored as an article, a story of its own for now.
    MinHash-LSH proposes archived articles that may share its text; each is decided
@@ -34,10 +39,14 @@ then the page fetched at its own canonical address, then the smallest
 canonical URL, then the smallest URL. A duplicates row's kind is the page's own
 too (`_kind`): `exact` when it is the article's normalized text at a page's own
 address, `url` when it was fetched under an alias (tracking parameters, AMP or
-host variant, a canonical address elsewhere) or carries another text than the
-article's; so neither depends on the order in which copies and aliases arrive. Within one run a better-ranked copy takes
-the article's id and the one kept so far becomes its duplicates row: the id
-keeps naming the same normalized text. Articles from earlier runs are never
+host variant, a canonical address elsewhere) or carries a near copy of the
+article's text; so neither depends on the order in which copies and aliases
+arrive. Within one run a better-ranked copy of the same normalized text (content
+hash) takes the article's id and the one kept so far becomes its duplicates row:
+an id keeps naming one text, and a page with another text never takes an
+article's place. One order dependence is left: an alias carrying a near (not
+identical) copy of a page's text that arrives before the page is stored as an
+article of the page's story, after it as the page's `url` row. Articles from earlier runs are never
 displaced; the only column a later run changes on them is `story_id`, when a
 new article joins their story to another.
 """
@@ -201,16 +210,19 @@ class DedupPipeline:
         if archived is None:
             archived = self.archived.fetched(url)
         if archived is not None:
-            if self.refresh and self._edited(page, archived):
+            refetched = self._refetched(page) if self.refresh else None
+            if refetched == "edit":
                 return item
-            raise drop(self.crawler, "already_archived", f"{url} is archived (article {archived})")
-        original = next((found for key in (url_key, canonical_key) for found in (self.archived.key(key), self.seen.get(key))
-                         if found is not None), None)
-        if original is not None:
-            return self._duplicate(page, url_key, original)
-        original = self._by_hash(record["content_hash"]) if record["content_hash"] else None
-        if original is not None:
-            return self._duplicate(page, url_key, original)
+            if refetched != "new":
+                raise drop(self.crawler, "already_archived", f"{url} is archived (article {archived})")
+        else:  # (a duplicate's URL with a new text is not its article's alias any more: it is stored below)
+            original = next((found for key in (url_key, canonical_key) for found in (self.archived.key(key), self.seen.get(key))
+                             if found is not None), None)
+            if original is not None and self._copy_of(record, original):
+                return self._duplicate(page, url_key, original)
+            original = self._by_hash(record["content_hash"]) if record["content_hash"] else None
+            if original is not None:
+                return self._duplicate(page, url_key, original)
         sig = _signature(record) if self.near is not None else None
         record["id"] = self.next_id
         self.next_id += 1
@@ -227,37 +239,50 @@ class DedupPipeline:
         found = self.archived.content(digest)
         return found if found is not None else self.hashes.get(digest)
 
-    def _edited(self, page, article_id: int) -> bool:
-        """The page is this archived article's own URL and its text changed: an edit (pipelines.archive.database
-        keeps the text it had as a `versions` row). An unchanged text, or a duplicate's URL, is not."""
+    def _refetched(self, page) -> str | None:
+        """An archived URL fetched again (`--refresh`, `arshif merge`): "edit" when it is an article's own URL
+        and its text changed (pipelines.archive.database keeps the other text as a `versions` row: the text
+        it had, or, for a fetch older than the article's, this one, placed before it); "new" when it is a
+        duplicates row's URL that now carries a text the archive does not hold (stored as an article of its
+        own, the duplicates row staying as the record of what it was); None when nothing is new."""
         record = page["record"]
+        digest = record["content_hash"]
         row = self.db.execute("SELECT id, content_hash, fetched_at FROM articles WHERE url = ?", [record["url"]]).fetchone()
-        if row is None or not record["content_hash"] or row[1] == record["content_hash"]:
-            return False
-        if row[2] and record.get("fetched_at") and record["fetched_at"] <= row[2]:
-            return False  # an older fetch than the article's (`arshif merge` meeting a shard's earlier copy)
+        if not digest or (row is not None and row[1] == digest):
+            return None
+        if row is None:  # a duplicates row's URL (or an article of this run not written yet: `arshif merge` writes and asks again)
+            if not self.db.execute("SELECT 1 FROM duplicates WHERE url = ?", [record["url"]]).fetchone():
+                return None
+            if self._by_hash(digest) is not None or self.db.execute(
+                    "SELECT 1 FROM versions v JOIN duplicates d ON d.duplicate_of = v.article_id"
+                    " WHERE d.url = ? AND v.content_hash = ?", [record["url"], digest]).fetchone():
+                return None  # a text the archive holds
+            return "new"
         record["id"] = row[0]
+        if row[2] and record.get("fetched_at") and record["fetched_at"] < row[2]:
+            # an older fetch than the article's (`arshif merge` meeting a shard's earlier copy): a version, once
+            if self.db.execute("SELECT 1 FROM versions WHERE article_id = ? AND content_hash = ?", [row[0], digest]).fetchone():
+                return None
+            page["edit"] = "earlier"
+            return "edit"
         page["edit"] = True
-        self.hashes.setdefault(record["content_hash"], row[0])
+        self.hashes.setdefault(digest, row[0])
         if self.near is not None:
             self.near.replace(row[0], _signature(record))
-        return True
+        return "edit"
 
     # -- exact copies and URL aliases ----------------------------------------------
 
     def _duplicate(self, page, url_key: str, original: int):
         record = page["record"]
         kept = self.kept_this_run.get(original)
-        if kept and self._rank(record) < kept[0]:
+        if kept and record["content_hash"] == kept[1] and self._rank(record) < kept[0]:
+            # only the same text takes an article's place (an id always names one text): the copy kept so far
+            # becomes the duplicate, its kind from its own rank (at home or not)
             record["id"] = original
             record["story_id"], record["story_match"], record["story_similarity"] = original, None, None
-            # the copy kept so far becomes the duplicate: its kind from its own rank (at home or not) and text
             page["replaces"] = {"kind": _kind(not kept[0][2], kept[1], record["content_hash"]), "similarity": 1.0}
             self._remember(record, url_key, original)
-            if self.near is not None and record["content_hash"] != kept[1]:  # an alias may carry another text
-                sig = _signature(record)
-                self.near.propose(original, sig)
-                self.near.replace(original, sig)
             return page.item
         text = kept[1] if kept else self._archived_hash(original)
         page["duplicate"] = {"of": original, "kind": _kind(self._at_home(record), record["content_hash"], text),
@@ -267,6 +292,35 @@ class DedupPipeline:
         self.seen.setdefault(self._fold(record["canonical_url"]), original)
         self._seen_by_other_folds(record, original, article=False)
         return page.item
+
+    def _copy_of(self, record: dict, article_id: int) -> bool:
+        """A page found by its address (folded URL or declared canonical) is that article's alias only if it
+        carries the article's text, or, fetched under an alias (AMP, tracking, a canonical elsewhere), a text
+        close enough to be its copy (exact Jaccard of the shingles at the near-duplicate threshold: an AMP
+        page's slightly different extraction). Otherwise it is a distinct text (a CMS declaring one canonical
+        for every page): it goes on to the content-hash and near-duplicate steps like any page."""
+        kept = self.kept_this_run.get(article_id)
+        text = kept[1] if kept else self._archived_hash(article_id)
+        if record["content_hash"] == text:
+            return True
+        if self._at_home(record) or not record["text"]:
+            return False
+        theirs = self._article_signature(article_id)
+        return theirs is not None and _signature(record).jaccard(theirs) >= (self.threshold or DEFAULT_THRESHOLD)
+
+    def _article_signature(self, article_id: int) -> Signature | None:
+        """The article's shingles: from the near-duplicate index (pending or written), else from its stored text;
+        None for an article of this run not yet written with the index off (then no alias but the same text)."""
+        if self.near is not None:
+            sig = self.near.pending.get(article_id)
+            if sig is not None and sig.hashes is not None:
+                return sig
+            row = self.db.execute("SELECT signature, shingles, shingle_hashes FROM near_duplicate_signatures"
+                                  " WHERE article_id = ?", [article_id]).fetchone()
+            if row is not None and row[2] is not None:
+                return Signature.from_bytes(row[0], row[1], None, row[2])
+        row = self.db.execute("SELECT text FROM articles WHERE id = ?", [article_id]).fetchone()
+        return signature(row[0] or "") if row else None
 
     def _archived_hash(self, article_id: int) -> str | None:
         row = self.db.execute("SELECT content_hash FROM articles WHERE id = ?", [article_id]).fetchone()
@@ -312,8 +366,8 @@ class DedupPipeline:
 def _kind(at_home: bool, text: str | None, article_text: str | None) -> str:
     """A copy's kind, from the page itself and the article's text, never from which page arrived first:
     `exact` for the article's normalized text at a page's own address, `url` for a page fetched under an
-    alias (tracking parameters, AMP or host variant, a canonical address elsewhere) or whose text is not
-    the article's (an alias found by its address)."""
+    alias (tracking parameters, AMP or host variant, a canonical address elsewhere) or whose text is a near
+    copy of the article's (an alias found by its address, `_copy_of`)."""
     return "exact" if at_home and text and text == article_text else "url"
 
 

@@ -90,6 +90,7 @@ class MergeReport:
     already_archived: int = 0  # shard articles whose URL the archive holds (a second merge: all of them)
     duplicates_added: int = 0  # the shards' own duplicates rows carried over
     edited: int = 0  # shard articles fetched later than the archive's, with another text (the old one kept as a version)
+    earlier: int = 0  # shard articles fetched before the archive's, with another text (kept as a version before it)
     versions_added: int = 0  # the shards' own versions rows carried over
     pages: int = 0  # page rows added or replaced by a newer fetch
     warc_linked: int = 0
@@ -102,7 +103,8 @@ def summary_line(report: MergeReport, shards: int, target: Path) -> str:
     return (
         f"merge: {shards} shards into {target}: {report.crawls_added} crawls added; "
         f"articles: {report.stored} added, {report.duplicate} found to duplicate another shard's or the archive's, "
-        f"{report.already_archived} already in the archive, {report.edited} newer texts of archived articles; "
+        f"{report.already_archived} already in the archive, {report.edited} newer texts of archived articles, "
+        f"{report.earlier} older texts kept as versions; "
         f"{report.duplicates_added} duplicate rows and {report.versions_added} earlier versions carried over; "
         f"{report.pages} page rows added or updated; WARC files: {report.warc_linked} linked, "
         f"{report.warc_copied} copied, {report.warc_missing} missing"
@@ -244,7 +246,10 @@ def _merge_articles(db, target: Path, source: str, readers, crawl_ids, report: M
                 continue
             if item.edit:
                 writer.edits.append(record)
-                report.edited += 1
+                if item.edit == "earlier":  # older than the archive's text: kept as a version before it
+                    report.earlier += 1
+                else:
+                    report.edited += 1
             elif item.duplicate:
                 writer.duplicate(record, item.duplicate, record["crawl_id"])
                 report.duplicate += 1

@@ -608,8 +608,17 @@ def upsert_pages(db: Database, pages) -> None:
 
 
 def _edit(db: Database, row: dict) -> None:
-    """Keep the article's current text as a version, then show the new one (same id, same story)."""
+    """Keep the article's current text as a version, then show the new one (same id, same story). A text
+    fetched before the article's (`arshif merge` meeting a shard's older copy) is itself the version, placed
+    before the text that followed it; the article row is left as it is."""
     columns = ", ".join(VERSIONED_COLUMNS)
+    current = db.execute("SELECT fetched_at FROM articles WHERE id = ?", [row["id"]]).fetchone()
+    if current and current[0] and row.get("fetched_at") and row["fetched_at"] < current[0]:
+        following = db.execute("SELECT MIN(fetched_at) FROM versions WHERE article_id = ? AND fetched_at > ?",
+                               [row["id"], row["fetched_at"]]).fetchone()[0]
+        db.execute(f"INSERT INTO versions (article_id, {columns}, superseded_at) VALUES (?, {', '.join('?' * len(VERSIONED_COLUMNS))}, ?)",
+                   [row["id"], *(row.get(c) for c in VERSIONED_COLUMNS), min(filter(None, (following, current[0])))])
+        return
     db.execute(
         f"INSERT INTO versions (article_id, {columns}, superseded_at) SELECT id, {columns}, ? FROM articles WHERE id = ?",
         [utc_now(), row["id"]],
