@@ -8,13 +8,11 @@ Order of checks, each against the archive and against this run:
 2. the page's URL or its canonical URL (`<link rel="canonical">` or `og:url` on
    the same site) is a known page's, once tracking parameters are dropped and
    host and AMP variants folded as the source's `url_fold` says, and the page
-   carries that page's text (or, fetched under an alias, a text close enough to
-   be its copy: exact Jaccard at the near-duplicate threshold, an AMP page's
-   slightly different extraction): a `url` duplicate. So every URL is fetched at
+   carries that page's text (content hash): a `url` duplicate. So every URL is fetched at
    most once across runs, and each alias of a story (tracking parameters, AMP
    page) is recorded, never lost. A page with another text behind a known
-   address (a CMS declaring one canonical URL for every page) is a distinct text
-   and goes on to the next steps like any page (`_copy_of`);
+   address (a CMS declaring one canonical URL for every page, an AMP page whose
+   extraction differs) goes on to the next steps like any page (`_copy_of`);
 3. the hash of the normalized body is known: an `exact` duplicate;
 4. otherwise the page is stored as an article, a story of its own for now.
    MinHash-LSH proposes archived articles that may share its text; each is decided
@@ -39,14 +37,12 @@ then the page fetched at its own canonical address, then the smallest
 canonical URL, then the smallest URL. A duplicates row's kind is the page's own
 too (`_kind`): `exact` when it is the article's normalized text at a page's own
 address, `url` when it was fetched under an alias (tracking parameters, AMP or
-host variant, a canonical address elsewhere) or carries a near copy of the
-article's text; so neither depends on the order in which copies and aliases
-arrive. Within one run a better-ranked copy of the same normalized text (content
+host variant, a canonical address elsewhere); so neither depends on the order
+in which copies and aliases arrive. Within one run a better-ranked copy of the same normalized text (content
 hash) takes the article's id and the one kept so far becomes its duplicates row:
 an id keeps naming one text, and a page with another text never takes an
-article's place. One order dependence is left: an alias carrying a near (not
-identical) copy of a page's text that arrives before the page is stored as an
-article of the page's story, after it as the page's `url` row. Articles from earlier runs are never
+article's place; an alias carrying a near (not identical) copy of a page's text is
+stored as an article of the page's story, whichever arrives first. Articles from earlier runs are never
 displaced; the only column a later run changes on them is `story_id`, when a
 new article joins their story to another.
 """
@@ -295,32 +291,12 @@ class DedupPipeline:
 
     def _copy_of(self, record: dict, article_id: int) -> bool:
         """A page found by its address (folded URL or declared canonical) is that article's alias only if it
-        carries the article's text, or, fetched under an alias (AMP, tracking, a canonical elsewhere), a text
-        close enough to be its copy (exact Jaccard of the shingles at the near-duplicate threshold: an AMP
-        page's slightly different extraction). Otherwise it is a distinct text (a CMS declaring one canonical
-        for every page): it goes on to the content-hash and near-duplicate steps like any page."""
+        carries the article's text (content hash). Any other text, a near copy included (an AMP page's
+        slightly different extraction), goes on to the content-hash and near-duplicate steps like any page:
+        stored, and in the article's story if it is a near copy. Deciding near aliases here would depend on
+        which of the two pages arrived first; a CMS declaring one canonical for every page loses nothing."""
         kept = self.kept_this_run.get(article_id)
-        text = kept[1] if kept else self._archived_hash(article_id)
-        if record["content_hash"] == text:
-            return True
-        if self._at_home(record) or not record["text"]:
-            return False
-        theirs = self._article_signature(article_id)
-        return theirs is not None and _signature(record).jaccard(theirs) >= (self.threshold or DEFAULT_THRESHOLD)
-
-    def _article_signature(self, article_id: int) -> Signature | None:
-        """The article's shingles: from the near-duplicate index (pending or written), else from its stored text;
-        None for an article of this run not yet written with the index off (then no alias but the same text)."""
-        if self.near is not None:
-            sig = self.near.pending.get(article_id)
-            if sig is not None and sig.hashes is not None:
-                return sig
-            row = self.db.execute("SELECT signature, shingles, shingle_hashes FROM near_duplicate_signatures"
-                                  " WHERE article_id = ?", [article_id]).fetchone()
-            if row is not None and row[2] is not None:
-                return Signature.from_bytes(row[0], row[1], None, row[2])
-        row = self.db.execute("SELECT text FROM articles WHERE id = ?", [article_id]).fetchone()
-        return signature(row[0] or "") if row else None
+        return record["content_hash"] == (kept[1] if kept else self._archived_hash(article_id))
 
     def _archived_hash(self, article_id: int) -> str | None:
         row = self.db.execute("SELECT content_hash FROM articles WHERE id = ?", [article_id]).fetchone()
@@ -366,8 +342,7 @@ class DedupPipeline:
 def _kind(at_home: bool, text: str | None, article_text: str | None) -> str:
     """A copy's kind, from the page itself and the article's text, never from which page arrived first:
     `exact` for the article's normalized text at a page's own address, `url` for a page fetched under an
-    alias (tracking parameters, AMP or host variant, a canonical address elsewhere) or whose text is a near
-    copy of the article's (an alias found by its address, `_copy_of`)."""
+    alias (tracking parameters, AMP or host variant, a canonical address elsewhere) with that text."""
     return "exact" if at_home and text and text == article_text else "url"
 
 

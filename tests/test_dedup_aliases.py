@@ -1,5 +1,6 @@
-"""A page found by its address is a URL alias only if it carries the article's text (or a close copy of it):
-distinct texts behind a misdeclared canonical URL are all kept, whatever the download order (issue 17)."""
+"""A page found by its address is a URL alias only if it carries the article's text: distinct texts behind a
+misdeclared canonical URL are all kept, and a near copy behind an alias joins the story, whatever the download
+order (issue 17)."""
 
 from __future__ import annotations
 
@@ -96,10 +97,26 @@ def test_a_page_naming_another_text_canonical_is_kept_and_ids_keep_their_text(tm
     assert (copy["kind"], copy["duplicate_of"]) == ("exact", articles["/news/a.html"]["id"])
 
 
-def test_an_amp_alias_with_a_slightly_different_text_is_still_a_url_duplicate(tmp_path):
-    """An AMP page declaring an archived article canonical, its text one paragraph short (a near copy, not the
-    same text): a `url` row of the article in the next run. (Within one run an AMP page downloaded before its
-    article is stored as an article of the article's story: README, "Duplicates and stories".)"""
+@pytest.mark.parametrize("seed", [None, 1, 2, 3])
+def test_an_amp_alias_with_a_slightly_different_text_joins_the_story_in_any_order(tmp_path, seed):
+    """An AMP page declaring a.html canonical, its text one paragraph short (a near copy, not the same text),
+    and an AMP page with a.html's very text: in every download order, the near copy is an article of a.html's
+    story and the identical one a `url` row of a.html (deciding near aliases by address depended on which of
+    the two pages arrived first)."""
+    site = {"/news/a.html": ("ألف", "2025-05-02T08:00:00+03:00", X, None),
+            "/amp/news/a.html": ("ألف", "2025-05-02T08:00:00+03:00", X[:-1], "/news/a.html"),
+            "/news/b.html": ("باء", "2025-05-03T08:00:00+03:00", Y, None),
+            "/amp/news/b.html": ("باء", "2025-05-03T08:00:00+03:00", Y, "/news/b.html")}
+    extra = () if seed is None else (*SHUFFLED, "-s", f"ARSHIF_TEST_SHUFFLE_SEED={seed}")
+    articles, duplicates = _rows(_crawl(tmp_path, site, "amp", *extra))
+    assert sorted(articles) == ["/amp/news/a.html", "/news/a.html", "/news/b.html"]
+    assert articles["/amp/news/a.html"]["story_id"] == articles["/news/a.html"]["story_id"]
+    assert {path: (row["kind"], row["duplicate_of"]) for path, row in duplicates.items()} == \
+        {"/amp/news/b.html": ("url", articles["/news/b.html"]["id"])}
+
+
+def test_an_amp_near_copy_in_a_later_run_joins_the_archived_story(tmp_path):
+    """The AMP page (one paragraph short) appears a run after its article: an article of the archived story."""
     site = {"/news/a.html": ("ألف", "2025-05-02T08:00:00+03:00", X, None)}
     root = tmp_path / "site"
     source = str(_site(root, site))
@@ -110,6 +127,5 @@ def test_an_amp_alias_with_a_slightly_different_text_is_still_a_url_duplicate(tm
         run = crawl(source, tmp_path / "archive.db", server.origin)
         assert run.returncode == 0, run.stderr[-3000:]
     articles, duplicates = _rows(run)
-    assert sorted(articles) == ["/news/a.html"]
-    assert duplicates["/amp/news/a.html"]["kind"] == "url"
-    assert duplicates["/amp/news/a.html"]["duplicate_of"] == articles["/news/a.html"]["id"]
+    assert sorted(articles) == ["/amp/news/a.html", "/news/a.html"] and duplicates == {}
+    assert articles["/amp/news/a.html"]["story_id"] == articles["/news/a.html"]["id"]
