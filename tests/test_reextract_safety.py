@@ -213,3 +213,53 @@ def test_reextract_after_an_edit_keeps_the_newest_text(tmp_path):
         (older,) = conn.execute("SELECT text FROM versions").fetchone()
     assert "تأجل إلى الأسبوع المقبل" in text and "تأجل إلى الأسبوع المقبل" not in older  # the newest text, the older kept
     _invariants(db_path)
+
+
+def _warc_names(folder) -> set[str]:
+    return {path.name for path in (folder / "warc").glob("*.warc.gz")}
+
+
+def test_reextract_replays_only_its_own_archives_records_from_a_shared_warc_folder(demo_site, tmp_path):
+    """Two archives of two different sites in one folder share warc/: a reextract of either (in place and
+    --into) equals a reextract of that archive alone, and nothing of the other archive appears in it."""
+    from sqlite_utils import Database
+
+    from crawler.demo.server import SiteServer
+    from tests.conftest import archive_snapshot, crawl
+    from tests.story_site import build
+
+    shared = tmp_path / "shared"
+    root = tmp_path / "site"
+    build(root, 12)
+    assert crawl("demo", shared / "e.db", demo_site.origin).returncode == 0
+    e_files = _warc_names(shared)
+    with SiteServer(root) as server:
+        assert crawl(str(root / "source.toml"), shared / "h.db", server.origin).returncode == 0
+        other_origin = server.origin
+    h_files = _warc_names(shared) - e_files
+    assert e_files and h_files
+    alone = {}
+    for name, files in (("e", e_files), ("h", h_files)):  # each archive alone in its folder, with its own files
+        folder = tmp_path / f"alone-{name}"
+        (folder / "warc").mkdir(parents=True)
+        copy_archive(shared / f"{name}.db", folder / f"{name}.db")
+        for file in files:
+            shutil.copy2(shared / "warc" / file, folder / "warc" / file)
+        result = run_arshif("reextract", "--db", str(folder / f"{name}.db"), "--into", str(folder / "re.db"))
+        assert result.returncode == 0, result.stderr
+        alone[name] = archive_snapshot(Database(folder / "re.db"))
+    foreign_origin = {"e": other_origin, "h": demo_site.origin}
+    for name in ("e", "h"):
+        original = archive_snapshot(Database(shared / f"{name}.db"))
+        assert alone[name] == original  # the reference: a reextract of the archive alone rebuilds it
+        result = run_arshif("reextract", "--db", str(shared / f"{name}.db"), "--into", str(tmp_path / f"{name}-re.db"))
+        assert result.returncode == 0, result.stderr
+        rebuilt = Database(tmp_path / f"{name}-re.db")
+        assert archive_snapshot(rebuilt) == alone[name]
+        assert "no row of" in result.stderr  # the other archive's files are named as not replayed
+        urls = [row[0] for row in rebuilt.execute("SELECT url FROM articles UNION ALL SELECT url FROM duplicates")]
+        assert urls and not [url for url in urls if url.startswith(foreign_origin[name])]
+        result = run_arshif("reextract", "--db", str(shared / f"{name}.db"))  # in place
+        assert result.returncode == 0, result.stderr
+        assert archive_snapshot(Database(shared / f"{name}.db")) == alone[name]
+        _invariants(shared / f"{name}.db")

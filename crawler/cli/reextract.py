@@ -60,6 +60,15 @@ def cmd_reextract(args) -> int:
           f"{crawler.stats.get_value('arshif/duplicate', 0)} duplicates, "
           f"{crawler.stats.get_value('arshif/replay_too_large', 0)} refused as larger than DOWNLOAD_MAXSIZE in {seconds:.1f} s "
           f"({replayed / seconds if seconds else 0:.0f} docs/s)")
+    foreign = crawler.stats.get_value("arshif/warc_files_foreign") or []
+    if foreign:
+        print(f"arshif reextract: {len(foreign)} WARC file(s) in {warc_dir} that no row of {db_path} names were not "
+              f"replayed (another archive's in the same folder, or a run killed before it archived anything): "
+              f"{', '.join(foreign[:5])}{' ...' if len(foreign) > 5 else ''}", file=sys.stderr)
+    if crawler.stats.get_value("arshif/warc_references_missing"):
+        print(f"arshif reextract: warning: {db_path} names no WARC record (an archive older than WARC references), "
+              f"so every record in {warc_dir} was replayed; if another archive shares that folder, its pages are "
+              "in the result too", file=sys.stderr)
     unreadable = crawler.stats.get_value("arshif/warc_unreadable") or {}
     finish = crawler.stats.get_value("finish_reason")
 
