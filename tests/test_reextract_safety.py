@@ -263,3 +263,45 @@ def test_reextract_replays_only_its_own_archives_records_from_a_shared_warc_fold
         assert result.returncode == 0, result.stderr
         assert archive_snapshot(Database(shared / f"{name}.db")) == alone[name]
         _invariants(shared / f"{name}.db")
+
+
+def test_reextract_into_keeps_the_versions_rows_and_the_archives_ids(tmp_path):
+    """`--into NEW.db` is the archive's copy with the rebuilt rows swapped in, as in place: the `versions` rows of
+    an edited article are there, pointing at the same URL's article, and every article keeps its id."""
+    from crawler.demo.server import SiteServer
+    from tests.conftest import crawl
+    from tests.story_site import build
+
+    root = tmp_path / "site"
+    plan = build(root, 12)
+    edited = next(page for page in plan.pages if page.kind == "story")
+    db_path = tmp_path / "archive" / "archive.db"
+    with SiteServer(root) as server:
+        assert crawl(str(root / "source.toml"), db_path, server.origin).returncode == 0
+        path = root / edited.path.lstrip("/")
+        path.write_text(path.read_text(encoding="utf-8").replace(
+            "</article>", "<p>وأضافت الصحيفة في تحديث لاحق أن الاجتماع تأجل إلى الأسبوع المقبل بطلب من الوفود.</p>\n</article>"),
+            encoding="utf-8")
+        assert crawl(str(root / "source.toml"), db_path, server.origin, "--refresh").returncode == 0
+    with sqlite3.connect(db_path) as conn:
+        conn.execute(  # ids no longer 1..n, so a renumbering shows: the first article nothing else points at
+            "DELETE FROM articles WHERE id = (SELECT MIN(id) FROM articles a WHERE NOT EXISTS"
+            " (SELECT 1 FROM duplicates WHERE duplicate_of = a.id) AND NOT EXISTS (SELECT 1 FROM versions WHERE article_id = a.id)"
+            " AND NOT EXISTS (SELECT 1 FROM articles b WHERE b.story_id = a.id AND b.id != a.id))")
+        versions = conn.execute("SELECT v.*, a.url FROM versions v JOIN articles a ON a.id = v.article_id").fetchall()
+    assert len(versions) == 1 and versions[0][-1].endswith(edited.path)
+    before = _rows(db_path)
+    rebuilt = tmp_path / "rebuilt.db"
+    result = run_arshif("reextract", "--db", str(db_path), "--into", str(rebuilt))
+    assert result.returncode == 0, result.stderr
+    assert not [p for p in tmp_path.glob("rebuilt.db.*") if p.suffix != ".lock"]  # no scratch or partial copy left
+    with sqlite3.connect(rebuilt) as conn:
+        assert conn.execute("SELECT v.*, a.url FROM versions v JOIN articles a ON a.id = v.article_id").fetchall() == versions
+    after = _rows(rebuilt)
+    # the deleted article comes back from its WARC record with a new id above every id given; the others keep theirs
+    kept = {row[1]: row for row in before["articles"]}
+    assert {row[1]: row for row in after["articles"] if row[1] in kept} == kept
+    assert len(after["articles"]) == len(before["articles"]) + 1
+    assert after["duplicates"] == before["duplicates"]
+    _invariants(rebuilt)
+    assert _rows(db_path) == before  # the archive itself is untouched
