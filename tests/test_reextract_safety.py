@@ -183,9 +183,8 @@ def test_reextract_of_a_multi_batch_archive_with_stories_keeps_every_row(tmp_pat
     _invariants(db_path)
 
 
-def test_reextract_after_an_edit_keeps_the_newest_text(tmp_path):
-    """An article fetched twice with two texts (--refresh): the WARC holds both responses; the rebuilt row must
-    carry the newest text, as the archive does, not the first one replayed."""
+def _edited_archive(tmp_path):
+    """A 12-story site crawled, one story edited, crawled again with --refresh: one `versions` row."""
     from crawler.demo.server import SiteServer
     from tests.conftest import crawl
     from tests.story_site import build
@@ -201,6 +200,13 @@ def test_reextract_after_an_edit_keeps_the_newest_text(tmp_path):
             "</article>", "<p>وأضافت الصحيفة في تحديث لاحق أن الاجتماع تأجل إلى الأسبوع المقبل بطلب من الوفود.</p>\n</article>"),
             encoding="utf-8")
         assert crawl(str(root / "source.toml"), db_path, server.origin, "--refresh").returncode == 0
+    return db_path, edited
+
+
+def test_reextract_after_an_edit_keeps_the_newest_text(tmp_path):
+    """An article fetched twice with two texts (--refresh): the WARC holds both responses; the rebuilt row must
+    carry the newest text, as the archive does, not the first one replayed."""
+    db_path, edited = _edited_archive(tmp_path)
     before = _rows(db_path)
     copy_archive(db_path, tmp_path / "before.db")
     with sqlite3.connect(db_path) as conn:
@@ -268,21 +274,7 @@ def test_reextract_replays_only_its_own_archives_records_from_a_shared_warc_fold
 def test_reextract_into_keeps_the_versions_rows_and_the_archives_ids(tmp_path):
     """`--into NEW.db` is the archive's copy with the rebuilt rows swapped in, as in place: the `versions` rows of
     an edited article are there, pointing at the same URL's article, and every article keeps its id."""
-    from crawler.demo.server import SiteServer
-    from tests.conftest import crawl
-    from tests.story_site import build
-
-    root = tmp_path / "site"
-    plan = build(root, 12)
-    edited = next(page for page in plan.pages if page.kind == "story")
-    db_path = tmp_path / "archive" / "archive.db"
-    with SiteServer(root) as server:
-        assert crawl(str(root / "source.toml"), db_path, server.origin).returncode == 0
-        path = root / edited.path.lstrip("/")
-        path.write_text(path.read_text(encoding="utf-8").replace(
-            "</article>", "<p>وأضافت الصحيفة في تحديث لاحق أن الاجتماع تأجل إلى الأسبوع المقبل بطلب من الوفود.</p>\n</article>"),
-            encoding="utf-8")
-        assert crawl(str(root / "source.toml"), db_path, server.origin, "--refresh").returncode == 0
+    db_path, edited = _edited_archive(tmp_path)
     with sqlite3.connect(db_path) as conn:
         conn.execute(  # ids no longer 1..n, so a renumbering shows: the first article nothing else points at
             "DELETE FROM articles WHERE id = (SELECT MIN(id) FROM articles a WHERE NOT EXISTS"
