@@ -297,3 +297,17 @@ def test_reextract_into_keeps_the_versions_rows_and_the_archives_ids(tmp_path):
     assert after["duplicates"] == before["duplicates"]
     _invariants(rebuilt)
     assert _rows(db_path) == before  # the archive itself is untouched
+
+
+def test_reextract_of_an_archive_naming_no_warc_record_says_it_replays_every_record(demo_crawl, tmp_path):
+    """An archive older than WARC references cannot tell its files from another archive's: it says so."""
+    db_path = _archive(demo_crawl, tmp_path)
+    with sqlite3.connect(db_path) as conn:
+        for table in ("articles", "duplicates", "pages", "versions"):
+            conn.execute(f"UPDATE {table} SET warc_file = NULL, warc_offset = NULL, warc_length = NULL")
+    result = run_arshif("reextract", "--db", str(db_path), "--into", str(tmp_path / "rebuilt.db"))
+    assert result.returncode == 0, result.stderr
+    assert "names no WARC record" in result.stderr and "every record" in result.stderr
+    with sqlite3.connect(tmp_path / "rebuilt.db") as rebuilt, sqlite3.connect(db_path) as archive:
+        query = "SELECT url FROM articles ORDER BY url"
+        assert rebuilt.execute(query).fetchall() == archive.execute(query).fetchall()
