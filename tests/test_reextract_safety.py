@@ -183,9 +183,8 @@ def test_reextract_of_a_multi_batch_archive_with_stories_keeps_every_row(tmp_pat
     _invariants(db_path)
 
 
-def test_reextract_after_an_edit_keeps_the_newest_text(tmp_path):
-    """An article fetched twice with two texts (--refresh): the WARC holds both responses; the rebuilt row must
-    carry the newest text, as the archive does, not the first one replayed."""
+def _edited_archive(tmp_path):
+    """A 12-story site crawled, one story edited, crawled again with --refresh: one `versions` row."""
     from crawler.demo.server import SiteServer
     from tests.conftest import crawl
     from tests.story_site import build
@@ -201,6 +200,13 @@ def test_reextract_after_an_edit_keeps_the_newest_text(tmp_path):
             "</article>", "<p>وأضافت الصحيفة في تحديث لاحق أن الاجتماع تأجل إلى الأسبوع المقبل بطلب من الوفود.</p>\n</article>"),
             encoding="utf-8")
         assert crawl(str(root / "source.toml"), db_path, server.origin, "--refresh").returncode == 0
+    return db_path, edited
+
+
+def test_reextract_after_an_edit_keeps_the_newest_text(tmp_path):
+    """An article fetched twice with two texts (--refresh): the WARC holds both responses; the rebuilt row must
+    carry the newest text, as the archive does, not the first one replayed."""
+    db_path, edited = _edited_archive(tmp_path)
     before = _rows(db_path)
     copy_archive(db_path, tmp_path / "before.db")
     with sqlite3.connect(db_path) as conn:
@@ -213,3 +219,95 @@ def test_reextract_after_an_edit_keeps_the_newest_text(tmp_path):
         (older,) = conn.execute("SELECT text FROM versions").fetchone()
     assert "تأجل إلى الأسبوع المقبل" in text and "تأجل إلى الأسبوع المقبل" not in older  # the newest text, the older kept
     _invariants(db_path)
+
+
+def _warc_names(folder) -> set[str]:
+    return {path.name for path in (folder / "warc").glob("*.warc.gz")}
+
+
+def test_reextract_replays_only_its_own_archives_records_from_a_shared_warc_folder(demo_site, tmp_path):
+    """Two archives of two different sites in one folder share warc/: a reextract of either (in place and
+    --into) equals a reextract of that archive alone, and nothing of the other archive appears in it."""
+    from sqlite_utils import Database
+
+    from crawler.demo.server import SiteServer
+    from tests.conftest import archive_snapshot, crawl
+    from tests.story_site import build
+
+    shared = tmp_path / "shared"
+    root = tmp_path / "site"
+    build(root, 12)
+    assert crawl("demo", shared / "e.db", demo_site.origin).returncode == 0
+    e_files = _warc_names(shared)
+    with SiteServer(root) as server:
+        assert crawl(str(root / "source.toml"), shared / "h.db", server.origin).returncode == 0
+        other_origin = server.origin
+    h_files = _warc_names(shared) - e_files
+    assert e_files and h_files
+    alone = {}
+    for name, files in (("e", e_files), ("h", h_files)):  # each archive alone in its folder, with its own files
+        folder = tmp_path / f"alone-{name}"
+        (folder / "warc").mkdir(parents=True)
+        copy_archive(shared / f"{name}.db", folder / f"{name}.db")
+        for file in files:
+            shutil.copy2(shared / "warc" / file, folder / "warc" / file)
+        result = run_arshif("reextract", "--db", str(folder / f"{name}.db"), "--into", str(folder / "re.db"))
+        assert result.returncode == 0, result.stderr
+        alone[name] = archive_snapshot(Database(folder / "re.db"))
+    foreign_origin = {"e": other_origin, "h": demo_site.origin}
+    for name in ("e", "h"):
+        original = archive_snapshot(Database(shared / f"{name}.db"))
+        assert alone[name] == original  # the reference: a reextract of the archive alone rebuilds it
+        result = run_arshif("reextract", "--db", str(shared / f"{name}.db"), "--into", str(tmp_path / f"{name}-re.db"))
+        assert result.returncode == 0, result.stderr
+        rebuilt = Database(tmp_path / f"{name}-re.db")
+        assert archive_snapshot(rebuilt) == alone[name]
+        assert "no row of" in result.stderr  # the other archive's files are named as not replayed
+        urls = [row[0] for row in rebuilt.execute("SELECT url FROM articles UNION ALL SELECT url FROM duplicates")]
+        assert urls and not [url for url in urls if url.startswith(foreign_origin[name])]
+        result = run_arshif("reextract", "--db", str(shared / f"{name}.db"))  # in place
+        assert result.returncode == 0, result.stderr
+        assert archive_snapshot(Database(shared / f"{name}.db")) == alone[name]
+        _invariants(shared / f"{name}.db")
+
+
+def test_reextract_into_keeps_the_versions_rows_and_the_archives_ids(tmp_path):
+    """`--into NEW.db` is the archive's copy with the rebuilt rows swapped in, as in place: the `versions` rows of
+    an edited article are there, pointing at the same URL's article, and every article keeps its id."""
+    db_path, edited = _edited_archive(tmp_path)
+    with sqlite3.connect(db_path) as conn:
+        conn.execute(  # ids no longer 1..n, so a renumbering shows: the first article nothing else points at
+            "DELETE FROM articles WHERE id = (SELECT MIN(id) FROM articles a WHERE NOT EXISTS"
+            " (SELECT 1 FROM duplicates WHERE duplicate_of = a.id) AND NOT EXISTS (SELECT 1 FROM versions WHERE article_id = a.id)"
+            " AND NOT EXISTS (SELECT 1 FROM articles b WHERE b.story_id = a.id AND b.id != a.id))")
+        versions = conn.execute("SELECT v.*, a.url FROM versions v JOIN articles a ON a.id = v.article_id").fetchall()
+    assert len(versions) == 1 and versions[0][-1].endswith(edited.path)
+    before = _rows(db_path)
+    rebuilt = tmp_path / "rebuilt.db"
+    result = run_arshif("reextract", "--db", str(db_path), "--into", str(rebuilt))
+    assert result.returncode == 0, result.stderr
+    assert not [p for p in tmp_path.glob("rebuilt.db.*") if p.suffix != ".lock"]  # no scratch or partial copy left
+    with sqlite3.connect(rebuilt) as conn:
+        assert conn.execute("SELECT v.*, a.url FROM versions v JOIN articles a ON a.id = v.article_id").fetchall() == versions
+    after = _rows(rebuilt)
+    # the deleted article comes back from its WARC record with a new id above every id given; the others keep theirs
+    kept = {row[1]: row for row in before["articles"]}
+    assert {row[1]: row for row in after["articles"] if row[1] in kept} == kept
+    assert len(after["articles"]) == len(before["articles"]) + 1
+    assert after["duplicates"] == before["duplicates"]
+    _invariants(rebuilt)
+    assert _rows(db_path) == before  # the archive itself is untouched
+
+
+def test_reextract_of_an_archive_naming_no_warc_record_says_it_replays_every_record(demo_crawl, tmp_path):
+    """An archive older than WARC references cannot tell its files from another archive's: it says so."""
+    db_path = _archive(demo_crawl, tmp_path)
+    with sqlite3.connect(db_path) as conn:
+        for table in ("articles", "duplicates", "pages", "versions"):
+            conn.execute(f"UPDATE {table} SET warc_file = NULL, warc_offset = NULL, warc_length = NULL")
+    result = run_arshif("reextract", "--db", str(db_path), "--into", str(tmp_path / "rebuilt.db"))
+    assert result.returncode == 0, result.stderr
+    assert "names no WARC record" in result.stderr and "every record" in result.stderr
+    with sqlite3.connect(tmp_path / "rebuilt.db") as rebuilt, sqlite3.connect(db_path) as archive:
+        query = "SELECT url FROM articles ORDER BY url"
+        assert rebuilt.execute(query).fetchall() == archive.execute(query).fetchall()

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import gzip
 import shutil
+import sqlite3
 import zlib
 
 import pytest
 from sqlite_utils import Database
 
 from pipelines.archive.warc import ROLE_HEADER, SOURCE_HEADER, BodyTooLarge, WarcWriter, decoded_body, iter_responses
-from tests.conftest import run_arshif
+from tests.conftest import copy_archive, run_arshif
 
 BOMB_BYTES = 64 * 1024 * 1024  # decodes to 64 MB, over DOWNLOAD_MAXSIZE (10 MB); 64 KB on the wire
 
@@ -36,17 +37,23 @@ def test_decoding_stops_at_the_limit():
 
 def test_reextract_counts_and_skips_a_gzip_bomb(demo_crawl, tmp_path):
     shutil.copytree(demo_crawl.db_path.parent / "warc", tmp_path / "warc")
+    archive = copy_archive(demo_crawl.db_path, tmp_path / "archive.db")
     writer = WarcWriter(tmp_path / "warc", prefix="zz-bomb")
-    writer.write_exchange(
+    ref = writer.write_exchange(
         "http://127.0.0.1:8642/articles/bomb.html", "200 OK",
         [("Content-Type", "text/html"), ("Content-Encoding", "gzip")], _bomb(),
         extra={ROLE_HEADER: "article", SOURCE_HEADER: "demo"},
     )
     writer.close()
+    with sqlite3.connect(archive) as conn:  # the crawl that received it keeps its page row (reextract replays only
+        conn.execute(  # the files of this archive, not another's in the same folder)
+            "INSERT INTO pages (url, source, role, status, outcome, warc_file, warc_offset, warc_length)"
+            " VALUES (?, 'demo', 'article', 200, 'too_large', ?, ?, ?)",
+            ["http://127.0.0.1:8642/articles/bomb.html", ref.file, ref.offset, ref.length])
     refused = [r.url for r in iter_responses(tmp_path / "warc", max_size=10 * 1024 * 1024) if r.body is None]
     assert refused == ["http://127.0.0.1:8642/articles/bomb.html"]
     rebuilt = tmp_path / "rebuilt.db"
-    result = run_arshif("reextract", "--db", str(demo_crawl.db_path), "--warc", str(tmp_path / "warc"), "--into", str(rebuilt))
+    result = run_arshif("reextract", "--db", str(archive), "--warc", str(tmp_path / "warc"), "--into", str(rebuilt))
     assert result.returncode == 0, result.stderr[-2000:]
     assert "1 refused as larger than DOWNLOAD_MAXSIZE" in result.stdout
     assert Database(rebuilt)["articles"].count == demo_crawl.db["articles"].count

@@ -4,7 +4,8 @@ No network: the article responses in the WARC folder become PageItems, and the
 same pipelines as a crawl (extraction, language, dedup, storage) rebuild the
 archive. `arshif reextract` runs it into a fresh database. Given the archive
 (`-a archive=data/archive.db`), only the records its rows reference are replayed
-(`ArchivedReferences`: an edited article's newest fetch, not its older ones).
+(`ArchivedReferences`: an edited article's newest fetch, not its older ones, and never the
+files of another archive that shares the folder).
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class ReextractSpider(scrapy.Spider):
         unreadable: dict[str, str] = {}
         self.crawler.stats.set_value("arshif/warc_unreadable", unreadable)
         references = ArchivedReferences(self.archive) if self.archive else None
+        if references is not None and not references.knows_files:
+            self.crawler.stats.set_value("arshif/warc_references_missing", True)
         try:
             async for item in self._replay(references, unreadable, max_size):
                 yield item
@@ -60,6 +63,9 @@ class ReextractSpider(scrapy.Spider):
 
     async def _replay(self, references, unreadable: dict, max_size: int):
         for path in sorted(Path(self.warc_dir).glob("*.warc.gz")):
+            if references is not None and references.foreign_file(path.name):  # another archive's, in a shared folder
+                self.crawler.stats.set_value("arshif/warc_files_foreign", sorted(references.foreign))
+                continue
             reason = unreadable_reason(path)
             if reason:
                 unreadable[path.name] = reason

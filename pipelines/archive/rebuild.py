@@ -228,7 +228,11 @@ class ArchivedReferences:
     `duplicates` row names it, or the `pages` row of an article page with neither row does (a page
     that yielded no article may yield one under new extraction code); a URL the archive references
     nowhere (a WARC from elsewhere, a run killed before its rows were committed) has all its records
-    replayed, as they come. Offsets are kept per file as sorted arrays (8 bytes a record).
+    replayed, as they come, if its WARC file is one the archive's rows name: a file no row names
+    is another archive's sharing the folder (or a run killed before it committed a row) and is
+    not replayed (`foreign`), unless the archive names no WARC record at all (an archive older
+    than WARC references: nothing can tell its files from others', `knows_files` is False).
+    Offsets are kept per file as sorted arrays (8 bytes a record).
     """
 
     def __init__(self, db_path: str | Path):
@@ -243,6 +247,20 @@ class ArchivedReferences:
             " ORDER BY 1, 2")
         for name, offset in rows:
             self._offsets.setdefault(name, array("q")).append(offset)
+        self._files = set(self._offsets)
+        for table in ("articles", "duplicates", "pages", "versions"):
+            if self._conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [table]).fetchone():
+                self._files.update(row[0] for row in self._conn.execute(
+                    f"SELECT DISTINCT warc_file FROM {table} WHERE warc_file IS NOT NULL"))
+        self.knows_files = bool(self._files)
+        self.foreign: set[str] = set()  # files of the folder no row names: not replayed
+
+    def foreign_file(self, name: str) -> bool:
+        """A WARC file this archive names nowhere (another archive's in a shared folder)."""
+        if self.knows_files and name not in self._files:
+            self.foreign.add(name)
+            return True
+        return False
 
     def wanted(self, url: str, name: str, offset: int) -> bool:
         """Replay this record (the one the archive names for its URL, or any of a URL it does not reference)?"""
@@ -251,6 +269,8 @@ class ArchivedReferences:
             at = bisect_left(offsets, offset)
             if at < len(offsets) and offsets[at] == offset:
                 return True
+        if self.foreign_file(name):
+            return False
         referenced = self._conn.execute(
             "SELECT 1 FROM articles WHERE url = ? AND warc_file IS NOT NULL"
             " UNION ALL SELECT 1 FROM duplicates WHERE url = ? AND warc_file IS NOT NULL"
