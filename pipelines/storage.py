@@ -8,7 +8,6 @@ the archive.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -27,6 +26,7 @@ from pipelines.archive.database import (
     take_place,
     utc_now,
 )
+from pipelines.archive.kill_points import KillPoint
 from pipelines.archive.lock import ArchiveLock
 from pipelines.archive.request_meta import ROLE, WARC_REF
 from pipelines.archive.shared import SharedArchive, SharedField, shared_archive
@@ -38,7 +38,7 @@ from pipelines.outcomes.write_failure import WRITE_ERROR, WRITE_ERRORS, describe
 from pipelines.outcomes.write_failure import report as report_write_failure
 
 logger = logging.getLogger(__name__)
-_EXIT_AFTER_BATCHES = int(os.environ.get("ARSHIF_TEST_EXIT_AFTER_BATCHES") or 0)  # tests only: kill -9 after the Nth
+_BATCH_COMMITTED = KillPoint("ARSHIF_TEST_EXIT_AFTER_BATCHES")  # tests only: kill -9 after the Nth committed batch
 
 _STATUS_BY_REASON = {"finished": "finished", "shutdown": "killed", "cancelled": "killed"}
 
@@ -60,7 +60,6 @@ class StoragePipeline:
         self.warc_dir = Path(warc_dir) if warc_dir else None  # rows are committed only while their WARC file is there
         self.db_path = db_path
         self.batch_size = max(1, batch_size)
-        self.batches_committed = 0  # this process's (ARSHIF_TEST_EXIT_AFTER_BATCHES)
         self.db = None
         self.crawl_id: int | None = None
         self.closed = False
@@ -224,9 +223,7 @@ class StoragePipeline:
             insert_rows(self.db, self.articles, self.duplicates, self.replacements, [_page_row(p) for p in pages.values()],
                         self.edits)
             self.articles, self.duplicates, self.replacements, self.edits = [], [], [], []
-            self.batches_committed += 1
-            if _EXIT_AFTER_BATCHES and self.batches_committed >= _EXIT_AFTER_BATCHES:
-                os._exit(137)  # as kill -9 would: no close, no index batch, no crawls row update
+            _BATCH_COMMITTED.reached()  # tests: no close, no index batch, no crawls row update
         self.pages = waiting
 
     def _check_warc_files(self, pages) -> None:

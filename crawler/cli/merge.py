@@ -28,11 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
+from pipelines.archive.kill_points import KillPoint
+
 EXAMPLE = "Example: arshif merge data/shard-1.db data/shard-2.db data/shard-3.db --into data/archive.db"
 MERGED_FROM = "arshif/merged_from"  # crawls.stats key: which shard crawl a merged crawls row is
 BATCH = int(os.environ.get("ARSHIF_MERGE_BATCH") or 500)  # rows a transaction (the variable: tests' many batches)
-# tests only: the merge dies (os._exit, as kill -9) right after its Nth committed batch of articles
-EXIT_AFTER_BATCHES = int(os.environ.get("ARSHIF_MERGE_EXIT_AFTER_BATCHES") or 0)
+# tests only: the merge dies (as kill -9) right after its Nth committed batch of articles
+_BATCH_COMMITTED = KillPoint("ARSHIF_MERGE_EXIT_AFTER_BATCHES")
 _DUPLICATE_COLUMNS = ("url", "canonical_url", "source", "title", "fetched_at", "similarity", "kind",
                       "warc_file", "warc_offset", "warc_length")
 
@@ -274,7 +276,6 @@ class _Writer:
     transaction as the articles they name: a merge killed at any point leaves either both
     or neither, so a rerun never meets an indexed id without its article."""
 
-    committed = 0  # batches committed by this process (EXIT_AFTER_BATCHES)
 
     def __init__(self, db, near=None):
         self.db = db
@@ -320,9 +321,7 @@ class _Writer:
                 if self.near is not None:
                     self.near.flush()
             self.articles, self.duplicates, self.replacements, self.edits = [], [], [], []
-            _Writer.committed += 1
-            if EXIT_AFTER_BATCHES and _Writer.committed >= EXIT_AFTER_BATCHES:
-                os._exit(137)
+            _BATCH_COMMITTED.reached()
 
 
 # -- the shards' own duplicates, pages and WARC files -----------------------------------------

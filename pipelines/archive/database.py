@@ -434,10 +434,6 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 def open_archive(path: str | Path) -> Database:
     """Open (creating if needed) the archive with WAL and all migrations applied.
 

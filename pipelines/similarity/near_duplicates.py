@@ -50,13 +50,13 @@ guarded too and no decision depends on the order pages arrive in. The counts:
 from __future__ import annotations
 
 import logging
-import os
 from collections import Counter, defaultdict
 
 import numpy as np
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from pipelines.archive.kill_points import KillPoint
 from pipelines.similarity.minhash import (  # noqa: F401  (re-exported: the index's callers use one module)
     BANDS,
     NUM_PERM,
@@ -142,17 +142,8 @@ def m060_story_pairs(db: Database) -> None:
         db.execute("UPDATE near_duplicate_runs SET resolved = 1")
 
 
-_EXIT_AFTER_WRITES = int(os.environ.get("ARSHIF_TEST_EXIT_AFTER_INDEX_WRITES") or 0)  # tests only: kill -9 here
-_writes = 0
-
-
-def _exit_point() -> None:
-    """Tests only (ARSHIF_TEST_EXIT_AFTER_INDEX_WRITES=N): the process dies as kill -9 would, without
-    commit or cleanup, right after its Nth index write (committed, or uncommitted inside a caller's transaction)."""
-    global _writes
-    _writes += 1
-    if _EXIT_AFTER_WRITES and _writes >= _EXIT_AFTER_WRITES:
-        os._exit(137)
+# tests only: kill -9 right after the Nth index write (committed, or uncommitted inside a caller's transaction)
+_INDEX_WRITTEN = KillPoint("ARSHIF_TEST_EXIT_AFTER_INDEX_WRITES")
 
 
 class NearDuplicateIndex:
@@ -339,7 +330,7 @@ class NearDuplicateIndex:
                     [pair for pairs in self.pending_pairs.values() for pair in pairs],
                 )
             self._learn_templates(uncounted)
-        _exit_point()  # after the index's own commit, or inside the caller's transaction that holds it
+        _INDEX_WRITTEN.reached()  # after the index's own commit, or inside the caller's transaction that holds it
         self.pending.clear()
         self.pending_bands.clear()
         self.pending_pairs.clear()
