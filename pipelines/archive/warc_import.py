@@ -10,11 +10,11 @@ REVISIT_INDEX_MAX digests. What was skipped, and why, is counted in `ImportCount
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
+import logging
 import re
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
@@ -26,6 +26,8 @@ RESYNC_CHUNK = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b\x08"
 _RECORD_START = re.compile(rb"(?:^|\n)(?:WARC/1\.[01]\r?\n|https?://\S+ \d{1,3}(?:\.\d{1,3}){3} \d{14} )")
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
+_WARC_TYPES = ("warcinfo", "response", "resource", "request", "metadata", "revisit", "conversion", "continuation")
+_SINGLE_HEADERS = ("warc-type", "warc-record-id", "warc-date", "content-length")  # once per record (WARC 1.1)
 # Arabic script in UTF-8: U+0600-077F (lead bytes D8-DD), U+08A0-08FF (E0 A2/A3), presentation forms U+FB50-FEFF
 _UTF8_ARABIC = re.compile(rb"[\xd8-\xdd][\x80-\xbf]|\xe0[\xa2\xa3][\x80-\xbf]|\xef[\xad-\xbb][\x80-\xbf]")
 # ... as HTML character references: &#1536;-&#1791; (and around), &#x600;-&#x8ff;, &#xfb50;-&#xfeff;
@@ -96,24 +98,27 @@ def read_pages(path: str | Path, counts: ImportCounts, max_size: int, since: str
         position = 0
         while position < size:
             stream.seek(position)
-            iterator = _QuietIterator(stream, arc2warc=True, ensure_http_headers=False)
+            iterator = _QuietIterator(stream, arc2warc=True, ensure_http_headers=False, check_digests=True)
             end = position
             try:
                 for record in iterator:
                     errors = iterator.err_count
-                    page, digest = _page(record, counts, max_size, since, pre_check, skip_url, revisits, path)
+                    seen = ImportCounts()  # what this record is, counted only once it is known to be whole
+                    page, digest = _page(record, seen, max_size, since, pre_check, skip_url, revisits, path)
                     offset = iterator.get_record_offset()  # reads the record to its end: after its payload
                     counts["records"] += 1
-                    if getattr(record.raw_stream, "limit", 0) > 0 or iterator.err_count > errors:
-                        # fewer bytes than its Content-Length (a member cut short), or more: a page cut somewhere.
-                        # Counted once; what follows is read from the next record start, not from where warcio
-                        # stopped (inside a payload or the next record, which would count it again). Never
-                        # before the last good record's end: a record spanning a cut member has an offset before it
-                        counts["wrong_length"] += 1
+                    cut = _why_cut(record, iterator.err_count > errors)
+                    if cut:
+                        # Counted once, under `cut`, whatever its cut headers looked like (not HTTP, no date); what
+                        # follows is read from the next record start, not from where warcio stopped (inside a
+                        # payload or the next record, which would count it again). Never before the last good
+                        # record's end: a record spanning a cut member has an offset before it
+                        counts[cut] += 1
                         end = position = _next_record_start(stream, max(offset, end) + 1, gzipped, size)
                         if on_record is not None:
                             on_record(end)
                         break
+                    counts.update(seen)
                     record_end = offset + iterator.get_record_length()
                     end = max(end, record_end)  # only forward, whatever warcio says of a record after a cut member
                     if digest and len(revisits) < REVISIT_INDEX_MAX:  # a later revisit may stand for this page
@@ -141,11 +146,47 @@ def read_pages(path: str | Path, counts: ImportCounts, max_size: int, since: str
                     on_record(position)
 
 
+def _why_cut(record, ran_past_its_end: bool) -> str | None:
+    """Why a record read to its end is not whole, as the count it goes under; None when it is whole.
+
+    - `damaged`: headers cut short, which warcio reads without an error: no known WARC-Type (none, or
+      "respo"), no Content-Length, or WARC-Type, WARC-Record-ID, WARC-Date or Content-Length twice (two
+      records' headers run together).
+    - `digest_mismatch`: whole by its length but not the bytes its WARC-Block-Digest names: a plain record
+      cut short whose Content-Length ran on into the next record. Only the block digest: tools disagree on
+      what a payload digest covers (chunked, content-encoded), so its mismatch proves nothing.
+    - `wrong_length`: fewer bytes than its Content-Length (a gzip member cut short), or no blank line
+      after it; a record its block digest proves whole is kept when only those blank lines are cut.
+    """
+    if record.rec_type not in _WARC_TYPES:
+        return "damaged"
+    if record.format == "warc" and record.rec_headers.get_header("Content-Length") is None:
+        return "damaged"  # mandatory in WARC; arc2warc records carry the ARC line's length
+    names = [name.lower() for name, _ in record.rec_headers.headers]
+    if any(names.count(name) > 1 for name in _SINGLE_HEADERS):
+        return "damaged"
+    checker = getattr(record, "digest_checker", None)
+    verified = checker is not None and checker.passed
+    if verified is False and any(str(problem).startswith("block digest failed") for problem in checker.problems):
+        return "digest_mismatch"
+    if getattr(record.raw_stream, "limit", 0) > 0 or (ran_past_its_end and verified is not True):
+        return "wrong_length"
+    return None
+
+
 class _QuietIterator(ArchiveIterator):
     """warcio's iterator without its stderr warning per bad record (it prints the record's bytes: a hostile
     file's escape sequences on the operator's terminal). The record is counted in ImportCounts instead."""
 
     INC_RECORD = ""
+
+
+def _no_record_bytes(record: logging.LogRecord) -> bool:
+    """The same for warcio's log warning of a target URI with spaces: in a cut record, that "URI" is raw bytes."""
+    return not str(record.msg).startswith("Replacing spaces in invalid WARC-Target-URI")
+
+
+logging.getLogger("warcio.recordloader").addFilter(_no_record_bytes)
 
 
 def _has_data(stream, start: int, size: int) -> bool:
