@@ -93,8 +93,10 @@ def read_pages(path: str | Path, counts: ImportCounts, max_size: int, since: str
     path = Path(path)
     size = path.stat().st_size
     revisits: dict[str, int] = {}
-    with open(path, "rb") as stream:
-        gzipped = stream.read(3) == _GZIP_MAGIC
+    with open(path, "rb") as stream, open(path, "rb") as probe:
+        head = stream.read(64)
+        gzipped = head.startswith(_GZIP_MAGIC)
+        plain_warc = not gzipped and not head.lstrip().startswith(b"filedesc://")  # records follow WARC/ lines
         position = 0
         while position < size:
             stream.seek(position)
@@ -107,7 +109,17 @@ def read_pages(path: str | Path, counts: ImportCounts, max_size: int, since: str
                     page, digest = _page(record, seen, max_size, since, pre_check, skip_url, revisits, path)
                     offset = iterator.get_record_offset()  # reads the record to its end: after its payload
                     counts["records"] += 1
-                    cut = _why_cut(record, iterator.err_count > errors)
+                    out_of_step = iterator.err_count > errors or (gzipped and not _member_ended(iterator))
+                    if plain_warc and not out_of_step:
+                        probe.seek(offset)
+                        out_of_step = probe.read(5) != b"WARC/"  # an ARC line, to warcio: bytes inside a record
+                    ran_on = False
+                    if plain_warc and iterator.next_line and not iterator.next_line.startswith(b"WARC/"):
+                        # no record's first line after its blank lines: it ran on into the next record (cut
+                        # short, it took its Content-Length from those bytes), or the next record is damaged
+                        probe.seek(offset + iterator.get_record_length())
+                        ran_on = not _whole(record, probe.read(4))
+                    cut = _why_cut(record, out_of_step or ran_on)
                     if cut:
                         # Counted once, under `cut`, whatever its cut headers looked like (not HTTP, no date); what
                         # follows is read from the next record start, not from where warcio stopped (inside a
@@ -146,17 +158,35 @@ def read_pages(path: str | Path, counts: ImportCounts, max_size: int, since: str
                     on_record(position)
 
 
-def _why_cut(record, ran_past_its_end: bool) -> str | None:
+def _member_ended(iterator) -> bool:
+    """The record's gzip member reached its end (and its CRC matched). A member cut short ends nowhere: zlib
+    reads the next members' bytes as more of it (what it makes of them can even fill the record's
+    Content-Length) until the file ends, and warcio reports no error at the end of a file. No decompressor at
+    all: warcio took bytes that start no member for an uncompressed file (an ARC line, to it) and read them as is."""
+    decompressor = getattr(iterator.reader, "decompressor", None)
+    return decompressor is not None and getattr(decompressor, "eof", True)
+
+
+def _whole(record, after: bytes) -> bool:
+    """Whether a record followed by no record's first line is whole (the next record is what is damaged).
+    Its block digest decides when it has one (warcio checks it as the record is read); without one, the
+    blank lines WARC puts after every record must follow its block."""
+    checker = getattr(record, "digest_checker", None)
+    if checker is not None and checker.passed is not None:
+        return checker.passed and not checker.problems
+    return after == b"\r\n\r\n"
+
+
+def _why_cut(record, out_of_step: bool) -> str | None:
     """Why a record read to its end is not whole, as the count it goes under; None when it is whole.
 
     - `damaged`: headers cut short, which warcio reads without an error: no known WARC-Type (none, or
       "respo"), no Content-Length, or WARC-Type, WARC-Record-ID, WARC-Date or Content-Length twice (two
       records' headers run together).
-    - `digest_mismatch`: whole by its length but not the bytes its WARC-Block-Digest names: a plain record
-      cut short whose Content-Length ran on into the next record. Only the block digest: tools disagree on
-      what a payload digest covers (chunked, content-encoded), so its mismatch proves nothing.
-    - `wrong_length`: fewer bytes than its Content-Length (a gzip member cut short), or no blank line
-      after it; a record its block digest proves whole is kept when only those blank lines are cut.
+    - `wrong_length`: fewer bytes than its Content-Length, or more; or read out of step with the file (its
+      gzip member never ended, it did not start on a record's first line, or it ran on into the next record).
+    A digest decides nothing on its own (tools disagree on what a payload digest covers, and warcio has
+    rewritten blocks it copied): it is asked only when what follows a record is no record's first line.
     """
     if record.rec_type not in _WARC_TYPES:
         return "damaged"
@@ -165,11 +195,7 @@ def _why_cut(record, ran_past_its_end: bool) -> str | None:
     names = [name.lower() for name, _ in record.rec_headers.headers]
     if any(names.count(name) > 1 for name in _SINGLE_HEADERS):
         return "damaged"
-    checker = getattr(record, "digest_checker", None)
-    verified = checker is not None and checker.passed
-    if verified is False and any(str(problem).startswith("block digest failed") for problem in checker.problems):
-        return "digest_mismatch"
-    if getattr(record.raw_stream, "limit", 0) > 0 or (ran_past_its_end and verified is not True):
+    if getattr(record.raw_stream, "limit", 0) > 0 or out_of_step:
         return "wrong_length"
     return None
 
