@@ -190,7 +190,10 @@ class DedupPipeline:
             stats.set_value("arshif/near_estimate_only", self.near.estimate_only)  # MinHash said yes, exact Jaccard no
             stats.set_value("arshif/near_buckets_skipped", self.near.buckets_skipped)  # over-full LSH buckets
             if last:
-                self.near.close()
+                try:
+                    self.near.close()
+                except WRITE_ERRORS as exc:  # the disk is full: the next run's open_index writes what is missing
+                    report_write_failure(self.crawler, exc, "near-duplicate index")
             self.near = None
         if self.db is not None:
             if last:

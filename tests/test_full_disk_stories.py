@@ -1,0 +1,290 @@
+"""A disk that fills up inside the write paths of issue 17 (never lose an article; story clusters).
+
+Each test copies a prepared archive (and its WARC folder) onto a real tmpfs inside a mount namespace of its own
+(`unshare -m`, or `-rm` without root; tests/mount_namespace.py), fills that tmpfs with a ballast file up to a
+number of free bytes chosen from a measured run of the same command, runs the real `arshif` command there, and
+checks where the failure landed (its message, or the archive's state), that the command exited non-zero naming
+the disk, that nothing archived was lost, changed or duplicated, and that the same command, once space is free
+again, ends with the archive a run that never failed gives.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from crawler.demo.server import SiteServer
+from tests.conftest import (
+    PROJECT_DIR,
+    archive_snapshot,
+    copy_archive,
+    crawl,
+    run_arshif,
+)
+from tests.mount_namespace import can_mount
+from tests.story_site import build
+
+DISK = "{disk}"  # in a command's arguments: the tmpfs's path
+STORIES = 120  # the story site: 190 article pages, an archive of 1.5 MB that a reextract grows the disk by 6 MB
+FULL = ("No space left on device", "database or disk is full")
+TABLES = ("articles", "duplicates", "versions", "stories", "near_duplicate_signatures", "near_duplicate_bands",
+          "near_duplicate_pairs")
+
+
+@dataclass
+class FullRun:
+    """What the command did on the tmpfs: exit code, output, the growth of the disk's use it peaked at (bytes,
+    sampled), and `saved`, a copy of the disk as the command left it (the ballast left out)."""
+
+    code: int | str
+    stdout: str
+    stderr: str
+    peak_growth: int
+    mark_growth: int | None  # the growth when it printed its first line (or ended without one); None: no `mark`
+    after_mark: int | None  # the most the disk grew past its use at that point
+    saved: Path
+
+
+def run_on_full_disk(work: Path, preload: Path, args: list[str], free: int | None, size: str = "64m",
+                     env: dict | None = None, mark: str | None = None, fill_at_mark: int | None = None,
+                     timeout: float = 240) -> FullRun:
+    """`arshif ARGS` (DISK in them names the tmpfs) on a tmpfs of `size` holding a copy of `preload`'s files and a
+    ballast that leaves `free` bytes (None: no ballast, the run measures how much the command grows the disk,
+    in all, and past the point where it prints its first line, held there on a full pipe while the disk is
+    measured); with `fill_at_mark`, the ballast then grows to leave that many bytes free: a point the command
+    reaches after its bigger writes (a reextract's replay), so the disk fills in what comes after it."""
+    flag = can_mount()
+    if flag not in ("-m", "-rm"):
+        pytest.skip(f"no small file system can be made here: {flag}")
+    disk = work / "disk"
+    disk.mkdir(parents=True)
+    spec = {"disk": str(disk), "saved": str(work / "saved"), "out": str(work), "size": size, "preload": str(preload),
+            "args": args, "free": free, "env": env or {}, "mark": mark, "fill_at_mark": fill_at_mark,
+            "timeout": timeout}
+    run = subprocess.run(["unshare", flag, sys.executable, "-m", "tests.test_full_disk_stories", json.dumps(spec)],
+                         cwd=PROJECT_DIR, check=False, capture_output=True, text=True, timeout=timeout + 120)
+    assert run.returncode == 0, run.stderr[-3000:]  # the driver itself (mount, fill, copy) worked
+    result = json.loads((work / "result.json").read_text())
+    return FullRun(result["code"], (work / "stdout").read_text(encoding="utf-8", errors="replace"),
+                   (work / "stderr").read_text(encoding="utf-8", errors="replace"), result["peak_growth"], result["mark_growth"], result["after_mark"], work / "saved")
+
+
+F_SETPIPE_SZ = 1031  # fcntl: a pipe's capacity (Linux)
+PIPE_SIZE = 4096
+
+
+def _wchan(pid: int) -> str:
+    """What the process waits on in the kernel: `pipe_write` (or `anon_pipe_write`) when its write blocks."""
+    try:
+        with open(f"/proc/{pid}/wchan") as wchan:
+            return "pipe_write" if wchan.read().endswith("pipe_write") else ""
+    except OSError:
+        return ""
+
+
+def _used(path: str) -> int:
+    stat = os.statvfs(path)
+    return (stat.f_blocks - stat.f_bfree) * stat.f_frsize
+
+
+def _drive(spec: dict) -> None:
+    """Inside the namespace: mount, copy, fill, run, sample the disk's use, copy back."""
+    disk, out = spec["disk"], spec["out"]
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={spec['size']}", "tmpfs", disk], check=True)
+    subprocess.run(["cp", "-a", f"{spec['preload']}/.", disk], check=True)
+    ballast = os.path.join(disk, "ballast")
+    if spec["free"] is not None:
+        stat = os.statvfs(disk)
+        with open(ballast, "wb") as filler:
+            os.posix_fallocate(filler.fileno(), 0, stat.f_bavail * stat.f_frsize - spec["free"])
+    start = _used(disk)
+    peak, marked, after = [start], [None], [None]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            used = _used(disk)
+            peak[0] = max(peak[0], used)
+            if marked[0] is not None:
+                after[0] = max(after[0], used)
+            time.sleep(0.001)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    args = [arg.replace(DISK, disk) for arg in spec["args"]]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **spec["env"]}
+    command = [sys.executable, "-m", "crawler.cli.main", *args]
+    with open(os.path.join(out, "stdout"), "wb") as stdout, open(os.path.join(out, "stderr"), "w") as stderr:
+        if spec["mark"]:  # its first line on stdout blocks on a full pipe: the disk is measured (and filled) then
+            read, write = os.pipe()
+            fcntl.fcntl(write, F_SETPIPE_SZ, PIPE_SIZE)
+            os.write(write, b"\0" * PIPE_SIZE)
+            process = subprocess.Popen(command, stdout=write, stderr=stderr, env=env)
+            os.close(write)
+            while process.poll() is None and _wchan(process.pid) != "pipe_write":
+                time.sleep(0.002)
+            used = _used(disk)
+            marked[0], after[0] = used, used
+            if spec["fill_at_mark"] is not None:
+                stat = os.statvfs(disk)
+                with open(ballast, "ab") as filler:
+                    os.posix_fallocate(filler.fileno(), 0, os.fstat(filler.fileno()).st_size
+                                       + stat.f_bavail * stat.f_frsize - spec["fill_at_mark"])
+            os.read(read, PIPE_SIZE)  # the filler; the rest is the command's
+            with os.fdopen(read, "rb") as printed:
+                shutil.copyfileobj(printed, stdout)
+        else:
+            process = subprocess.Popen(command, stdout=stdout, stderr=stderr, env=env)
+        try:
+            code = process.wait(timeout=spec["timeout"])
+        except subprocess.TimeoutExpired:
+            process.kill()
+            code = "timeout"
+    done.set()
+    sampler.join()
+    if os.path.exists(ballast):
+        os.unlink(ballast)
+    shutil.copytree(disk, spec["saved"], symlinks=True)
+    with open(os.path.join(out, "result.json"), "w") as result:
+        json.dump({"code": code, "peak_growth": peak[0] - start,
+                   "mark_growth": None if marked[0] is None else marked[0] - start,
+                   "after_mark": None if marked[0] is None else after[0] - marked[0]}, result)
+
+
+
+# -- what an archive holds --------------------------------------------------------------------------------------
+
+
+def _rows(db_path: Path) -> dict:
+    """Every row of the tables an article lives in (ids, fetch times, stories, index), and the WARC files' bytes."""
+    import hashlib
+    import sqlite3
+
+    from sqlite_utils import Database
+
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        present = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        rows = {table: sorted(connection.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+                for table in TABLES if table in present}
+        assert {r[0] for r in connection.execute("SELECT rowid FROM articles_fts")} == \
+            {r[0] for r in connection.execute("SELECT id FROM articles")}
+    rows["snapshot"] = archive_snapshot(Database(db_path))
+    warc = db_path.parent / "warc"
+    rows["warc"] = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(warc.glob("*"))} \
+        if warc.is_dir() else {}
+    return rows
+
+
+def _named_the_disk(run: FullRun) -> None:
+    """Non-zero, and a line of its own that says the disk is full (not a traceback alone)."""
+    assert run.code not in (0, "timeout"), (run.code, run.stderr[-3000:])
+    lines = [line for line in run.stderr.splitlines() if line.startswith("arshif") and any(f in line for f in FULL)]
+    assert lines, run.stderr[-3000:]
+
+
+def _leftovers(folder: Path, archive: str = "archive.db") -> list[str]:
+    """Files a failed run must not leave: a scratch rebuild, a copy, anything but the archive and its WAL files."""
+    kept = {archive, f"{archive}-wal", f"{archive}-shm", "warc"}
+    return sorted(path.name for path in folder.iterdir() if path.name not in kept and not path.name.endswith(".lock"))
+
+
+# -- a. `arshif reextract`, in place and --into ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def story_archive(tmp_path_factory) -> Path:
+    """A crawl of the story site (copies, near copies, aliases): the folder holding archive.db and warc/."""
+    base = tmp_path_factory.mktemp("story-archive")
+    root = base / "site"
+    build(root, STORIES)
+    with SiteServer(root) as server:
+        run = crawl(str(root / "source.toml"), base / "archive" / "archive.db", server.origin, "-s", "ARSHIF_BATCH_SIZE=10")
+    assert run.returncode == 0, run.stderr[-3000:]
+    return base / "archive"
+
+
+def _copy_folder(folder: Path, target: Path) -> Path:
+    target.mkdir(parents=True)
+    copy_archive(folder / "archive.db", target / "archive.db")
+    shutil.copytree(folder / "warc", target / "warc")
+    return target
+
+
+REEXTRACT_MARK = "reextract: "  # printed once the replay has ended, before the copy and the swap
+
+
+@pytest.mark.parametrize("stage", ["replay", "swap"])
+def test_a_disk_that_fills_up_in_reextract_changes_nothing_and_the_rerun_equals_a_clean_one(story_archive, tmp_path, stage):
+    """In place: the replay writes a scratch archive beside the archive, then the checked swap writes the
+    archive (articles, duplicates, stories, the near-duplicate index). The disk fills in one, then the other."""
+    args = ["reextract", "--db", f"{DISK}/archive.db"]
+    measured = run_on_full_disk(tmp_path / "measure", story_archive, args, None, mark=REEXTRACT_MARK)
+    assert measured.code == 0 and measured.mark_growth is not None, measured.stderr[-3000:]
+    assert measured.after_mark > 200_000, measured  # the swap writes enough for a ballast to land in it
+    if stage == "replay":
+        full = run_on_full_disk(tmp_path / "full", story_archive, args, measured.mark_growth // 2, mark=REEXTRACT_MARK)
+    else:  # the replay's scratch archive and its log take more room than the swap: the disk fills once it ended
+        full = run_on_full_disk(tmp_path / "full", story_archive, args, None, mark=REEXTRACT_MARK,
+                                fill_at_mark=measured.after_mark // 2)
+    _named_the_disk(full)
+    if stage == "replay":
+        assert "the replay did not finish (write_failed: cannot write" in full.stderr, full.stderr[-3000:]
+    else:
+        assert "the rebuilt rows could not be written into" in full.stderr, full.stderr[-3000:]
+        assert REEXTRACT_MARK in full.stdout and "Replaced" not in full.stdout
+    assert "Nothing changed in" in full.stderr
+    assert _rows(full.saved / "archive.db") == _rows(story_archive / "archive.db")  # nothing lost, changed, added
+    assert _leftovers(full.saved) == []  # no scratch archive left to take room
+
+    clean = _copy_folder(story_archive, tmp_path / "clean")
+    assert run_arshif("reextract", "--db", str(clean / "archive.db")).returncode == 0
+    again = run_arshif("reextract", "--db", str(full.saved / "archive.db"))  # space is free again
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert _rows(full.saved / "archive.db") == _rows(clean / "archive.db")
+
+
+@pytest.mark.parametrize("stage", ["copy", "swap"])
+def test_a_disk_that_fills_up_in_reextract_into_leaves_no_new_archive_and_the_rerun_equals_a_clean_one(
+        story_archive, tmp_path, stage):
+    """--into NEW.db: the replay, then a copy of the archive to NEW.db.partial, then the swap in that copy, then
+    the link to NEW.db. The disk fills in the copy, then in the swap: no NEW.db, no partial file, the archive
+    as it was."""
+    args = ["reextract", "--db", f"{DISK}/archive.db", "--into", f"{DISK}/new.db"]
+    measured = run_on_full_disk(tmp_path / "measure", story_archive, args, None, mark=REEXTRACT_MARK)
+    assert measured.code == 0 and measured.mark_growth is not None, measured.stderr[-3000:]
+    copied = (measured.saved / "new.db").stat().st_size  # the copy's size, the swap's growth past it
+    assert copied + 200_000 < measured.after_mark, measured
+    free = copied // 2 if stage == "copy" else (copied + measured.after_mark) // 2
+    full = run_on_full_disk(tmp_path / "full", story_archive, args, None, mark=REEXTRACT_MARK, fill_at_mark=free)
+    _named_the_disk(full)
+    assert full.stdout.startswith(REEXTRACT_MARK)  # the replay ended: the disk filled after it
+    if stage == "copy":
+        assert "could not copy" in full.stderr and "new.db.partial" in full.stderr, full.stderr[-3000:]
+    else:
+        assert "the rebuilt rows could not be written into" in full.stderr and "new.db.partial" in full.stderr, \
+            full.stderr[-3000:]
+    assert "No archive written at" in full.stderr
+    assert _leftovers(full.saved) == []  # neither new.db nor new.db.partial: nothing to take for a whole archive
+    assert _rows(full.saved / "archive.db") == _rows(story_archive / "archive.db")
+
+    clean = _copy_folder(story_archive, tmp_path / "clean")
+    assert run_arshif("reextract", "--db", str(clean / "archive.db"), "--into", str(clean / "new.db")).returncode == 0
+    again = run_arshif("reextract", "--db", str(full.saved / "archive.db"), "--into", str(full.saved / "new.db"))
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert _rows(full.saved / "new.db") == {**_rows(clean / "new.db"), "warc": _rows(full.saved / "new.db")["warc"]}
+    assert _rows(full.saved / "archive.db") == _rows(story_archive / "archive.db")
+
+
+if __name__ == "__main__":
+    _drive(json.loads(sys.argv[1]))
