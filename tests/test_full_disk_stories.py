@@ -36,6 +36,7 @@ from tests.story_site import build
 
 DISK = "{disk}"  # in a command's arguments: the tmpfs's path
 STORIES = 120  # the story site: 190 article pages, an archive of 1.5 MB that a reextract grows the disk by 6 MB
+ARCHIVED = ("articles", "duplicates", "versions", "stories", "snapshot", "warc")
 FULL = ("No space left on device", "database or disk is full")
 TABLES = ("articles", "duplicates", "versions", "stories", "near_duplicate_signatures", "near_duplicate_bands",
           "near_duplicate_pairs")
@@ -186,6 +187,11 @@ def _rows(db_path: Path) -> dict:
     return rows
 
 
+def _archived(db_path: Path) -> dict:
+    """The rows that are the archive (not the index derived from them, which a command may build on opening it)."""
+    return {key: value for key, value in _rows(db_path).items() if key in ARCHIVED}
+
+
 def _named_the_disk(run: FullRun) -> None:
     """Non-zero, and a line of its own that says the disk is full (not a traceback alone)."""
     assert run.code not in (0, "timeout"), (run.code, run.stderr[-3000:])
@@ -284,6 +290,70 @@ def test_a_disk_that_fills_up_in_reextract_into_leaves_no_new_archive_and_the_re
     assert again.returncode == 0, again.stderr[-3000:]
     assert _rows(full.saved / "new.db") == {**_rows(clean / "new.db"), "warc": _rows(full.saved / "new.db")["warc"]}
     assert _rows(full.saved / "archive.db") == _rows(story_archive / "archive.db")
+
+
+
+# -- b. `arshif merge` of older fetches: each older text becomes a `versions` row before the current text ------------
+
+EDITED = 300  # articles whose older fetch a shard holds: 300 versions rows, about 1 MB, in the merge's last write
+
+
+def _texts(count: int) -> list[tuple[str, str]]:
+    """(older, newer) texts of `count` articles: the newer one adds an update paragraph (tests/story_site.py)."""
+    from tests.story_site import plan
+
+    stories = [page for page in plan(count).pages if page.kind == "story"][:count]
+    assert len(stories) == count
+    return [(" ".join(page.paragraphs), " ".join(page.paragraphs) + f" وأضاف المتحدث في تحديث لاحق رقم {n} أن الاجتماع"
+             " المقبل سيعقد في الرباط.") for n, page in enumerate(stories)]
+
+
+@pytest.fixture(scope="module")
+def merge_folder(tmp_path_factory) -> Path:
+    """archive.db holding each article's newer text (fetched at 09:00) and shard/s1.db its older fetch (08:00)."""
+    from tests.test_distributed import _article, _shard
+
+    folder = tmp_path_factory.mktemp("merge")
+    (folder / "shard").mkdir()
+    texts = _texts(EDITED)
+    _shard(folder / "archive.db", [_article(f"http://x/{n}.html", newer, "2025-03-10", "2026-12-07T09:00:00+00:00")
+                                   for n, (_, newer) in enumerate(texts)])
+    _shard(folder / "shard" / "s1.db", [_article(f"http://x/{n}.html", older, "2025-03-10", "2026-12-07T08:00:00+00:00")
+                                        for n, (older, _) in enumerate(texts)])
+    return folder
+
+
+def _count(db_path: Path, sql: str) -> int:
+    import sqlite3
+
+    with sqlite3.connect(db_path) as connection:
+        return connection.execute(sql).fetchone()[0]
+
+
+def test_a_disk_that_fills_up_while_merge_writes_older_texts_as_versions_loses_nothing(merge_folder, tmp_path):
+    args = ["merge", f"{DISK}/shard/s1.db", "--into", f"{DISK}/archive.db", "--no-warc"]
+    measured = run_on_full_disk(tmp_path / "measure", merge_folder, args, None)
+    assert measured.code == 0, measured.stderr[-3000:]
+    assert f"{EDITED} older texts kept as versions" in measured.stdout, measured.stdout
+    full = run_on_full_disk(tmp_path / "full", merge_folder, args, measured.peak_growth // 2)
+    _named_the_disk(full)
+    assert "Traceback" not in full.stderr and "arshif merge: cannot write" in full.stderr, full.stderr[-3000:]
+    archive = full.saved / "archive.db"
+    # it landed in the versions' write: the merge's crawls row and the index of the archive's articles (its earlier
+    # writes) are committed, no version is
+    assert _count(archive, "SELECT COUNT(*) FROM crawls") == 2
+    assert _count(archive, "SELECT COUNT(*) FROM near_duplicate_signatures") == EDITED
+    assert _count(archive, "SELECT COUNT(*) FROM versions") == 0
+    assert _archived(archive) == _archived(merge_folder / "archive.db")  # every archived row as it was
+
+    clean = tmp_path / "clean"
+    shutil.copytree(merge_folder, clean)
+    assert run_arshif("merge", str(clean / "shard" / "s1.db"), "--into", str(clean / "archive.db"), "--no-warc").returncode == 0
+    again = run_arshif("merge", str(full.saved / "shard" / "s1.db"), "--into", str(archive), "--no-warc")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert _rows(archive) == _rows(clean / "archive.db")
+    assert _count(archive, "SELECT COUNT(*) FROM versions") == EDITED
+    assert _count(archive, "SELECT COUNT(*) FROM crawls") == 2  # the failed run's crawls row is recognised, not added again
 
 
 if __name__ == "__main__":
