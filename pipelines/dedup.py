@@ -134,7 +134,12 @@ class DedupPipeline:
         self.next_id = next_article_id(self.db)
         self.archived = ArchivedKeys(self.db, self.fold, self.next_id)
         if self.threshold > 0:
-            self.near = open_index(self.db, self.threshold, batch_size=self.index_batch)
+            try:
+                self.near = open_index(self.db, self.threshold, batch_size=self.index_batch)
+            except WRITE_ERRORS as exc:  # the disk filled in the open's repair or catch-up: the run fails, as in a batch
+                _give_up_transaction(self.db)
+                report_write_failure(self.crawler, exc, "near-duplicate index")
+                return
             if commits_in_units(self.crawler):  # written when its unit is committed, never before: a kill leaves no orphans
                 self.near.batch_size = 1 << 62
 
@@ -449,3 +454,12 @@ class ArchivedKeys:
     def _folds_to(self, key: str, *urls: str | None) -> bool:
         """One of these archived URLs is `key` once folded as this source folds (url_fold_keys only proposes)."""
         return any(url and fold_url(url, self.fold) == key for url in urls)
+
+
+def _give_up_transaction(db) -> None:
+    """A COMMIT that failed for want of room leaves its transaction open, holding the write lock: roll it back."""
+    if db.conn.in_transaction:
+        try:
+            db.conn.rollback()
+        except WRITE_ERRORS:
+            pass

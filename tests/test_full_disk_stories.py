@@ -37,6 +37,7 @@ from tests.story_site import build
 DISK = "{disk}"  # in a command's arguments: the tmpfs's path
 STORIES = 120  # the story site: 190 article pages, an archive of 1.5 MB that a reextract grows the disk by 6 MB
 ARCHIVED = ("articles", "duplicates", "versions", "stories", "snapshot", "warc")
+LOCK_RESERVE = 256 << 10  # what a crawl's lock file holds for its last crawls row (pipelines/archive/lock.py)
 FULL = ("No space left on device", "database or disk is full")
 TABLES = ("articles", "duplicates", "versions", "stories", "near_duplicate_signatures", "near_duplicate_bands",
           "near_duplicate_pairs")
@@ -192,6 +193,22 @@ def _archived(db_path: Path) -> dict:
     return {key: value for key, value in _rows(db_path).items() if key in ARCHIVED}
 
 
+def _same(one: Path, other: Path) -> bool:
+    """Two archives that hold the same thing (ids and fetch times aside): articles, duplicates, stories, versions."""
+    from sqlite_utils import Database
+
+    def held(db_path: Path) -> dict:
+        db = Database(db_path)
+        versions = set(db.execute("SELECT a.url, v.text FROM versions v JOIN articles a ON a.id = v.article_id").fetchall())
+        return {**archive_snapshot(db), "versions": versions}
+
+    return held(one) == held(other)
+
+
+def _crawled(run) -> None:
+    assert run.returncode == 0, run.stderr[-3000:]
+
+
 def _named_the_disk(run: FullRun) -> None:
     """Non-zero, and a line of its own that says the disk is full (not a traceback alone)."""
     assert run.code not in (0, "timeout"), (run.code, run.stderr[-3000:])
@@ -215,9 +232,15 @@ def story_archive(tmp_path_factory) -> Path:
     root = base / "site"
     build(root, STORIES)
     with SiteServer(root) as server:
-        run = crawl(str(root / "source.toml"), base / "archive" / "archive.db", server.origin, "-s", "ARSHIF_BATCH_SIZE=10")
+        run = crawl(str(root / "source.toml"), base / "archive" / "archive.db", server.origin, *BATCH)
+        (base / "port").write_text(str(server.httpd.server_address[1]))  # a later crawl serves from the same origin
     assert run.returncode == 0, run.stderr[-3000:]
     return base / "archive"
+
+
+def _story_server(story_archive: Path) -> SiteServer:
+    """The story site again, at the origin its archive was crawled from."""
+    return SiteServer(story_archive.parent / "site", port=int((story_archive.parent / "port").read_text()))
 
 
 def _copy_folder(folder: Path, target: Path) -> Path:
@@ -323,7 +346,7 @@ def merge_folder(tmp_path_factory) -> Path:
     return folder
 
 
-def _count(db_path: Path, sql: str) -> int:
+def _count(db_path: Path, sql: str):
     import sqlite3
 
     with sqlite3.connect(db_path) as connection:
@@ -354,6 +377,68 @@ def test_a_disk_that_fills_up_while_merge_writes_older_texts_as_versions_loses_n
     assert _rows(archive) == _rows(clean / "archive.db")
     assert _count(archive, "SELECT COUNT(*) FROM versions") == EDITED
     assert _count(archive, "SELECT COUNT(*) FROM crawls") == 2  # the failed run's crawls row is recognised, not added again
+
+
+
+# -- c. what the next crawl repairs and catches up when it opens the archive ---------------------------------------
+
+
+def _wal_of(db_path: Path, change) -> int:
+    """How many bytes of write-ahead log `change(db)` writes on a copy of the archive (checkpoints held off)."""
+    import sqlite3
+
+    from sqlite_utils import Database
+
+    copy = copy_archive(db_path, db_path.with_name("wal-probe.db"))
+    connection = sqlite3.connect(copy)
+    connection.execute("PRAGMA wal_autocheckpoint = 0")
+    change(Database(connection))
+    size = Path(f"{copy}-wal").stat().st_size
+    connection.close()
+    for path in copy.parent.glob("wal-probe.db*"):
+        path.unlink()
+    return size
+
+
+BATCH = ("-s", "ARSHIF_BATCH_SIZE=10")
+
+
+def _source(story_archive: Path) -> str:
+    return str(story_archive.parent / "site" / "source.toml")
+
+
+def _crawl_args(story_archive: Path, origin: str, *extra: str) -> list[str]:
+    return ["crawl", _source(story_archive), "--db", f"{DISK}/archive.db", "--base-url", origin, "--local", *BATCH, *extra]
+
+
+def test_a_disk_that_fills_up_in_the_repair_of_hand_edited_story_ids_loses_nothing(story_archive, tmp_path):
+    """Every article's story_id edited by hand to a text: the next crawl's open makes each a story of its own
+    (`_repair_story_ids`), one transaction that rewrites the articles' pages. The disk fills in it."""
+    import sqlite3
+
+    from pipelines.similarity.near_duplicates import _repair_story_ids
+
+    edited = _copy_folder(story_archive, tmp_path / "edited")
+    with sqlite3.connect(edited / "archive.db") as connection:
+        connection.execute("UPDATE articles SET story_id = 'abc'")
+    repair = _wal_of(edited / "archive.db", _repair_story_ids)
+    assert repair > 300_000, repair
+    with _story_server(story_archive) as server:
+        args = _crawl_args(story_archive, server.origin)
+        full = run_on_full_disk(tmp_path / "full", edited, args, LOCK_RESERVE + repair // 2)
+        _named_the_disk(full)
+        assert "arshif: the crawl stopped: near-duplicate index:" in full.stderr, full.stderr[-3000:]
+        archive = full.saved / "archive.db"
+        # it landed in the repair: its transaction is not committed (every story_id still the edited text)
+        assert _count(archive, "SELECT COUNT(*) FROM articles WHERE story_id = 'abc'") == \
+            _count(archive, "SELECT COUNT(*) FROM articles") > 100
+        assert _count(archive, "SELECT status FROM crawls ORDER BY id DESC LIMIT 1") == "failed"
+        assert _archived(archive) == _archived(edited / "archive.db")
+        clean = _copy_folder(edited, tmp_path / "clean")
+        _crawled(crawl(_source(story_archive), clean / "archive.db", server.origin, *BATCH))
+        _crawled(crawl(_source(story_archive), archive, server.origin, *BATCH))  # space is free again
+    assert _count(archive, "SELECT COUNT(*) FROM articles WHERE story_id = 'abc'") == 0
+    assert _same(archive, clean / "archive.db")
 
 
 if __name__ == "__main__":
