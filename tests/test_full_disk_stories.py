@@ -441,5 +441,39 @@ def test_a_disk_that_fills_up_in_the_repair_of_hand_edited_story_ids_loses_nothi
     assert _same(archive, clean / "archive.db")
 
 
+
+INDEXED = 20  # the articles a killed run's index batch reached: the ids above have no index rows
+
+
+def test_a_disk_that_fills_up_in_the_catch_up_of_articles_written_before_their_index_loses_nothing(story_archive, tmp_path):
+    """A run killed after its articles' batch and before its index batch leaves articles the index does not
+    know; the next crawl's open proposes and indexes them (`opened_before` in `open_index`). The disk fills in it."""
+    import sqlite3
+
+    from pipelines.similarity.near_duplicates import open_index
+
+    killed = _copy_folder(story_archive, tmp_path / "killed")
+    with sqlite3.connect(killed / "archive.db") as connection:
+        for table in ("near_duplicate_bands", "near_duplicate_signatures", "near_duplicate_pairs"):
+            connection.execute(f"DELETE FROM {table} WHERE article_id > ?", [INDEXED])
+    catch_up = _wal_of(killed / "archive.db", open_index)
+    assert catch_up > 300_000, catch_up
+    unindexed = "SELECT COUNT(*) FROM articles WHERE id NOT IN (SELECT article_id FROM near_duplicate_signatures)"
+    with _story_server(story_archive) as server:
+        full = run_on_full_disk(tmp_path / "full", killed, _crawl_args(story_archive, server.origin), LOCK_RESERVE + catch_up // 2)
+        _named_the_disk(full)
+        assert "arshif: the crawl stopped: near-duplicate index:" in full.stderr, full.stderr[-3000:]
+        archive = full.saved / "archive.db"
+        # it landed in the catch-up: the articles above INDEXED are still unindexed
+        assert _count(archive, unindexed) == _count(killed / "archive.db", unindexed) > 100
+        assert _count(archive, "SELECT status FROM crawls ORDER BY id DESC LIMIT 1") == "failed"
+        assert _archived(archive) == _archived(killed / "archive.db")
+        clean = _copy_folder(killed, tmp_path / "clean")
+        _crawled(crawl(_source(story_archive), clean / "archive.db", server.origin, *BATCH))
+        _crawled(crawl(_source(story_archive), archive, server.origin, *BATCH))  # space is free again
+    assert _count(archive, unindexed) == 0
+    assert _same(archive, clean / "archive.db")
+
+
 if __name__ == "__main__":
     _drive(json.loads(sys.argv[1]))
