@@ -475,5 +475,71 @@ def test_a_disk_that_fills_up_in_the_catch_up_of_articles_written_before_their_i
     assert _same(archive, clean / "archive.db")
 
 
+
+# -- d. `crawl --refresh` of a duplicate's URL that now carries a text of its own ----------------------------------
+
+
+def _rewrite(site: Path, urls: list[str]) -> None:
+    """Each of these pages of the story site gets a text of its own."""
+    import random
+    from urllib.parse import urlsplit
+
+    from tests.story_site import _paragraph, pages, plan
+
+    rng = random.Random(7)
+    by_path = {page.path: page for page in plan(STORIES).pages}
+    for number, url in enumerate(sorted(urls)):
+        page = by_path[urlsplit(url).path]
+        paragraphs = [_paragraph(rng, 90_000 + number * 10 + i) for i in range(4)]
+        pages.write(site / page.path.lstrip("/"), pages.page(page.path, page.title, page.published, paragraphs))
+
+
+def _rows_of(db_path: Path, table: str) -> set:
+    import sqlite3
+
+    with sqlite3.connect(db_path) as connection:
+        return set(connection.execute(f"SELECT * FROM {table}").fetchall())
+
+
+def test_a_disk_that_fills_up_while_refresh_stores_new_texts_of_duplicate_urls_loses_nothing(story_archive, tmp_path):
+    """The story site's exact copies now carry texts of their own: `crawl --refresh` stores each as an article
+    (tests/test_refetched_texts.py), writing their WARC records and rows batch by batch. The disk fills mid-way."""
+    import sqlite3
+
+    with sqlite3.connect(story_archive / "archive.db") as connection:
+        changed = sorted(row[0] for row in connection.execute("SELECT url FROM duplicates WHERE kind = 'exact'"))
+    assert len(changed) > 15
+    site = tmp_path / "site"
+    shutil.copytree(story_archive.parent / "site", site)
+    _rewrite(site, changed)
+    port = int((story_archive.parent / "port").read_text())
+    new_texts = f"SELECT COUNT(*) FROM articles WHERE url IN ({', '.join(repr(url) for url in changed)})"
+    with SiteServer(site, port=port) as server:
+        args = ["crawl", str(site / "source.toml"), "--db", f"{DISK}/archive.db", "--base-url", server.origin, "--local",
+                *BATCH, "--refresh"]
+        measured = run_on_full_disk(tmp_path / "measure", story_archive, args, None)
+        assert measured.code == 0, measured.stderr[-3000:]
+        assert _count(measured.saved / "archive.db", new_texts) == len(changed)
+        full = run_on_full_disk(tmp_path / "full", story_archive, args, measured.peak_growth // 2)
+        _named_the_disk(full)
+        assert "arshif: the crawl stopped:" in full.stderr, full.stderr[-3000:]
+        archive = full.saved / "archive.db"
+        assert _count(archive, "SELECT status FROM crawls ORDER BY id DESC LIMIT 1") == "failed"
+        assert _count(archive, new_texts) < len(changed)  # it landed inside the refresh: not every new text is in
+        before = story_archive / "archive.db"
+        assert _rows_of(before, "articles") <= _rows_of(archive, "articles")  # no archived article lost or changed
+        for table in ("duplicates", "versions"):  # the exact rows stay as the record of what the URLs were
+            assert _rows_of(archive, table) == _rows_of(before, table), table
+        assert _count(archive, "SELECT COUNT(*) - COUNT(DISTINCT url) FROM articles") == 0
+        kept = _rows(before)["warc"]
+        assert {name: digest for name, digest in _rows(archive)["warc"].items() if name in kept} == kept
+
+        clean = _copy_folder(story_archive, tmp_path / "clean")
+        _crawled(crawl(str(site / "source.toml"), clean / "archive.db", server.origin, *BATCH, "--refresh"))
+        _crawled(crawl(str(site / "source.toml"), archive, server.origin, *BATCH, "--refresh"))  # space is free again
+    assert _count(archive, new_texts) == len(changed)
+    assert _same(archive, clean / "archive.db")
+
+
 if __name__ == "__main__":
     _drive(json.loads(sys.argv[1]))
