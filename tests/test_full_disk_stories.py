@@ -283,6 +283,15 @@ def test_a_disk_that_fills_up_in_reextract_changes_nothing_and_the_rerun_equals_
     assert _rows(full.saved / "archive.db") == _rows(clean / "archive.db")
 
 
+def test_a_disk_too_full_for_the_lock_file_is_one_line(story_archive, tmp_path):
+    """No room at all: the lock file's first write fails before any step (it was a traceback)."""
+    full = run_on_full_disk(tmp_path / "full", story_archive, ["reextract", "--db", f"{DISK}/archive.db"], 0)
+    _named_the_disk(full)
+    assert full.code == 1 and "arshif reextract: cannot write: No space left on device [ENOSPC]" in full.stderr, full.stderr
+    assert "Traceback" not in full.stderr
+    assert _rows(full.saved / "archive.db") == _rows(story_archive / "archive.db")
+
+
 @pytest.mark.parametrize("stage", ["copy", "swap"])
 def test_a_disk_that_fills_up_in_reextract_into_leaves_no_new_archive_and_the_rerun_equals_a_clean_one(
         story_archive, tmp_path, stage):
