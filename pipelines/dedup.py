@@ -58,7 +58,7 @@ from pipelines.archive.database import next_article_id, open_archive
 from pipelines.archive.shared import SharedArchive, SharedField, shared_archive
 from pipelines.outcomes.commit_units import UNIT_COMMITTED, commits_in_units
 from pipelines.outcomes.counters import drop
-from pipelines.outcomes.write_failure import WRITE_ERRORS
+from pipelines.outcomes.write_failure import WRITE_ERRORS, failed
 from pipelines.outcomes.write_failure import report as report_write_failure
 from pipelines.similarity.near_duplicates import (
     DEFAULT_THRESHOLD,
@@ -198,7 +198,9 @@ class DedupPipeline:
                 try:
                     self.near.close()
                 except WRITE_ERRORS as exc:  # the disk is full: the next run's open_index writes what is missing
-                    report_write_failure(self.crawler, exc, "near-duplicate index")
+                    _give_up_transaction(self.db)
+                    if not failed(self.crawler):  # else the run's cause is logged already: no line more
+                        report_write_failure(self.crawler, exc, "near-duplicate index")
             self.near = None
         if self.db is not None:
             if last:
