@@ -24,13 +24,7 @@ from pathlib import Path
 import pytest
 
 from crawler.demo.server import SiteServer
-from tests.conftest import (
-    PROJECT_DIR,
-    archive_snapshot,
-    copy_archive,
-    crawl,
-    run_arshif,
-)
+from tests.conftest import PROJECT_DIR, archive_snapshot, copy_archive, crawl, run_arshif
 from tests.mount_namespace import can_mount
 from tests.story_site import build
 
@@ -161,7 +155,6 @@ def _drive(spec: dict) -> None:
         json.dump({"code": code, "peak_growth": peak[0] - start,
                    "mark_growth": None if marked[0] is None else marked[0] - start,
                    "after_mark": None if marked[0] is None else after[0] - marked[0]}, result)
-
 
 
 # -- what an archive holds --------------------------------------------------------------------------------------

@@ -163,12 +163,7 @@ def _copy(db_path: Path, into: Path) -> None:
 def _target(db_path: Path, into: str | None) -> Path:
     """Where the rebuilt archive is made: a scratch file beside the archive (in place) or beside
     `--into` (a new file, never an existing one), whose rows are swapped into the archive or its copy."""
-    from pipelines.archive.checks import (
-        ArchiveError,
-        archive_files,
-        check_archive_path,
-        same_file,
-    )
+    from pipelines.archive.checks import ArchiveError, archive_files, check_archive_path, same_file
 
     check_archive_path(db_path)
     if not into:

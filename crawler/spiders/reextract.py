@@ -112,11 +112,7 @@ class ReextractSpider(scrapy.Spider):
         if not self.imported_from:
             return
         from pipelines.archive.warc import read_response
-        from pipelines.archive.warc_import import (
-            changed_imports,
-            imported_paths,
-            uncopied_pages,
-        )
+        from pipelines.archive.warc_import import changed_imports, imported_paths, uncopied_pages
 
         paths = imported_paths(self.imported_from)
         changed = changed_imports(self.imported_from)  # an edited original must not rewrite archived articles
