@@ -58,7 +58,7 @@ from pipelines.archive.database import next_article_id, open_archive
 from pipelines.archive.shared import SharedArchive, SharedField, shared_archive
 from pipelines.outcomes.commit_units import UNIT_COMMITTED, commits_in_units
 from pipelines.outcomes.counters import drop
-from pipelines.outcomes.write_failure import WRITE_ERRORS
+from pipelines.outcomes.write_failure import WRITE_ERRORS, failed
 from pipelines.outcomes.write_failure import report as report_write_failure
 from pipelines.similarity.near_duplicates import (
     DEFAULT_THRESHOLD,
@@ -134,7 +134,12 @@ class DedupPipeline:
         self.next_id = next_article_id(self.db)
         self.archived = ArchivedKeys(self.db, self.fold, self.next_id)
         if self.threshold > 0:
-            self.near = open_index(self.db, self.threshold, batch_size=self.index_batch)
+            try:
+                self.near = open_index(self.db, self.threshold, batch_size=self.index_batch)
+            except WRITE_ERRORS as exc:  # the disk filled in the open's repair or catch-up: the run fails, as in a batch
+                _give_up_transaction(self.db)
+                report_write_failure(self.crawler, exc, "near-duplicate index")
+                return
             if commits_in_units(self.crawler):  # written when its unit is committed, never before: a kill leaves no orphans
                 self.near.batch_size = 1 << 62
 
@@ -190,7 +195,12 @@ class DedupPipeline:
             stats.set_value("arshif/near_estimate_only", self.near.estimate_only)  # MinHash said yes, exact Jaccard no
             stats.set_value("arshif/near_buckets_skipped", self.near.buckets_skipped)  # over-full LSH buckets
             if last:
-                self.near.close()
+                try:
+                    self.near.close()
+                except WRITE_ERRORS as exc:  # the disk is full: the next run's open_index writes what is missing
+                    _give_up_transaction(self.db)
+                    if not failed(self.crawler):  # else the run's cause is logged already: no line more
+                        report_write_failure(self.crawler, exc, "near-duplicate index")
             self.near = None
         if self.db is not None:
             if last:
@@ -446,3 +456,12 @@ class ArchivedKeys:
     def _folds_to(self, key: str, *urls: str | None) -> bool:
         """One of these archived URLs is `key` once folded as this source folds (url_fold_keys only proposes)."""
         return any(url and fold_url(url, self.fold) == key for url in urls)
+
+
+def _give_up_transaction(db) -> None:
+    """A COMMIT that failed for want of room leaves its transaction open, holding the write lock: roll it back."""
+    if db.conn.in_transaction:
+        try:
+            db.conn.rollback()
+        except WRITE_ERRORS:
+            pass

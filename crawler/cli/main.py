@@ -37,7 +37,21 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, ArchiveError):  # refused before anything was written
             print(f"arshif: {exc}", file=sys.stderr)
             return 4
+        if _disk_full(exc):  # a write no command caught (the lock file's, a migration's): the cause, not a traceback
+            from pipelines.outcomes.write_failure import describe
+
+            print(f"arshif {args.command}: cannot write: {describe(exc)}; free some space and run it again", file=sys.stderr)
+            return 1
         raise
+
+
+def _disk_full(exc: BaseException) -> bool:
+    import errno
+    import sqlite3
+
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    return isinstance(exc, sqlite3.OperationalError) and "database or disk is full" in str(exc)
 
 
 if __name__ == "__main__":

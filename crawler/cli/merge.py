@@ -75,6 +75,12 @@ def cmd_merge(args) -> int:
         return 3
     try:
         report = merge(target, shards, warc=not args.no_warc)
+    except (sqlite3.Error, OSError) as exc:  # a full disk: what was committed stays, the same merge completes it
+        from pipelines.outcomes.write_failure import describe
+
+        print(f"arshif merge: cannot write {target}: {describe(exc)}; the batches committed before stay, and the same"
+              " merge run again (with room) adds the rest", file=sys.stderr)
+        return 1
     finally:
         for lock in locks:
             lock.release()

@@ -31,6 +31,7 @@ def cmd_reextract(args) -> int:
     from pipelines.archive.database import open_archive
     from pipelines.archive.lock import ArchiveLock, ArchiveLocked
     from pipelines.archive.rebuild import RebuildRefused, replace_tables
+    from pipelines.outcomes.write_failure import WRITE_ERROR, describe
 
     db_path = Path(args.db)
     warc_dir = Path(args.warc) if args.warc else db_path.resolve().parent / "warc"
@@ -89,7 +90,8 @@ def cmd_reextract(args) -> int:
         return code
 
     if finish != "finished":
-        return discard(f"the replay did not finish ({finish})", 1)
+        cause = crawler.stats.get_value(WRITE_ERROR)  # the disk is full, the folder read-only: say which file
+        return discard(f"the replay did not finish ({finish}" + (f": cannot write {target}: {cause}" if cause else "") + ")", 1)
     for name, reason in sorted(unreadable.items()):
         print(f"arshif reextract: unreadable WARC file {warc_dir / name}: {reason}", file=sys.stderr)
     if unreadable and not args.skip_unreadable:
@@ -102,7 +104,7 @@ def cmd_reextract(args) -> int:
         try:
             _copy(db_path, partial)
         except (sqlite3.Error, OSError) as exc:
-            return discard(f"could not copy {db_path} to {partial}: {exc}", 1)
+            return discard(f"could not copy {db_path} to {partial}: {describe(exc)}", 1)
     swapped = partial if into is not None else db_path
     try:
         with ArchiveLock(swapped):
@@ -116,6 +118,8 @@ def cmd_reextract(args) -> int:
         return discard(str(exc), 3)
     except RebuildRefused as exc:
         return discard(f"the rebuilt archive was not swapped in: {exc}", 6)
+    except (sqlite3.Error, OSError) as exc:  # the disk filled up in the swap: its transaction was rolled back
+        return discard(f"the rebuilt rows could not be written into {swapped}: {describe(exc)}", 1)
     for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm"), Path(f"{target}.lock")):
         leftover.unlink(missing_ok=True)
     if into is not None:  # only a whole, swapped copy takes the --into name (a kill before leaves a .partial file)
