@@ -54,7 +54,7 @@ def redis_url(tmp_path_factory):
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     client = redis.Redis(port=port)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 300  # a hang guard: it fails at once if redis-server exits
     while True:
         try:
             client.ping()
@@ -103,7 +103,7 @@ def _shards(tmp_path: Path, count: int) -> list[Path]:
     return [tmp_path / f"worker-{n}" / f"shard-{n}.db" for n in range(1, count + 1)]
 
 
-def _wait(processes, timeout: float = 180) -> None:
+def _wait(processes, timeout: float = 600) -> None:
     for process in processes:
         process.wait(timeout=timeout)
 
@@ -273,7 +273,7 @@ def _claims(client, prefix: str, pid: int) -> list[str]:
     return []
 
 
-def _wait_for_claims(client, prefix: str, pid: int, timeout: float = 60) -> None:
+def _wait_for_claims(client, prefix: str, pid: int, timeout: float = 300) -> None:
     """Wait until the worker is in the middle of the crawl: it holds at least two requests."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
