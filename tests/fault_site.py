@@ -8,7 +8,7 @@ be handled without a fault, e.g. stored despite broken HTML).
 from __future__ import annotations
 
 import gzip
-import os
+import random
 import socket
 import struct
 import threading
@@ -174,7 +174,7 @@ def fault_routes() -> dict:
         "/articles/bomb.html": (200, {**HTML, "Content-Encoding": "gzip"}, _bomb()),
         "/articles/huge.html": _huge,
         "/articles/metadata.html": (301, {"Location": "http://169.254.169.254/latest/meta-data/"}, b""),
-        "/articles/binary.html": (200, HTML, os.urandom(20000)),
+        "/articles/binary.html": (200, HTML, random.Random(20000).randbytes(20000)),
         "/articles/empty.html": (200, HTML, b""),
         "/articles/layout.html": (200, HTML, "<html><body><div class='new-layout'><a href='/'>الرئيسية</a></div></body></html>".encode()),
         "/articles/flaky500.html": _flaky(500, 2, _article("1009")),

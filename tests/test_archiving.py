@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import gzip
 import os
+import random
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.request
 
 from sqlite_utils import Database
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.demo.server import DEMO_SITE, SiteServer
-from pipelines.archive.lock import ArchiveLock
 from pipelines.archive.database import open_archive
+from pipelines.archive.lock import ArchiveLock
 from pipelines.archive.warc import cdxj_path, iter_responses
 from tests.conftest import PROJECT_DIR, crawl, run_arshif
+from tests.gated_site import gate_requests, wait_until
 
 NEW_ARTICLE = """<!DOCTYPE html>
 <html lang="ar" dir="rtl"><head><meta charset="utf-8">
@@ -151,6 +152,14 @@ def test_lock_refuses_a_second_run(tmp_path, demo_site):
     assert not db_path.exists() or Database(db_path)["articles"].count == 0
 
 
+def _committed_articles(db_path) -> int:
+    try:
+        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=1) as connection:
+            return connection.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+    except sqlite3.OperationalError:  # not made yet, or busy
+        return 0
+
+
 def _story_keys(db: Database) -> tuple[set, list]:
     hashes = {r["content_hash"] for r in db.query("SELECT content_hash FROM articles")}
     urls = [r["url"] for r in db.query("SELECT url FROM articles UNION ALL SELECT url FROM duplicates")]
@@ -162,29 +171,25 @@ def test_killed_crawl_resumes_to_the_same_archive(tmp_path):
     clean_db, killed_db = tmp_path / "clean.db", tmp_path / "killed.db"
     with SiteServer(site) as server:
         assert crawl("demo", clean_db, server.origin).returncode == 0
-        server.httpd.RequestHandlerClass.delay = 0.15  # slow enough to kill mid-way
-        process = subprocess.Popen(
-            [sys.executable, "-m", "crawler.cli.main", "crawl", "demo", "--db", str(killed_db), "--base-url",
-             server.origin, "--local", "-s", "ARSHIF_BATCH_SIZE=2", "-s", "CONCURRENT_REQUESTS=2"],
-            cwd=PROJECT_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            time.sleep(0.1)
-            try:
-                with sqlite3.connect(killed_db) as connection:
-                    if connection.execute("SELECT COUNT(*) FROM articles").fetchone()[0] >= 3:
-                        break
-            except sqlite3.OperationalError:
-                continue
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
+        # the site answers 12 of its 18 article pages (at least 7 articles, in batches of 2), then holds the others:
+        # the kill comes after 3 articles are committed and before the crawl can go further or end, however
+        # loaded the machine is (it was a guessed time: too late on a fast machine, too early on a slow one)
+        with gate_requests(server, 12, gated=lambda path: path.startswith("/articles/")) as gate:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "crawler.cli.main", "crawl", "demo", "--db", str(killed_db), "--base-url",
+                 server.origin, "--local", "-s", "ARSHIF_BATCH_SIZE=2", "-s", "CONCURRENT_REQUESTS=2"],
+                cwd=PROJECT_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            gate.wait_held()
+            wait_until(lambda: _committed_articles(killed_db) >= 3 or process.poll() is not None,
+                       "3 articles committed by the crawl held at the gate")
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
         partial = Database(killed_db)["articles"].count
         assert 3 <= partial < Database(clean_db)["articles"].count, "the kill came too late to test resuming"
         warc_dir = tmp_path / "warc"
         assert [p for p in warc_dir.glob("*.warc.gz") if not cdxj_path(p).exists()], "the killed run's file has no index yet"
         assert Database(killed_db).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        server.httpd.RequestHandlerClass.delay = 0
         resumed = crawl("demo", killed_db, server.origin)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     clean_hashes, clean_urls = _story_keys(Database(clean_db))
@@ -201,7 +206,7 @@ def test_warc_files_rotate_at_the_configured_size(tmp_path):
 
     writer = WarcWriter(tmp_path, max_size=2000)
     for number in range(4):
-        body = f"<html><body><p>خبر رقم {number}</p>{os.urandom(3000).hex()}</body></html>".encode()
+        body = f"<html><body><p>خبر رقم {number}</p>{random.Random(number).randbytes(3000).hex()}</body></html>".encode()
         writer.write_exchange(f"http://news.test/{number}.html", "200 OK", [("Content-Type", "text/html")], body)
     writer.close()
     files = sorted(tmp_path.glob("*.warc.gz"))
@@ -249,7 +254,7 @@ def test_cdxj_index_written_while_crawling_equals_cdxj_indexers(tmp_path):
     writer = WarcWriter(tmp_path, max_size=9000)
     refs = []
     for number in range(6):
-        body = f"<html><body><p>خبر رقم {number}</p>{os.urandom(1500).hex()}</body></html>".encode()
+        body = f"<html><body><p>خبر رقم {number}</p>{random.Random(number).randbytes(1500).hex()}</body></html>".encode()
         headers = [("Content-Type", "text/html; charset=windows-1256")] if number % 3 else []
         refs.append((body, writer.write_exchange(f"http://news.test/ar/{number}.html?id={number}", "200 OK", headers, body)))
     original = refs[0][1]
@@ -281,7 +286,7 @@ def test_a_warc_file_left_open_by_a_kill_is_indexed_up_to_its_broken_record(tmp_
 
     writer = WarcWriter(tmp_path)
     for number in range(4):
-        body = f"<html><body><p>خبر رقم {number}</p>{os.urandom(2000).hex()}</body></html>".encode()
+        body = f"<html><body><p>خبر رقم {number}</p>{random.Random(number).randbytes(2000).hex()}</body></html>".encode()
         last = writer.write_exchange(f"http://news.test/{number}.html", "200 OK", [("Content-Type", "text/html")], body)
     # killed here: the file stays open and unindexed
     (path,) = tmp_path.glob("*.warc.gz")

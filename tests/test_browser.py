@@ -42,7 +42,7 @@ CHROMIUM_FLAGS = (
     "--lang=ar",
     "--remote-debugging-pipe",
 )
-TIMEOUT = 30
+TIMEOUT = 300  # a hang guard only: Chromium and datasette start slowly on a loaded machine, nothing waits it out
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import shutil
@@ -17,6 +18,7 @@ from sqlite_utils import Database
 from crawler.demo.server import DEMO_SITE, SiteServer
 from pipelines.archive.database import migrations, open_archive
 from tests.conftest import PROJECT_DIR, crawl, make_datasette
+from tests.gated_site import HANG_GUARD, gate_requests, wait_until
 
 
 def _start(db_path, origin) -> subprocess.Popen:
@@ -91,15 +93,15 @@ def test_kill_9_twenty_times_then_resume(tmp_path):
 
 async def test_datasette_reads_consistent_data_while_a_crawl_writes(tmp_path):
     db_path = tmp_path / "archive.db"
-    with SiteServer(delay=0.2) as server:  # slow enough for several reads during the crawl
+    # the site holds its pages after the 20th until 3 reads are done: the crawl cannot end before them (a fixed
+    # time to read in was too short on a loaded machine), and goes on writing while more reads come
+    with SiteServer(delay=0.2) as server, gate_requests(server, 20) as gate:  # slow enough for several reads
         process = _start(db_path, server.origin)
         try:
-            deadline = time.monotonic() + 30
-            while not db_path.exists() and time.monotonic() < deadline:
-                time.sleep(0.05)
-            time.sleep(0.5)
+            wait_until(lambda: _has_schema(db_path) or process.poll() is not None, "the crawl's archive made")
             ds = make_datasette(db_path)
             seen = []
+            deadline = time.monotonic() + HANG_GUARD
             while process.poll() is None and time.monotonic() < deadline:
                 response = await ds.client.get(
                     "/archive.json?sql=select+(select+count(*)+from+articles)+as+a,"
@@ -109,11 +111,22 @@ async def test_datasette_reads_consistent_data_while_a_crawl_writes(tmp_path):
                 row = response.json()[0]
                 assert row["a"] == row["f"]  # one transaction: both or neither
                 seen.append(row["a"])
-                time.sleep(0.1)
+                if len(seen) >= 3:
+                    gate.open()
+                await asyncio.sleep(0.1)
         finally:
-            process.wait(timeout=60)
+            process.wait(timeout=HANG_GUARD)
     assert process.returncode == 0
     assert seen == sorted(seen) and len(seen) >= 3
+
+
+def _has_schema(db_path) -> bool:
+    """The crawl's migrations are committed (all or nothing): its tables can be read."""
+    try:
+        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=1) as connection:
+            return connection.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'articles_fts'").fetchone()[0] > 0
+    except sqlite3.OperationalError:
+        return False
 
 
 def test_migrations_are_all_or_nothing(tmp_path, monkeypatch):

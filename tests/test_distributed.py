@@ -31,6 +31,9 @@ from tests.conftest import PROJECT_DIR, archive_snapshot, crawl, run_arshif
 
 DELAY = 0.3  # seconds per request: each worker holds CONCURRENT_REQUESTS=2, so the workers overlap
 WORKER_SETTINGS = ("-s", "CONCURRENT_REQUESTS=2", "-s", "ARSHIF_REDIS_WORKER_TIMEOUT=2", "-s", "ARSHIF_EXTRACT_WORKERS=1")
+# Where no worker is killed, no heartbeat has to expire: a live worker that a loaded machine stalls for 2 s must
+# not be taken for dead (its requests would be fetched twice, and "each page once" fail)
+NONE_KILLED = ("-s", "ARSHIF_REDIS_WORKER_TIMEOUT=120")
 
 
 # -- a real Redis and a slow site ---------------------------------------------------------------
@@ -54,7 +57,7 @@ def redis_url(tmp_path_factory):
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     client = redis.Redis(port=port)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 300  # a hang guard: it fails at once if redis-server exits
     while True:
         try:
             client.ping()
@@ -103,7 +106,7 @@ def _shards(tmp_path: Path, count: int) -> list[Path]:
     return [tmp_path / f"worker-{n}" / f"shard-{n}.db" for n in range(1, count + 1)]
 
 
-def _wait(processes, timeout: float = 180) -> None:
+def _wait(processes, timeout: float = 600) -> None:
     for process in processes:
         process.wait(timeout=timeout)
 
@@ -155,7 +158,7 @@ def test_three_workers_fetch_each_page_once_and_merge_to_the_single_crawl(redis_
     import redis
 
     shards = _shards(tmp_path, 3)
-    workers = [_worker(redis_url, "three", shard, slow_site.origin, "--redis-ttl", "600") for shard in shards]
+    workers = [_worker(redis_url, "three", shard, slow_site.origin, "--redis-ttl", "600", *NONE_KILLED) for shard in shards]
     _wait(workers)
     for worker, shard in zip(workers, shards):
         assert worker.returncode == 0, _log(shard)
@@ -250,7 +253,8 @@ def test_bloom_filter_seen_set(redis_url, slow_site, single, tmp_path):
     import redis
 
     shards = _shards(tmp_path, 2)
-    workers = [_worker(redis_url, "bloom", shard, slow_site.origin, "--redis-bloom", "100000") for shard in shards]
+    workers = [_worker(redis_url, "bloom", shard, slow_site.origin, "--redis-bloom", "100000", *NONE_KILLED)
+               for shard in shards]
     _wait(workers)
     for worker, shard in zip(workers, shards):
         assert worker.returncode == 0, _log(shard)
@@ -273,7 +277,7 @@ def _claims(client, prefix: str, pid: int) -> list[str]:
     return []
 
 
-def _wait_for_claims(client, prefix: str, pid: int, timeout: float = 60) -> None:
+def _wait_for_claims(client, prefix: str, pid: int, timeout: float = 300) -> None:
     """Wait until the worker is in the middle of the crawl: it holds at least two requests."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

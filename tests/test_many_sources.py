@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,6 +23,7 @@ from sqlite_utils import Database
 
 from crawler.demo.server import DEMO_SITE, SiteServer
 from tests.conftest import PROJECT_DIR, archive_snapshot, run_arshif
+from tests.gated_site import HANG_GUARD, gate_requests, wait_until
 
 DEDUP_SITE = PROJECT_DIR / "tests" / "sites" / "dedup"
 BATCH = 3  # smaller than every source's article count: every run writes several batches
@@ -184,26 +184,28 @@ def test_an_unreachable_source_does_not_stop_the_others(sites, tmp_path):
 
 def test_overlapping_runs_second_exits_3_without_touching_anything(tmp_path):
     """Two `arshif crawl --all` processes, as two overlapping cron entries start them."""
-    with SiteServer(DEMO_SITE, delay=0.2) as slow:
-        seeds, base_map = seeds_folder(tmp_path / "seeds", {"demo": slow.origin, "mirror": slow.origin},
+    # the mirror's site holds every request until the second run has ended: the first run is still writing
+    # then, however loaded the machine is (it was a slow site and a race: ~3 s left for the second run to start)
+    with SiteServer(DEMO_SITE, delay=0.2) as slow, SiteServer(DEMO_SITE) as held, gate_requests(held, 0) as gate:
+        seeds, base_map = seeds_folder(tmp_path / "seeds", {"demo": slow.origin, "mirror": held.origin},
                                        names=("demo", "mirror"))
         db = tmp_path / "archive.db"
         argv = [sys.executable, "-m", "crawler.cli.main", "crawl", "--all", "--seeds", str(seeds), "--db", str(db),
-                "--base-url-map", str(base_map), "--local"]
+                "--base-url-map", str(base_map), "--local", "-s", f"DOWNLOAD_TIMEOUT={HANG_GUARD}"]
         first = subprocess.Popen(argv, cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            deadline = time.monotonic() + 60
-            while not (db.exists() and Database(db)["crawls"].exists() and Database(db)["crawls"].count >= 2):
-                assert first.poll() is None and time.monotonic() < deadline, first.communicate()[1][-2000:]
-                time.sleep(0.1)
+            gate.wait_held()
+            wait_until(lambda: db.exists() and Database(db)["crawls"].exists() and Database(db)["crawls"].count >= 2,
+                       "both sources' crawls rows")
             mtimes = {path.name: path.stat().st_mtime_ns for path in tmp_path.glob("archive.db*")}
-            second = subprocess.run(argv, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120, check=False)
+            second = subprocess.run(argv, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=HANG_GUARD, check=False)
             assert first.poll() is None  # the first run was still writing
             assert second.returncode == 3, second.stderr[-2000:]
             assert f"another Arshif run (pid {first.pid}) is writing" in second.stderr
             assert second.stdout == ""
         finally:
-            _, err = first.communicate(timeout=300)
+            gate.open()
+            _, err = first.communicate(timeout=HANG_GUARD)
     assert first.returncode == 0, err[-3000:]
     assert {source: len(rows) for source, rows in crawls(db).items()} == {"demo": 1, "mirror": 1}
     assert set(mtimes) <= {path.name for path in tmp_path.glob("archive.db*")}

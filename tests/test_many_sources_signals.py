@@ -12,6 +12,7 @@ articles a clean crawl stores.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sqlite3
 import subprocess
@@ -24,6 +25,7 @@ from sqlite_utils import Database
 from bench.throughput.generate import generate
 from crawler.demo.server import SiteServer
 from tests.conftest import PROJECT_DIR
+from tests.gated_site import HANG_GUARD, gate_requests, wait_until
 from tests.test_write_failures import _check
 
 SOURCES = ("north", "south", "east")
@@ -51,7 +53,7 @@ def sites(tmp_path_factory):
         lines.append(f'{name} = "{server.origin}"\n')
     base_map = root / "base-urls.toml"
     base_map.write_text("".join(lines), encoding="utf-8")
-    yield seeds, base_map
+    yield seeds, base_map, servers
     for server in servers:
         server.__exit__(None, None, None)
 
@@ -69,23 +71,28 @@ def _committed(db) -> int:
         return 0
 
 
-def _interrupt(argv: list[str], db, tmp_path, signals: int) -> tuple[int, str, str, int]:
-    """Start the run, wait until it has committed articles, send SIGTERM `signals` times; its code, output, and the count seen."""
+def _interrupt(argv: list[str], db, tmp_path, signals: int, servers) -> tuple[int, str, str, int]:
+    """Start the run, wait until it has committed articles, send SIGTERM `signals` times; its code, output, and the count seen.
+
+    Each of `servers` (the sites the run crawls) answers 10 of its article pages and holds the others until the
+    signals are sent: every source is still running then, however loaded the machine is (a source of 40 pages
+    could finish before the signal, and its row say `finished`)."""
     out, err = open(tmp_path / "stdout", "w"), open(tmp_path / "stderr", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(argv, cwd=PROJECT_DIR, stdout=out, stderr=err)
-    deadline = time.monotonic() + 120
-    seen = 0
-    while process.poll() is None and time.monotonic() < deadline and seen < 2 * BATCH:
-        time.sleep(0.05)
+    with contextlib.ExitStack() as stack:
+        gates = [stack.enter_context(gate_requests(server, 10, gated=lambda path: path.startswith("/articles/")))
+                 for server in servers]
+        process = subprocess.Popen(argv, cwd=PROJECT_DIR, stdout=out, stderr=err)
+        for gate in gates:
+            gate.wait_held()
+        wait_until(lambda: process.poll() is not None or _committed(db) >= 2 * BATCH, f"{2 * BATCH} articles committed")
+        assert process.poll() is None, "the run ended before it could be signalled"
         seen = _committed(db)
-    assert process.poll() is None, "the run ended before it could be signalled"
-    assert seen >= 2 * BATCH, f"no articles committed in 120 s ({seen})"
-    process.send_signal(signal.SIGTERM)
-    if signals == 2:  # the second once Scrapy has taken the first (its log line), as an impatient operator would
-        while "shutting down gracefully" not in (tmp_path / "stderr").read_text() and process.poll() is None:
-            time.sleep(0.02)
         process.send_signal(signal.SIGTERM)
-    code = process.wait(timeout=120)
+        if signals == 2:  # the second once Scrapy has taken the first (its log line), as an impatient operator would
+            while "shutting down gracefully" not in (tmp_path / "stderr").read_text() and process.poll() is None:
+                time.sleep(0.02)
+            process.send_signal(signal.SIGTERM)
+    code = process.wait(timeout=HANG_GUARD)  # the gates are open: the requests in flight end
     out.close()
     err.close()
     return code, (tmp_path / "stdout").read_text(), (tmp_path / "stderr").read_text(), seen
@@ -104,7 +111,7 @@ def _archive(db) -> tuple[set, set]:
 
 @pytest.fixture(scope="module")
 def clean(sites, tmp_path_factory):
-    seeds, base_map = sites
+    seeds, base_map, _ = sites
     db = tmp_path_factory.mktemp("clean") / "archive.db"
     done = subprocess.run(_argv(seeds, base_map, db), cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300,
                           check=False)
@@ -114,9 +121,9 @@ def clean(sites, tmp_path_factory):
 
 @pytest.mark.parametrize("signals", [1, 2], ids=["sigterm", "second-sigterm"])
 def test_sigterm_during_all_closes_every_run_and_the_next_run_completes(sites, clean, tmp_path, signals):
-    seeds, base_map = sites
+    seeds, base_map, servers = sites
     db = tmp_path / "archive.db"
-    code, stdout, stderr, seen = _interrupt(_argv(seeds, base_map, db), db, tmp_path, signals)
+    code, stdout, stderr, seen = _interrupt(_argv(seeds, base_map, db), db, tmp_path, signals, servers)
     assert code == 1, stderr[-3000:]  # README "Exit codes": the run did not finish
     rows = list(Database(db).query("SELECT * FROM crawls ORDER BY id"))
     assert sorted(row["source"] for row in rows) == sorted(SOURCES)
@@ -145,12 +152,12 @@ def test_sigterm_during_all_closes_every_run_and_the_next_run_completes(sites, c
 
 def test_a_second_sigterm_of_one_source_closes_its_run(sites, tmp_path):
     """`arshif crawl SOURCE` (one source, its own code path): the forced shutdown leaves no `running` row either."""
-    seeds, base_map = sites
+    seeds, base_map, servers = sites
     db = tmp_path / "archive.db"
     origin = base_map.read_text(encoding="utf-8").splitlines()[0].split('"')[1]
     argv = [sys.executable, "-m", "crawler.cli.main", "crawl", str(seeds / f"{SOURCES[0]}.toml"), "--db", str(db),
             "--base-url", origin, "--local", "-s", f"ARSHIF_BATCH_SIZE={BATCH}"]
-    code, stdout, stderr, seen = _interrupt(argv, db, tmp_path, 2)
+    code, stdout, stderr, seen = _interrupt(argv, db, tmp_path, 2, servers[:1])
     assert code == 1, stderr[-3000:]
     row = next(Database(db).query("SELECT * FROM crawls"))
     assert row["status"] == "killed" and "second SIGTERM" in row["error"], row

@@ -37,7 +37,15 @@ def _sleep_then_pid(seconds: float) -> int:
     return os.getpid()
 
 
-def _wait_gone(pid: int, timeout: float = 10) -> bool:
+async def _until(condition, timeout: float = 300) -> None:
+    """Let the event loop run until `condition()` holds (the timeout only guards against a hang)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "not seen in time"
+        await asyncio.sleep(0.02)
+
+
+def _wait_gone(pid: int, timeout: float = 300) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -84,7 +92,7 @@ def test_a_dead_worker_is_replaced_while_the_others_live():
             first = await asyncio.gather(*(pool.run(_sleep_then_pid, 0.2) for _ in range(6)))
             victim = pool.pids[1]
             os.kill(victim, signal.SIGKILL)
-            await asyncio.sleep(0.5)
+            await _until(lambda: not pool.workers[1].alive)  # the loop has seen its socket close
             later = await asyncio.gather(*(pool.run(_sleep_then_pid, 0.2) for _ in range(6)))
             return set(first), victim, set(later), pool.pids
         finally:
@@ -101,10 +109,10 @@ def test_a_killed_worker_fails_its_jobs_and_a_new_one_takes_the_next():
         try:
             first = await pool.run(os.getpid)
             pending = [asyncio.ensure_future(pool.run(_sleep_then_pid, 5)) for _ in range(3)]
-            await asyncio.sleep(0.5)
+            await _until(lambda: len(pool.workers[0].pending) == 3)  # all three sent to the one worker
             os.kill(first, signal.SIGKILL)
-            outcomes = await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), 10)
-            second = await asyncio.wait_for(pool.run(os.getpid), 30)
+            outcomes = await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), 300)
+            second = await asyncio.wait_for(pool.run(os.getpid), 300)
             return first, outcomes, second
         finally:
             pool.close()
@@ -119,13 +127,17 @@ def test_close_with_jobs_pending_cancels_them_without_waiting_for_them():
         pool = WorkerPool(2)
         await asyncio.gather(*(pool.run(os.getpid) for _ in range(2)))
         pending = [asyncio.ensure_future(pool.run(_sleep_then_pid, 20)) for _ in range(4)]
-        await asyncio.sleep(0.3)
+        workers = list(pool.workers)
+        await _until(lambda: all(worker.pending for worker in workers))  # both workers have their jobs
         started = time.monotonic()
         pool.close()
-        return pending, time.monotonic() - started
+        return pending, workers, time.monotonic() - started
 
-    pending, seconds = asyncio.run(main())
-    assert seconds < 5 and all(task.cancelled() for task in pending)
+    pending, workers, seconds = asyncio.run(main())
+    # not waited for: the workers were killed, not left to finish their 20-second jobs (the time is far from
+    # both: a loaded machine cannot flip it)
+    assert [worker.process.exitcode for worker in workers] == [-signal.SIGKILL] * 2
+    assert seconds < 15 and all(task.cancelled() for task in pending)
 
 
 def test_close_lets_workers_exit_and_a_closed_pool_refuses_work():
@@ -196,7 +208,7 @@ def test_ctrl_c_leaves_workers_running_for_the_graceful_shutdown():
             pid = await pool.run(os.getpid)
             os.kill(pid, signal.SIGINT)
             await asyncio.sleep(0.3)
-            return pid, await asyncio.wait_for(pool.run(os.getpid), 10)
+            return pid, await asyncio.wait_for(pool.run(os.getpid), 300)
         finally:
             pool.close()
 

@@ -149,11 +149,14 @@ def served(db_path: Path, folder: Path):
                                   env={**os.environ, "PYTHONPATH": str(PROJECT_DIR)})  # this checkout's pipelines
     origin = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
+        deadline = time.monotonic() + 300  # a hang guard: a loaded machine starts datasette slowly
+        while True:
             try:
-                urllib.request.urlopen(origin + "/-/metadata.json", timeout=1).close()
+                urllib.request.urlopen(origin + "/-/metadata.json", timeout=10).close()
                 break
             except OSError:
+                # it used to go on after 300 tries as if started, and the test failed further on
+                assert server.poll() is None and time.monotonic() < deadline, (folder / "datasette.log").read_text()[-2000:]
                 time.sleep(0.1)
         yield origin
     finally:
