@@ -174,9 +174,14 @@ class DedupPipeline:
             state.archived, state.seen = {self.fold: first}, {}
             for fold in self.shared.folds - {self.fold}:  # every url_fold of the run's sources
                 state.archived[fold] = ArchivedKeys(state.db, fold, state.first_id, state.last_duplicate)
-            state.near = open_index(state.db, self.threshold, batch_size=self.index_batch) if self.threshold > 0 else None
             state.kept_this_run = {}
-        elif self.fold not in state.archived:  # a fold the runner did not announce: earlier runs' rows, as for the others
+            state.near, state.open_failed = None, None
+            if self.threshold > 0:
+                self._open_shared_index(state)
+        elif state.open_failed is not None:  # the index every source shares did not open: no source crawls without it
+            exc, opener = state.open_failed
+            report_write_failure(self.crawler, exc, f"near-duplicate index (opened for {opener})")
+        if self.fold not in state.archived:  # a fold the runner did not announce: earlier runs' rows, as for the others
             state.archived[self.fold] = ArchivedKeys(state.db, self.fold, state.first_id, state.last_duplicate)
         state.users += 1
         for fold in state.archived:
@@ -185,6 +190,18 @@ class DedupPipeline:
         self.archived, self.seen = state.archived[self.fold], state.seen[self.fold]
         self.kept_this_run = state.kept_this_run
         self.other_seen = [(fold, seen) for fold, seen in state.seen.items() if fold != self.fold]
+
+    def _open_shared_index(self, state) -> None:
+        """Open the index for every source of the run; when the disk fills in the open's repair or catch-up, this
+        source's crawl fails as in a batch, and each source joining later fails with it (`open_failed`)."""
+        try:
+            state.near = open_index(state.db, self.threshold, batch_size=self.index_batch)
+        except Exception as exc:
+            state.open_failed = (exc, getattr(self.crawler.spider, "source_name", None) or "another source")
+            _give_up_transaction(state.db)
+            if not isinstance(exc, WRITE_ERRORS):
+                raise
+            report_write_failure(self.crawler, exc, "near-duplicate index")
 
     def close_spider(self, spider=None):
         self.state.users -= 1

@@ -478,6 +478,73 @@ def test_a_disk_that_fills_up_in_the_catch_up_of_articles_written_before_their_i
 
 
 
+def _all_args(seeds: Path, base_map: Path, db: str) -> list[str]:
+    return ["crawl", "--all", "--seeds", str(seeds), "--db", db, "--base-url-map", str(base_map), "--local", *BATCH]
+
+
+@pytest.mark.parametrize("stage", ["catch-up", "repair"])
+def test_crawl_all_on_a_disk_that_fills_up_in_the_shared_index_open_loses_nothing(tmp_path, stage):
+    """`crawl --all` opens one near-duplicate index for all its sources (`DedupPipeline._open_shared`). An archive
+    of three sources (the story site, the demo and its mirror) that a killed run left with articles the index does
+    not know (or whose story_ids were edited by hand): the disk fills in the catch-up (or the repair) of that shared
+    open. Every source's crawl fails naming the disk, none goes on without its index, and the rerun with room is a
+    clean `--all`."""
+    import sqlite3
+
+    from crawler.demo.server import DEMO_SITE
+    from pipelines.similarity.near_duplicates import _repair_story_ids, open_index
+    from tests.test_many_sources import crawls, seeds_folder
+
+    site = tmp_path / "site"
+    build(site, STORIES)
+    names = ("story-site", "demo", "mirror")
+    with SiteServer(site) as story, SiteServer(DEMO_SITE) as demo, SiteServer(DEMO_SITE) as mirror:
+        seeds, base_map = seeds_folder(tmp_path / "seeds", {"demo": demo.origin, "mirror": mirror.origin},
+                                       names=("demo", "mirror"))
+        shutil.copy(site / "source.toml", seeds / "story-site.toml")
+        base_map.write_text(base_map.read_text() + f'story-site = "{story.origin}"\n', encoding="utf-8")
+        first = tmp_path / "first"
+        first.mkdir()
+        _crawled(run_arshif(*_all_args(seeds, base_map, str(first / "archive.db"))))
+        assert sorted(crawls(first / "archive.db")) == sorted(names)
+        killed = _copy_folder(first, tmp_path / "killed")
+        with sqlite3.connect(killed / "archive.db") as connection:
+            if stage == "catch-up":
+                for table in ("near_duplicate_bands", "near_duplicate_signatures", "near_duplicate_pairs"):
+                    connection.execute(f"DELETE FROM {table} WHERE article_id > ?", [INDEXED])
+            else:
+                connection.execute("UPDATE articles SET story_id = 'abc'")
+            last_crawl = connection.execute("SELECT MAX(id) FROM crawls").fetchone()[0]
+        written = _wal_of(killed / "archive.db", open_index if stage == "catch-up" else _repair_story_ids)
+        assert written > 300_000, written
+        unindexed = "SELECT COUNT(*) FROM articles WHERE id NOT IN (SELECT article_id FROM near_duplicate_signatures)"
+        edited = "SELECT COUNT(*) FROM articles WHERE story_id = 'abc'"
+        full = run_on_full_disk(tmp_path / "full", killed, _all_args(seeds, base_map, f"{DISK}/archive.db"),
+                                LOCK_RESERVE + written // 2)
+        _named_the_disk(full)
+        assert "Traceback" not in full.stderr, full.stderr[-3000:]
+        failed = [line for line in full.stderr.splitlines() if line.startswith("arshif: source ")]
+        assert sorted(line.split()[2] for line in failed) == sorted(names), full.stderr[-3000:]  # one line a source
+        assert all(any(f in line for f in FULL) for line in failed), failed  # each names the disk
+        assert any("near-duplicate index:" in line for line in failed), failed  # the open's catch-up
+        assert "3 sources: 0 finished, 3 failed" in full.stdout, full.stdout
+        archive = full.saved / "archive.db"
+        # it landed in the open: the articles above INDEXED are still unindexed (every story_id still the edited text)
+        if stage == "catch-up":
+            assert _count(archive, unindexed) == _count(killed / "archive.db", unindexed) > 100
+        else:
+            assert _count(archive, edited) == _count(archive, "SELECT COUNT(*) FROM articles") > 100
+        runs = [row for rows in crawls(archive).values() for row in rows if row["id"] > last_crawl]
+        assert sorted(row["source"] for row in runs) == sorted(names)
+        assert {row["status"] for row in runs} == {"failed"}, runs  # no source finished without its index
+        assert _archived(archive) == _archived(killed / "archive.db")
+        clean = _copy_folder(killed, tmp_path / "clean")
+        _crawled(run_arshif(*_all_args(seeds, base_map, str(clean / "archive.db"))))
+        _crawled(run_arshif(*_all_args(seeds, base_map, str(archive))))  # space is free again
+    assert _count(archive, unindexed) == _count(archive, edited) == 0
+    assert _same(archive, clean / "archive.db")
+
+
 # -- d. `crawl --refresh` of a duplicate's URL that now carries a text of its own ----------------------------------
 
 
