@@ -5,6 +5,7 @@ reextract keeps the imported articles; a SIGKILL mid-file then the same command 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import importlib
 import io
@@ -53,14 +54,31 @@ def demo_pages(demo_crawl, demo_site) -> list[tuple[str, str, bytes]]:
 
 
 def cc_news_members(pages, start: int = 0) -> list[bytes]:
-    """Each page's request/response/metadata records, gzipped per record, as warcio writes them (one item per page)."""
+    """Each page's request/response/metadata records, gzipped per record, as warcio writes them (one item per page).
+    The same pages give the same bytes on every run: where a test cuts them never depends on chance."""
     members = []
-    for k, (url, content_type, body) in enumerate(pages, start):
-        out = io.BytesIO()
-        cc_news.write_record_triplet(WARCWriter(out, gzip=True), url, body, f"2024-03-01T10:{k // 60 % 60:02d}:{k % 60:02d}Z",
-                                     content_type=content_type or "application/octet-stream")
-        members.append(out.getvalue())
+    with seeded_record_ids(start):
+        for k, (url, content_type, body) in enumerate(pages, start):
+            out = io.BytesIO()
+            cc_news.write_record_triplet(WARCWriter(out, gzip=True), url, body, f"2024-03-01T10:{k // 60 % 60:02d}:{k % 60:02d}Z",
+                                         content_type=content_type or "application/octet-stream")
+            members.append(out.getvalue())
     return members
+
+
+@contextlib.contextmanager
+def seeded_record_ids(seed: int):
+    """warcio's WARC-Record-IDs (uuid4, the only random bytes it writes) drawn from `seed` for the block."""
+    import random
+    from unittest import mock
+    from uuid import UUID
+
+    from warcio.statusandheaders import StatusAndHeadersParser
+
+    ids = random.Random(seed)
+    fixed = staticmethod(lambda id_=None: f"<urn:uuid:{UUID(int=ids.getrandbits(128), version=4)}>")
+    with mock.patch.object(StatusAndHeadersParser, "make_warc_id", fixed):
+        yield
 
 
 def english_pages(count: int) -> list[tuple[str, str, bytes]]:

@@ -36,6 +36,7 @@ from scrapy.http import Request, Response
 from crawler.items import PageItem
 from crawler.middlewares import WarcLocation
 from crawler.sources import SourceError, all_sources, load_source
+from crawler.spiders.closing import close_when_idle
 from pipelines.archive.request_meta import ROLE, WARC_REF
 from pipelines.archive.warc import (
     ROLE_HEADER,
@@ -117,6 +118,7 @@ class ImportSpider(scrapy.Spider):
         spider.writer = None  # made in start(), where a folder that cannot be made fails the run
         spider.hosts = SourcesByHost(all_sources())
         crawler.signals.connect(spider._closed, signal=signals.spider_closed)
+        close_when_idle(crawler)
         for done in (signals.item_scraped, signals.item_dropped, signals.item_error):
             crawler.signals.connect(spider._through, signal=done)
         return spider
@@ -242,11 +244,6 @@ class ImportSpider(scrapy.Spider):
         self._in_pipelines = max(0, self._in_pipelines - 1)
         if self._room is not None:
             self._room.set()
-        scraper = getattr(self.crawler.engine, "scraper", None)
-        if getattr(getattr(scraper, "slot", None), "closing", None) is not None:
-            from twisted.internet import reactor
-
-            reactor.callLater(0, _close_if_idle, scraper)  # after Scrapy has counted this item out
 
     def _prune_selectors(self, seed, source_name: str) -> tuple[str, ...]:
         if seed is not None:
@@ -315,22 +312,6 @@ class ImportSpider(scrapy.Spider):
                 self._record_run()
             finally:
                 db.close()
-
-
-def _close_if_idle(scraper, tries: int = 100) -> None:
-    """Let a closing scraper close once the last item from start() is through. Scrapy (2.13-2.19) checks
-    whether a closing scraper is idle only when a response is scraped; an import has none, so a close
-    (a failed WARC copy, Ctrl-C) with pages in the pipelines waited forever, holding the archive's lock."""
-    slot = getattr(scraper, "slot", None)
-    closing = getattr(slot, "closing", None)
-    if closing is None or closing.called:
-        return
-    if slot.is_idle():
-        closing.callback(scraper.crawler.spider)
-    elif tries > 0:  # the item that called is counted out a few reactor turns after its signal
-        from twisted.internet import reactor
-
-        reactor.callLater(0.01, _close_if_idle, scraper, tries - 1)
 
 
 def _iso(warc_date: str) -> str:

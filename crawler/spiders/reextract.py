@@ -13,11 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import scrapy
-from scrapy import signals
 
 from crawler.items import PageItem
 from crawler.sources import SourceError, load_source
-from crawler.spiders.import_ import _close_if_idle
+from crawler.spiders.closing import close_when_idle
 from pipelines.archive.rebuild import ArchivedReferences
 from pipelines.archive.warc import iter_responses, unreadable_reason
 from pipelines.outcomes.write_failure import failed
@@ -40,18 +39,8 @@ class ReextractSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
-        for done in (signals.item_scraped, signals.item_dropped, signals.item_error):
-            crawler.signals.connect(spider._through, signal=done)
+        close_when_idle(crawler)  # a replay scrapes no response: Scrapy alone would never see its close is done
         return spider
-
-    def _through(self, *args, **kwargs) -> None:
-        """An item left the pipelines: a closing scraper (a write failed: the disk is full) may close now.
-        Scrapy checks that only when a response is scraped, and a replay has none: the run used to hang."""
-        scraper = getattr(self.crawler.engine, "scraper", None)
-        if getattr(getattr(scraper, "slot", None), "closing", None) is not None:
-            from twisted.internet import reactor
-
-            reactor.callLater(0, _close_if_idle, scraper)  # after Scrapy has counted this item out
 
     def _prune_selectors(self, source: str | None) -> tuple[str, ...]:
         if not source:
